@@ -1,0 +1,294 @@
+/*
+ * strata.h — the public interface of libstrata, an embedded time-series
+ * storage engine for device telemetry.
+ *
+ * This header is the contract: what is not declared here is not an API.
+ *
+ * Model.  A point is `measurement,tag=value,... field=value,... timestamp`,
+ * as in InfluxDB line protocol.  A series is one field of one measurement
+ * under one sorted tag set; it has a 64-bit id, assigned once, and a type
+ * (float64, int64 or bool) fixed by its first write.  Timestamps are int64
+ * nanoseconds since the Unix epoch (negative values are allowed).
+ *
+ * Writing the same series and timestamp twice keeps one value: the one
+ * written last.  "Last" is the order in which writes were applied to the
+ * database (for one writer thread, call order; inside a batch, batch order).
+ *
+ * Threads.  A strata_db handle may be shared by any number of threads that
+ * write and read concurrently.  A strata_batch and a strata_iter belong to
+ * one thread at a time.
+ *
+ * Errors.  Every function that can fail returns a primary result code
+ * (STRATA_OK on success).  strata_errmsg() gives a message for the last
+ * failure on the calling thread, naming the file and byte offset where that
+ * applies; strata_extended_errcode() gives the detailed code.
+ *
+ * Ownership.  Every constructor has one destructor, and destructors accept
+ * NULL.  Output parameters come last, marked OUT.  Strings passed in are
+ * copied before the call returns.  Each function returning a pointer says
+ * how long it stays valid.
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define STRATA_API __attribute__((visibility("default")))
+#else
+#define STRATA_API
+#endif
+
+#define STRATA_VERSION_STRING "0.1.0"
+#define STRATA_VERSION_NUMBER 100 /* major*10000 + minor*100 + patch */
+
+/* ---- Result codes ------------------------------------------------------ */
+#define STRATA_OK 0        /* success */
+#define STRATA_ERROR 1     /* bad input data or another generic error */
+#define STRATA_NOMEM 2     /* an allocation failed */
+#define STRATA_IOERR 3     /* the operating system reported an I/O error */
+#define STRATA_CORRUPT 4   /* a file failed its checksum or structure check */
+#define STRATA_NOTFOUND 5  /* no such database, series or file */
+#define STRATA_FULL 6      /* a limit was reached (disk full, batch too big) */
+#define STRATA_BUSY 7      /* the database is locked by another process */
+#define STRATA_MISUSE 8    /* the API was used wrongly (bad argument/order) */
+#define STRATA_DENIED 9    /* permission denied by the operating system */
+#define STRATA_VERSION 10  /* a file has a format version this build lacks */
+#define STRATA_ROW 100     /* strata_iter_next() has a point ready */
+#define STRATA_DONE 101    /* strata_iter_next() has no more points */
+
+/* Extended codes: primary | (n << 8).  (code & 0xff) is the primary code. */
+#define STRATA_ERROR_PARSE (STRATA_ERROR | (1 << 8))   /* malformed text */
+#define STRATA_ERROR_TYPE (STRATA_ERROR | (2 << 8))    /* field type conflict */
+#define STRATA_ERROR_INPUT (STRATA_ERROR | (3 << 8))   /* invalid name/value */
+#define STRATA_IOERR_OPEN (STRATA_IOERR | (1 << 8))
+#define STRATA_IOERR_READ (STRATA_IOERR | (2 << 8))
+#define STRATA_IOERR_WRITE (STRATA_IOERR | (3 << 8))
+#define STRATA_IOERR_FSYNC (STRATA_IOERR | (4 << 8))
+#define STRATA_IOERR_RENAME (STRATA_IOERR | (5 << 8))
+#define STRATA_IOERR_MMAP (STRATA_IOERR | (6 << 8))
+#define STRATA_IOERR_DELETE (STRATA_IOERR | (7 << 8))
+#define STRATA_IOERR_TRUNCATE (STRATA_IOERR | (8 << 8))
+#define STRATA_CORRUPT_WAL (STRATA_CORRUPT | (1 << 8))
+#define STRATA_CORRUPT_SEGMENT (STRATA_CORRUPT | (2 << 8))
+#define STRATA_CORRUPT_CATALOG (STRATA_CORRUPT | (3 << 8))
+#define STRATA_CORRUPT_MANIFEST (STRATA_CORRUPT | (4 << 8))
+#define STRATA_FULL_DISK (STRATA_FULL | (1 << 8))      /* ENOSPC */
+#define STRATA_FULL_BATCH (STRATA_FULL | (2 << 8))     /* batch too large */
+#define STRATA_FULL_SERIES (STRATA_FULL | (3 << 8))    /* series id space */
+#define STRATA_BUSY_LOCKED (STRATA_BUSY | (1 << 8))
+#define STRATA_MISUSE_READONLY (STRATA_MISUSE | (1 << 8))
+#define STRATA_MISUSE_CLOSED (STRATA_MISUSE | (2 << 8)) /* after a fatal error */
+
+typedef struct strata_db strata_db;
+typedef struct strata_batch strata_batch;
+typedef struct strata_iter strata_iter;
+
+/* The message for the last failure returned to the calling thread by any
+ * strata_* call (db is accepted for symmetry and may be NULL).  Valid until
+ * the thread's next failing call.  Never NULL. */
+STRATA_API const char *strata_errmsg(const strata_db *db);
+/* The extended code of that same failure (STRATA_OK if none yet). */
+STRATA_API int strata_extended_errcode(const strata_db *db);
+/* A static English description of a primary or extended result code. */
+STRATA_API const char *strata_errstr(int rc);
+
+/* ---- Opening and closing ------------------------------------------------ */
+
+/* When an acknowledged write is durable.  What each policy can lose when the
+ * machine crashes (power loss, kernel panic) or the process is killed:
+ *
+ *  STRATA_SYNC_ALWAYS    fsync before every acknowledgement (concurrent
+ *                        writers share one fsync).  Loses nothing
+ *                        acknowledged, in either case.
+ *  STRATA_SYNC_BATCH     as ALWAYS, but when several writers are active the
+ *                        one that syncs first waits batch_delay_us so more
+ *                        writes share the fsync.  Loses nothing
+ *                        acknowledged; trades latency for throughput.
+ *  STRATA_SYNC_INTERVAL  written to the OS before the acknowledgement,
+ *                        fsynced every sync_interval_ms by a background
+ *                        thread.  A killed process loses nothing; a machine
+ *                        crash loses at most the last interval of writes.
+ *  STRATA_SYNC_NONE      written to the OS before the acknowledgement, never
+ *                        fsynced except when the head is flushed to segment
+ *                        files and on close.  A killed process loses
+ *                        nothing; a machine crash loses everything written
+ *                        since the last flush.
+ *
+ * In every policy a crash never corrupts what was stored before: a torn
+ * write-ahead-log tail is cut off on the next open. */
+typedef enum strata_sync {
+    STRATA_SYNC_BATCH = 0, /* the default */
+    STRATA_SYNC_ALWAYS = 1,
+    STRATA_SYNC_INTERVAL = 2,
+    STRATA_SYNC_NONE = 3
+} strata_sync;
+
+typedef void (*strata_log_fn)(void *ctx, int level, const char *message);
+#define STRATA_LOG_WARN 1 /* something was repaired, e.g. a torn WAL tail */
+#define STRATA_LOG_INFO 2 /* flushes and other routine events */
+
+typedef struct strata_options {
+    strata_sync sync;
+    uint32_t sync_interval_ms;  /* INTERVAL policy; default 1000 */
+    uint32_t batch_delay_us;    /* BATCH policy; default 1000 */
+    size_t head_budget_bytes;   /* memory for unflushed points; 64 MiB */
+    const char *device_tag;     /* tag naming the device; "device"; NULL
+                                   keeps the database's stored choice */
+    int64_t partition_ns;       /* segment time span, set at creation only;
+                                   0 = 1 day (or the stored value) */
+    int create_if_missing;      /* 1: create the directory; default 0 */
+    int read_only;              /* 1: no writes, WAL replayed in memory */
+    strata_log_fn log;          /* optional; called from any thread */
+    void *log_ctx;
+} strata_options;
+
+/* Fill o with the defaults listed above. */
+STRATA_API void strata_options_init(strata_options *o);
+
+/* Open (or create) the database in directory `path`.  opts may be NULL for
+ * the defaults.  Replays the write-ahead log.  A second process opening the
+ * same directory gets STRATA_BUSY.  On failure *db is NULL. */
+STRATA_API int strata_db_open(const char *path, const strata_options *opts,
+                              strata_db **db /* OUT */);
+
+/* Flush the in-memory head to segment files, sync, release everything.
+ * All iterators and batches of db must be freed first.  Accepts NULL.
+ * Returns the first error met while flushing; the handle is freed anyway. */
+STRATA_API int strata_db_close(strata_db *db);
+
+/* Write the whole in-memory head to segment files now and trim the log. */
+STRATA_API int strata_db_flush(strata_db *db);
+
+/* Make every acknowledged write durable now, whatever the sync policy. */
+STRATA_API int strata_db_sync(strata_db *db);
+
+typedef struct strata_stats {
+    uint64_t series;          /* series in the catalog */
+    uint64_t segments;        /* live segment files */
+    uint64_t segment_bytes;   /* their total size */
+    uint64_t head_points;     /* points not yet flushed */
+    uint64_t head_bytes;      /* memory they use */
+    uint64_t wal_bytes;       /* size of the write-ahead log */
+    uint64_t flushes;         /* head flushes since open */
+    uint64_t wal_torn_bytes;  /* bytes cut from a torn log tail at open */
+    uint64_t replayed_records;/* log records replayed at open */
+} strata_stats;
+STRATA_API int strata_db_stats(strata_db *db, strata_stats *out /* OUT */);
+
+/* ---- Writing ------------------------------------------------------------ */
+
+typedef enum strata_type {
+    STRATA_F64 = 1,
+    STRATA_I64 = 2,
+    STRATA_BOOL = 3
+} strata_type;
+
+typedef union strata_value {
+    double f64;
+    int64_t i64;
+    int boolean; /* 0 or 1 */
+} strata_value;
+
+/* A batch collects points for one atomic write to db.  Build a point with
+ * strata_batch_point(), then its tags, then at least one field; the next
+ * strata_batch_point() (or strata_db_write()) completes it.
+ *
+ * Names and tag values are non-empty strings without newline characters;
+ * "time" is reserved and may not be a tag key or field name.  A point may
+ * not repeat a tag key; a repeated field name keeps the last value. */
+STRATA_API int strata_batch_new(strata_db *db, strata_batch **b /* OUT */);
+STRATA_API void strata_batch_free(strata_batch *b);
+/* Forget the batch's points (keeps its caches, for reuse). */
+STRATA_API void strata_batch_clear(strata_batch *b);
+STRATA_API int strata_batch_point(strata_batch *b, const char *measurement,
+                                  int64_t ts_ns);
+STRATA_API int strata_batch_tag(strata_batch *b, const char *key,
+                                const char *value);
+STRATA_API int strata_batch_f64(strata_batch *b, const char *field, double v);
+STRATA_API int strata_batch_i64(strata_batch *b, const char *field, int64_t v);
+STRATA_API int strata_batch_bool(strata_batch *b, const char *field, int v);
+/* Points and field values in the batch (a value = one field of a point). */
+STRATA_API size_t strata_batch_points(const strata_batch *b);
+STRATA_API size_t strata_batch_values(const strata_batch *b);
+
+/* Line protocol: timestamps without a unit are read in this precision. */
+typedef enum strata_precision {
+    STRATA_PRECISION_NS = 0,
+    STRATA_PRECISION_US = 1,
+    STRATA_PRECISION_MS = 2,
+    STRATA_PRECISION_S = 3
+} strata_precision;
+
+typedef struct strata_lp_error {
+    uint32_t column;    /* 1-based byte column of the offending character */
+    char message[160];  /* what was wrong there */
+} strata_lp_error;
+
+/* Parse one line of InfluxDB line protocol (without its newline) and add it
+ * to the batch.  Blank lines and '#' comments add nothing and succeed.  A
+ * line without a timestamp gets default_ts_ns.  Accepted field values:
+ * floats (also NaN, Inf, +Inf, -Inf), integers with an `i` suffix, and
+ * booleans (t, T, true, True, TRUE, f, F, false, False, FALSE); string
+ * fields are rejected.  On error the batch is unchanged, *err says where
+ * and the result is STRATA_ERROR (extended STRATA_ERROR_PARSE or
+ * STRATA_ERROR_TYPE when the field's series has another type). */
+STRATA_API int strata_batch_add_lp(strata_batch *b, const char *line,
+                                   size_t len, strata_precision precision,
+                                   int64_t default_ts_ns,
+                                   strata_lp_error *err /* OUT */);
+
+/* Write every point of the batch, atomically: all of it is applied or none.
+ * Returns once the sync policy is met.  New series are created.  A field
+ * whose series exists with another type fails the whole batch with
+ * STRATA_ERROR (extended STRATA_ERROR_TYPE).  The batch is left as it was;
+ * clear it to reuse it. */
+STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
+
+/* ---- Reading -------------------------------------------------------------
+ * Series keys are `measurement,tag1=v1,tag2=v2 field` with line-protocol
+ * escaping and tags sorted by key (bytewise). */
+
+typedef struct strata_series {
+    uint64_t id;
+    strata_type type;
+    const char *key;         /* canonical series key (see above) */
+    const char *measurement; /* escaped measurement, NUL-terminated */
+    const char *field;       /* unescaped field name */
+} strata_series;
+
+/* The number of series; ids run from 0 to count-1. */
+STRATA_API int strata_series_count(strata_db *db, uint64_t *count /* OUT */);
+/* Describe series `id`.  The strings stay valid until strata_db_close(). */
+STRATA_API int strata_series_get(strata_db *db, uint64_t id,
+                                 strata_series *out /* OUT */);
+/* Find a series by key; tags may come in any order.  STRATA_NOTFOUND if
+ * no such series exists. */
+STRATA_API int strata_series_find(strata_db *db, const char *key,
+                                  strata_series *out /* OUT */);
+
+/* Iterate over the points of one series with from_ns <= ts < to_ns, in time
+ * order, one value per timestamp (the last written).  The iterator sees the
+ * data as of its creation, flushed or not. */
+STRATA_API int strata_iter_open(strata_db *db, uint64_t series_id,
+                                int64_t from_ns, int64_t to_ns,
+                                strata_iter **it /* OUT */);
+/* STRATA_ROW with *ts and *v set, STRATA_DONE at the end, or an error
+ * (STRATA_CORRUPT names the file and offset of a damaged chunk). */
+STRATA_API int strata_iter_next(strata_iter *it, int64_t *ts /* OUT */,
+                                strata_value *v /* OUT */);
+/* Up to cap points at once; *n is 0 only at the end (STRATA_DONE). */
+STRATA_API int strata_iter_next_block(strata_iter *it, int64_t *ts /* OUT */,
+                                      strata_value *v /* OUT */, size_t cap,
+                                      size_t *n /* OUT */);
+STRATA_API void strata_iter_close(strata_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STRATA_H */

@@ -1,0 +1,30 @@
+/*
+ * testutil.h — helpers shared by the test files: scratch directories,
+ * whole-file I/O, running the strata CLI, and a deterministic PRNG.
+ */
+#ifndef STRATA_TESTUTIL_H
+#define STRATA_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh empty directory under $TMPDIR (or /tmp); free() the result.
+ * Aborts the test (ck_abort) when it cannot be made. */
+char *tu_tmpdir(void);
+/* rm -rf path. */
+void tu_rmrf(const char *path);
+/* path joined with name; free() the result. */
+char *tu_path(const char *dir, const char *name);
+/* Whole file into a malloc'd NUL-terminated buffer; NULL if unreadable. */
+char *tu_read_file(const char *path, size_t *len /* OUT, may be NULL */);
+void tu_write_file(const char *path, const void *data, size_t len);
+/* Run the CLI (path in $STRATA_BIN, else build/strata) with the given
+ * argument vector (NULL-terminated, without argv[0]); stdin from `input`
+ * (may be NULL), stdout and stderr captured into malloc'd strings (the
+ * pointers may be NULL to discard).  Returns the exit status, or -1 when it
+ * died of a signal. */
+int tu_cli(const char *const *args, const char *input, char **out, char **err);
+/* Deterministic xorshift PRNG. */
+uint64_t tu_rand(uint64_t *state);
+
+#endif

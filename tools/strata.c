@@ -1,0 +1,64 @@
+/*
+ * strata.c — the `strata` command: dispatches `strata <command> …` to the
+ * command files (tools/cmd_*.c) and prints the overall usage.
+ */
+#include "tools/cli.h"
+
+#include "strata.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("strata: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"ingest", cmd_ingest, "ingest <db> [--format lp|csv] [--precision ns|us|ms|s] [--strict] FILE…|-"},
+    {"dump", cmd_dump, "dump <db> [--measurement M] [--from T] [--to T]"},
+    {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
+    {"verify", cmd_verify, "verify <db>"},
+    {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: strata <command> [arguments]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  strata %s\n", commands[i].summary);
+    fprintf(f, "\n`strata <command> --help` describes one command.  Strata %s\n",
+            STRATA_VERSION_STRING);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("strata %s\n", STRATA_VERSION_STRING);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    cli_errorf("unknown command '%s'", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}
