@@ -1,0 +1,688 @@
+/*
+ * batch.c — building write batches: the C API point builder, the line
+ * protocol adder, validation of names, canonical tag-set keys, and the
+ * batch's series cache (see batch.h).
+ *
+ * Canonical tag-set key: the escaped measurement, then for each tag in
+ * ascending bytewise order of its (unescaped) key, "," key "=" value, both
+ * escaped as in line protocol.  Validation (for the C API and line protocol
+ * alike): names and tag values non-empty, no newline or carriage return,
+ * no leading '#' in a measurement (it would read back as a comment), no
+ * repeated tag key, "time" reserved as tag key and field name, keys at most
+ * BATCH_MAX_KEY bytes.
+ *
+ * Atomicity: a line (or a field call) that fails leaves the batch as it
+ * was before it.
+ */
+#include "engine/batch.h"
+
+#include "engine/alloc.h"
+#include "engine/db.h"
+#include "engine/err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_MAX_KEY 65535u
+#define CACHE_RESET_LT (1u << 16)
+#define CACHE_RESET_LS (1u << 20)
+#define RAW_API 1
+#define RAW_LP 2
+
+static const char *type_name(uint8_t t)
+{
+    return t == STRATA_F64 ? "float64" : t == STRATA_I64 ? "int64" : "bool";
+}
+
+/* ---- cache maps --------------------------------------------------------------- */
+
+static int grow_map(uint32_t **map, uint32_t *cap, uint32_t count, const void *items, size_t stride)
+{
+    if ((uint64_t)(count + 1) * 2 <= *cap)
+        return 0;
+    uint32_t ncap = *cap ? *cap * 2 : 256;
+    uint32_t *m = st_calloc(ncap, sizeof *m);
+    if (!m)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t h = *(const uint64_t *)((const char *)items + (size_t)i * stride);
+        uint32_t j = (uint32_t)h & (ncap - 1);
+        while (m[j])
+            j = (j + 1) & (ncap - 1);
+        m[j] = i + 1;
+    }
+    st_free(*map);
+    *map = m;
+    *cap = ncap;
+    return 0;
+}
+
+static void map_insert(uint32_t *map, uint32_t cap, uint64_t h, uint32_t idx)
+{
+    uint32_t j = (uint32_t)h & (cap - 1);
+    while (map[j])
+        j = (j + 1) & (cap - 1);
+    map[j] = idx + 1;
+}
+
+static uint32_t lt_find(const strata_batch *b, const char *raw, size_t len, uint64_t h)
+{
+    if (!b->lt_map_cap)
+        return CAT_NONE;
+    for (uint32_t j = (uint32_t)h & (b->lt_map_cap - 1); b->lt_map[j];
+         j = (j + 1) & (b->lt_map_cap - 1)) {
+        const ltagset *t = &b->lt[b->lt_map[j] - 1];
+        if (t->raw_hash == h && t->raw_len == len && memcmp(b->names.p + t->raw_off, raw, len) == 0)
+            return b->lt_map[j] - 1;
+    }
+    return CAT_NONE;
+}
+
+static uint64_t ls_hash(uint32_t lt, const char *name, size_t len)
+{
+    return catalog_hash(name, len) ^ ((uint64_t)lt * 0x9E3779B97F4A7C15ull);
+}
+
+static uint32_t ls_find(const strata_batch *b, uint32_t lt, const char *name, size_t len,
+                        uint64_t h)
+{
+    if (!b->ls_map_cap)
+        return CAT_NONE;
+    for (uint32_t j = (uint32_t)h & (b->ls_map_cap - 1); b->ls_map[j];
+         j = (j + 1) & (b->ls_map_cap - 1)) {
+        const lseries *s = &b->ls[b->ls_map[j] - 1];
+        if (s->hash == h && s->lt == lt && s->name_len == len &&
+            memcmp(b->names.p + s->name_off, name, len) == 0)
+            return b->ls_map[j] - 1;
+    }
+    return CAT_NONE;
+}
+
+static int names_add(strata_batch *b, const char *s, size_t n, uint32_t *off)
+{
+    if (b->names.len + n > UINT32_MAX || buf_append(&b->names, s, n))
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    *off = (uint32_t)(b->names.len - n);
+    return STRATA_OK;
+}
+
+static void cache_reset(strata_batch *b)
+{
+    b->names.len = 0;
+    b->nlt = b->nls = 0;
+    if (b->lt_map)
+        memset(b->lt_map, 0, (size_t)b->lt_map_cap * sizeof *b->lt_map);
+    if (b->ls_map)
+        memset(b->ls_map, 0, (size_t)b->ls_map_cap * sizeof *b->ls_map);
+}
+
+/* ---- validation and canonical keys ---------------------------------------------- */
+
+static int bad_chars(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\n' || s[i] == '\r' || s[i] == '\0')
+            return 1;
+    return 0;
+}
+
+static int check_name(const char *what, const char *s, size_t n, int reserved_time)
+{
+    if (n == 0)
+        return st_err(STRATA_ERROR_INPUT, "empty %s", what);
+    if (n > BATCH_MAX_KEY)
+        return st_err(STRATA_ERROR_INPUT, "%s longer than %u bytes", what, BATCH_MAX_KEY);
+    if (bad_chars(s, n))
+        return st_err(STRATA_ERROR_INPUT, "%s '%.*s' contains a newline, carriage return or NUL",
+                      what, (int)(n > 60 ? 60 : n), s);
+    if (reserved_time && n == 4 && memcmp(s, "time", 4) == 0)
+        return st_err(STRATA_ERROR_INPUT, "'time' is reserved and cannot be a %s", what);
+    return STRATA_OK;
+}
+
+typedef struct kv {
+    const char *k, *v;
+    size_t kl, vl;
+} kv;
+
+static int kv_cmp(const void *a, const void *b)
+{
+    const kv *x = a, *y = b;
+    size_t n = x->kl < y->kl ? x->kl : y->kl;
+    int c = memcmp(x->k, y->k, n);
+    return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* Validate and build the canonical key into b->unesc. */
+static int canonical(strata_batch *b, const char *m, size_t ml, kv *tags, uint32_t n,
+                     uint32_t *mlen)
+{
+    int rc = check_name("measurement", m, ml, 0);
+    if (rc != STRATA_OK)
+        return rc;
+    if (m[0] == '#')
+        return st_err(STRATA_ERROR_INPUT, "measurement '%.*s' starts with '#'",
+                      (int)(ml > 60 ? 60 : ml), m);
+    size_t need = 2 * ml;
+    for (uint32_t i = 0; i < n; i++) {
+        if ((rc = check_name("tag key", tags[i].k, tags[i].kl, 1)) != STRATA_OK ||
+            (rc = check_name("tag value", tags[i].v, tags[i].vl, 0)) != STRATA_OK)
+            return rc;
+        need += 2 * (tags[i].kl + tags[i].vl) + 2;
+    }
+    qsort(tags, n, sizeof *tags, kv_cmp);
+    for (uint32_t i = 1; i < n; i++)
+        if (kv_cmp(&tags[i - 1], &tags[i]) == 0)
+            return st_err(STRATA_ERROR_INPUT, "tag key '%.*s' appears twice",
+                          (int)(tags[i].kl > 60 ? 60 : tags[i].kl), tags[i].k);
+    b->unesc.len = 0;
+    if (buf_reserve(&b->unesc, need))
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    char *p = (char *)b->unesc.p;
+    size_t len = lp_escape_measurement(m, ml, p);
+    *mlen = (uint32_t)len;
+    for (uint32_t i = 0; i < n; i++) {
+        p[len++] = ',';
+        len += lp_escape_key(tags[i].k, tags[i].kl, p + len);
+        p[len++] = '=';
+        len += lp_escape_key(tags[i].v, tags[i].vl, p + len);
+    }
+    if (len > BATCH_MAX_KEY)
+        return st_err(STRATA_ERROR_INPUT, "series key longer than %u bytes", BATCH_MAX_KEY);
+    b->unesc.len = len;
+    return STRATA_OK;
+}
+
+/* Add a tag set to the cache: raw key `raw`, canonical key in b->unesc. */
+static int lt_add(strata_batch *b, const char *raw, size_t rl, uint64_t rh, uint32_t mlen,
+                  uint32_t *out)
+{
+    if (b->nlt == b->cap_lt) {
+        uint32_t cap = b->cap_lt ? b->cap_lt * 2 : 64;
+        ltagset *a = st_realloc(b->lt, (size_t)cap * sizeof *a);
+        if (!a)
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+        b->lt = a;
+        b->cap_lt = cap;
+    }
+    if (grow_map(&b->lt_map, &b->lt_map_cap, b->nlt, &b->lt[0].raw_hash, sizeof(ltagset)))
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    ltagset *t = &b->lt[b->nlt];
+    memset(t, 0, sizeof *t);
+    t->raw_hash = rh;
+    t->raw_len = (uint32_t)rl;
+    t->canon_len = (uint32_t)b->unesc.len;
+    t->mlen = mlen;
+    t->canon_hash = catalog_hash((const char *)b->unesc.p, b->unesc.len);
+    int rc = names_add(b, raw, rl, &t->raw_off);
+    if (rc == STRATA_OK)
+        rc = names_add(b, (const char *)b->unesc.p, b->unesc.len, &t->canon_off);
+    if (rc != STRATA_OK)
+        return rc;
+    if (!catalog_find_tagset(b->cat, (const char *)b->unesc.p, b->unesc.len, t->canon_hash,
+                             &t->db_id))
+        t->db_id = CAT_NONE;
+    map_insert(b->lt_map, b->lt_map_cap, rh, b->nlt);
+    *out = b->nlt++;
+    return STRATA_OK;
+}
+
+/* The cached series for field `name` of tag set lt with this type; a type
+ * conflict (with the batch or the database) is STRATA_ERROR_TYPE. */
+static int ls_get(strata_batch *b, uint32_t lt, const char *name, size_t nl, uint8_t type,
+                  uint32_t *out)
+{
+    uint64_t h = ls_hash(lt, name, nl);
+    uint32_t i = ls_find(b, lt, name, nl, h);
+    if (i == CAT_NONE) {
+        int rc = check_name("field name", name, nl, 1);
+        if (rc != STRATA_OK)
+            return rc;
+        if (b->nls == b->cap_ls) {
+            uint32_t cap = b->cap_ls ? b->cap_ls * 2 : 256;
+            lseries *a = st_realloc(b->ls, (size_t)cap * sizeof *a);
+            if (!a)
+                return st_err(STRATA_NOMEM, "out of memory in a batch");
+            b->ls = a;
+            b->cap_ls = cap;
+        }
+        if (grow_map(&b->ls_map, &b->ls_map_cap, b->nls, &b->ls[0].hash, sizeof(lseries)))
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+        lseries *s = &b->ls[b->nls];
+        memset(s, 0, sizeof *s);
+        s->hash = h;
+        s->lt = lt;
+        s->name_len = (uint32_t)nl;
+        s->type = type;
+        s->db_sid = CAT_NONE;
+        rc = names_add(b, name, nl, &s->name_off);
+        if (rc != STRATA_OK)
+            return rc;
+        uint8_t dbt;
+        if (b->lt[lt].db_id != CAT_NONE &&
+            catalog_find_series(b->cat, b->lt[lt].db_id, name, nl, &s->db_sid, &dbt))
+            s->type = dbt;
+        map_insert(b->ls_map, b->ls_map_cap, h, b->nls);
+        i = b->nls++;
+    }
+    lseries *s = &b->ls[i];
+    if (s->type != type) {
+        const ltagset *t = &b->lt[lt];
+        return st_err(STRATA_ERROR_TYPE, "field '%.*s' of '%.*s' is %s, not %s",
+                      (int)(nl > 80 ? 80 : nl), name,
+                      (int)(t->canon_len > 120 ? 120 : t->canon_len), b->names.p + t->canon_off,
+                      type_name(s->type), type_name(type));
+    }
+    *out = i;
+    return STRATA_OK;
+}
+
+static int push_val(strata_batch *b, uint32_t ls, int64_t ts, uint64_t bits)
+{
+    if (b->nvals == b->cap_vals) {
+        size_t cap = b->cap_vals ? b->cap_vals * 2 : 1024;
+        bval *v = st_realloc(b->vals, cap * sizeof *v);
+        if (!v)
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+        b->vals = v;
+        b->cap_vals = cap;
+    }
+    b->vals[b->nvals++] = (bval){ls, ts, bits};
+    return STRATA_OK;
+}
+
+/* ---- public: lifecycle ------------------------------------------------------------ */
+
+int strata_batch_new(strata_db *db, strata_batch **out)
+{
+    if (!out)
+        return st_err(STRATA_MISUSE, "strata_batch_new: NULL output pointer");
+    *out = NULL;
+    if (!db)
+        return st_err(STRATA_MISUSE, "strata_batch_new: NULL database");
+    strata_batch *b = st_calloc(1, sizeof *b);
+    if (!b)
+        return st_err(STRATA_NOMEM, "out of memory creating a batch");
+    b->db = db;
+    b->cat = db->cat;
+    *out = b;
+    return STRATA_OK;
+}
+
+void strata_batch_free(strata_batch *b)
+{
+    if (!b)
+        return;
+    buf_free(&b->names);
+    buf_free(&b->scratch);
+    buf_free(&b->unesc);
+    st_free(b->lt);
+    st_free(b->lt_map);
+    st_free(b->ls);
+    st_free(b->ls_map);
+    st_free(b->vals);
+    st_free(b->tags);
+    st_free(b->line);
+    st_free(b);
+}
+
+void strata_batch_clear(strata_batch *b)
+{
+    if (!b)
+        return;
+    b->nvals = 0;
+    b->npoints = 0;
+    b->in_point = 0;
+    if (b->nlt > CACHE_RESET_LT || b->nls > CACHE_RESET_LS)
+        cache_reset(b);
+}
+
+size_t strata_batch_points(const strata_batch *b)
+{
+    return b ? b->npoints : 0;
+}
+
+size_t strata_batch_values(const strata_batch *b)
+{
+    return b ? b->nvals : 0;
+}
+
+/* ---- public: C API points ---------------------------------------------------------- */
+
+int batch_finish(strata_batch *b)
+{
+    if (b->in_point && b->nfields == 0) {
+        b->in_point = 0;
+        return st_err(STRATA_MISUSE, "a point was started but given no fields");
+    }
+    b->in_point = 0;
+    return STRATA_OK;
+}
+
+int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
+{
+    if (!b || !measurement)
+        return st_err(STRATA_MISUSE, "strata_batch_point: NULL argument");
+    int rc = batch_finish(b);
+    size_t ml = strlen(measurement);
+    b->scratch.len = 0;
+    if (buf_append(&b->scratch, measurement, ml))
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    b->in_point = 1;
+    b->ts = ts_ns;
+    b->ntags = 0;
+    b->nfields = 0;
+    b->cur_lt = CAT_NONE;
+    b->point_first_val = b->nvals;
+    return rc;
+}
+
+int strata_batch_tag(strata_batch *b, const char *key, const char *value)
+{
+    if (!b || !key || !value)
+        return st_err(STRATA_MISUSE, "strata_batch_tag: NULL argument");
+    if (!b->in_point || b->nfields)
+        return st_err(STRATA_MISUSE, "strata_batch_tag: tags go after strata_batch_point() and "
+                                     "before the point's fields");
+    if (b->ntags == b->cap_tags) {
+        uint32_t cap = b->cap_tags ? b->cap_tags * 2 : 16;
+        btag *t = st_realloc(b->tags, (size_t)cap * sizeof *t);
+        if (!t)
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+        b->tags = t;
+        b->cap_tags = cap;
+    }
+    size_t kl = strlen(key), vl = strlen(value);
+    btag *t = &b->tags[b->ntags];
+    t->koff = (uint32_t)b->scratch.len;
+    t->klen = (uint32_t)kl;
+    t->voff = (uint32_t)(b->scratch.len + kl);
+    t->vlen = (uint32_t)vl;
+    if (buf_append(&b->scratch, key, kl) || buf_append(&b->scratch, value, vl))
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    b->ntags++;
+    return STRATA_OK;
+}
+
+/* Resolve the C API point's tag set on its first field. */
+static int api_tagset(strata_batch *b)
+{
+    btag *tg = b->tags;
+    size_t ml = b->ntags ? tg[0].koff : b->scratch.len;
+    /* raw key: 0x01 measurement 0 (key 0 value 0)* */
+    buf *u = &b->unesc;
+    u->len = 0;
+    if (buf_reserve(u, b->scratch.len + 2 * (size_t)b->ntags + 2))
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    u->p[u->len++] = RAW_API;
+    memcpy(u->p + u->len, b->scratch.p, ml);
+    u->len += ml;
+    u->p[u->len++] = 0;
+    for (uint32_t i = 0; i < b->ntags; i++) {
+        memcpy(u->p + u->len, b->scratch.p + tg[i].koff, tg[i].klen);
+        u->len += tg[i].klen;
+        u->p[u->len++] = 0;
+        memcpy(u->p + u->len, b->scratch.p + tg[i].voff, tg[i].vlen);
+        u->len += tg[i].vlen;
+        u->p[u->len++] = 0;
+    }
+    uint64_t h = catalog_hash((const char *)u->p, u->len);
+    uint32_t lt = lt_find(b, (const char *)u->p, u->len, h);
+    if (lt != CAT_NONE) {
+        b->cur_lt = lt;
+        return STRATA_OK;
+    }
+    /* Keep the raw key aside: canonical() reuses unesc. */
+    char *raw = st_malloc(u->len);
+    kv *kvs = st_malloc(((size_t)b->ntags + 1) * sizeof *kvs);
+    if (!raw || !kvs) {
+        st_free(raw);
+        st_free(kvs);
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    }
+    size_t rl = u->len;
+    memcpy(raw, u->p, rl);
+    const char *s = (const char *)b->scratch.p;
+    for (uint32_t i = 0; i < b->ntags; i++)
+        kvs[i] = (kv){s + tg[i].koff, s + tg[i].voff, tg[i].klen, tg[i].vlen};
+    uint32_t mlen;
+    int rc = canonical(b, s, ml, kvs, b->ntags, &mlen);
+    if (rc == STRATA_OK)
+        rc = lt_add(b, raw, rl, h, mlen, &b->cur_lt);
+    st_free(raw);
+    st_free(kvs);
+    return rc;
+}
+
+static int api_field(strata_batch *b, const char *field, uint8_t type, uint64_t bits)
+{
+    if (!b || !field)
+        return st_err(STRATA_MISUSE, "strata_batch field: NULL argument");
+    if (!b->in_point)
+        return st_err(STRATA_MISUSE, "a field needs a point: call strata_batch_point() first");
+    int rc = STRATA_OK;
+    if (b->cur_lt == CAT_NONE) {
+        rc = api_tagset(b);
+        if (rc != STRATA_OK) {
+            b->in_point = 0; /* the point cannot be completed */
+            return rc;
+        }
+    }
+    uint32_t ls;
+    rc = ls_get(b, b->cur_lt, field, strlen(field), type, &ls);
+    if (rc == STRATA_OK)
+        rc = push_val(b, ls, b->ts, bits);
+    if (rc == STRATA_OK && b->nfields++ == 0)
+        b->npoints++;
+    return rc;
+}
+
+int strata_batch_f64(strata_batch *b, const char *field, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return api_field(b, field, STRATA_F64, bits);
+}
+
+int strata_batch_i64(strata_batch *b, const char *field, int64_t v)
+{
+    return api_field(b, field, STRATA_I64, (uint64_t)v);
+}
+
+int strata_batch_bool(strata_batch *b, const char *field, int v)
+{
+    return api_field(b, field, STRATA_BOOL, v != 0);
+}
+
+/* ---- public: line protocol ----------------------------------------------------------- */
+
+/* Unescaped copy of a span into b->unesc at its current end; *off gets where. */
+static int unesc_span(strata_batch *b, lp_span s, size_t *off, size_t *len)
+{
+    if (buf_reserve(&b->unesc, s.len))
+        return -1;
+    *off = b->unesc.len;
+    *len = s.escaped ? lp_unescape(s, (char *)b->unesc.p + b->unesc.len) : s.len;
+    if (!s.escaped)
+        memcpy(b->unesc.p + b->unesc.len, s.p, s.len);
+    b->unesc.len += *len;
+    return 0;
+}
+
+static int lp_tagset(strata_batch *b, const lp_line *ln, uint32_t *out)
+{
+    /* raw key: 0x02 followed by the line's own measurement-and-tags text */
+    size_t rl = (size_t)ln->series_raw.len + 1;
+    char stackraw[512];
+    char *raw = rl <= sizeof stackraw ? stackraw : st_malloc(rl);
+    if (!raw)
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    raw[0] = RAW_LP;
+    memcpy(raw + 1, ln->series_raw.p, ln->series_raw.len);
+    uint64_t h = catalog_hash(raw, rl);
+    uint32_t lt = lt_find(b, raw, rl, h);
+    int rc = STRATA_OK;
+    if (lt != CAT_NONE) {
+        *out = lt;
+        goto done;
+    }
+    /* Unescape measurement and tags into one scratch area, then build. */
+    buf tmp = b->unesc;
+    b->unesc = b->scratch; /* reuse the API scratch for the unescaped parts */
+    b->unesc.len = 0;
+    size_t moff, mlen;
+    size_t *offs = st_malloc(((size_t)ln->ntags * 4 + 1) * sizeof *offs);
+    kv *kvs = st_malloc(((size_t)ln->ntags + 1) * sizeof *kvs);
+    if (!offs || !kvs || unesc_span(b, ln->measurement, &moff, &mlen)) {
+        rc = st_err(STRATA_NOMEM, "out of memory in a batch");
+    } else {
+        for (uint32_t i = 0; i < ln->ntags && rc == STRATA_OK; i++)
+            if (unesc_span(b, ln->tag_key[i], &offs[4 * i], &offs[4 * i + 1]) ||
+                unesc_span(b, ln->tag_val[i], &offs[4 * i + 2], &offs[4 * i + 3]))
+                rc = st_err(STRATA_NOMEM, "out of memory in a batch");
+    }
+    buf parts = b->unesc;
+    b->scratch = parts;
+    b->unesc = tmp;
+    if (rc == STRATA_OK) {
+        const char *s = (const char *)parts.p;
+        for (uint32_t i = 0; i < ln->ntags; i++)
+            kvs[i] = (kv){s + offs[4 * i], s + offs[4 * i + 2], offs[4 * i + 1], offs[4 * i + 3]};
+        uint32_t ml;
+        rc = canonical(b, s + moff, mlen, kvs, ln->ntags, &ml);
+        if (rc == STRATA_OK)
+            rc = lt_add(b, raw, rl, h, ml, out);
+    }
+    st_free(offs);
+    st_free(kvs);
+done:
+    if (raw != stackraw)
+        st_free(raw);
+    return rc;
+}
+
+int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_precision precision,
+                        int64_t default_ts_ns, strata_lp_error *err)
+{
+    if (!b || (!line && len) || !err)
+        return st_err(STRATA_MISUSE, "strata_batch_add_lp: NULL argument");
+    memset(err, 0, sizeof *err);
+    if (!b->line) {
+        b->line = st_malloc(sizeof *b->line);
+        if (!b->line)
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+    }
+    lp_line *ln = b->line;
+    if (lp_parse(line, len, precision, ln, err) != 0)
+        return st_err(STRATA_ERROR_PARSE, "column %u: %s", err->column, err->message);
+    if (ln->blank)
+        return STRATA_OK;
+    int rc = batch_finish(b);
+    if (rc != STRATA_OK)
+        return rc;
+    uint32_t lt;
+    rc = lp_tagset(b, ln, &lt);
+    if (rc != STRATA_OK) {
+        err->column = 1;
+        snprintf(err->message, sizeof err->message, "%s", st_errmsg());
+        return rc;
+    }
+    int64_t ts = ln->has_ts ? ln->ts : default_ts_ns;
+    size_t start = b->nvals;
+    for (uint32_t i = 0; i < ln->nfields; i++) {
+        const lp_field *f = &ln->field[i];
+        size_t off, nl;
+        b->unesc.len = 0;
+        if (unesc_span(b, f->name, &off, &nl)) {
+            rc = st_err(STRATA_NOMEM, "out of memory in a batch");
+            break;
+        }
+        uint64_t bits;
+        if (f->type == STRATA_F64)
+            memcpy(&bits, &f->v.f64, sizeof bits);
+        else if (f->type == STRATA_I64)
+            bits = (uint64_t)f->v.i64;
+        else
+            bits = f->v.b != 0;
+        uint32_t ls;
+        /* ls_get may overwrite unesc: copy the name out first. */
+        char stackname[256];
+        char *name = nl <= sizeof stackname ? stackname : st_malloc(nl);
+        if (!name) {
+            rc = st_err(STRATA_NOMEM, "out of memory in a batch");
+            break;
+        }
+        memcpy(name, b->unesc.p + off, nl);
+        rc = ls_get(b, lt, name, nl, f->type, &ls);
+        if (name != stackname)
+            st_free(name);
+        if (rc == STRATA_OK)
+            rc = push_val(b, ls, ts, bits);
+        if (rc != STRATA_OK) {
+            err->column = f->col;
+            snprintf(err->message, sizeof err->message, "%s", st_errmsg());
+            break;
+        }
+    }
+    if (rc != STRATA_OK) {
+        b->nvals = start;
+        return rc;
+    }
+    b->npoints++;
+    return STRATA_OK;
+}
+
+/* ---- resolution under the writer lock ---------------------------------------------------- */
+
+int batch_resolve(strata_batch *b)
+{
+    catalog *c = b->cat;
+    /* Pass 1: look up what the database already has; check types. */
+    for (size_t i = 0; i < b->nvals; i++) {
+        lseries *s = &b->ls[b->vals[i].ls];
+        if (s->db_sid != CAT_NONE)
+            continue;
+        ltagset *t = &b->lt[s->lt];
+        const char *canon = (const char *)b->names.p + t->canon_off;
+        if (t->db_id == CAT_NONE &&
+            !catalog_find_tagset_locked(c, canon, t->canon_len, t->canon_hash, &t->db_id))
+            t->db_id = CAT_NONE;
+        uint8_t dbt;
+        uint32_t sid;
+        if (t->db_id != CAT_NONE &&
+            catalog_find_series_locked(c, t->db_id, (const char *)b->names.p + s->name_off,
+                                       s->name_len, &sid, &dbt)) {
+            if (dbt != s->type)
+                return st_err(STRATA_ERROR_TYPE,
+                              "field '%.*s' of '%.*s' is %s in the database, not %s (value %zu "
+                              "of the batch); nothing was written",
+                              (int)(s->name_len > 80 ? 80 : s->name_len),
+                              b->names.p + s->name_off, (int)(t->canon_len > 120 ? 120 : t->canon_len),
+                              canon, type_name(dbt), type_name(s->type), i);
+            s->db_sid = sid;
+        }
+    }
+    /* Pass 2: create what is missing. */
+    for (size_t i = 0; i < b->nvals; i++) {
+        lseries *s = &b->ls[b->vals[i].ls];
+        if (s->db_sid != CAT_NONE)
+            continue;
+        ltagset *t = &b->lt[s->lt];
+        int rc;
+        if (t->db_id == CAT_NONE) {
+            rc = catalog_add_tagset(c, (const char *)b->names.p + t->canon_off, t->canon_len,
+                                    t->mlen, &t->db_id);
+            if (rc != STRATA_OK) {
+                t->db_id = CAT_NONE;
+                return rc;
+            }
+        }
+        rc = catalog_add_series(c, t->db_id, (const char *)b->names.p + s->name_off, s->name_len,
+                                s->type, &s->db_sid);
+        if (rc != STRATA_OK) {
+            s->db_sid = CAT_NONE;
+            return rc;
+        }
+    }
+    return STRATA_OK;
+}

@@ -1,0 +1,79 @@
+/*
+ * batch.h — the insides of strata_batch, shared with the write path.
+ *
+ * A batch holds field values (bval) that point at batch-local series
+ * entries (lseries) of batch-local tag sets (ltagset).  Those two tables
+ * are a cache that survives strata_batch_clear(): the raw text of a tag set
+ * (as the caller wrote it, tags in any order) maps straight to its
+ * canonical key and database id, so a steady stream of the same devices
+ * costs one hash per point.  Series still unknown to the database carry
+ * CAT_NONE until the write path creates them under the writer lock.
+ */
+#ifndef STRATA_BATCH_H
+#define STRATA_BATCH_H
+
+#include "engine/buf.h"
+#include "engine/catalog.h"
+#include "engine/lineproto.h"
+#include "strata.h"
+
+typedef struct bval {
+    uint32_t ls; /* index into lseries */
+    int64_t ts;
+    uint64_t bits;
+} bval;
+
+typedef struct ltagset {
+    uint64_t raw_hash, canon_hash;
+    uint32_t raw_off, raw_len;     /* in names */
+    uint32_t canon_off, canon_len; /* in names */
+    uint32_t mlen;
+    uint32_t db_id; /* CAT_NONE until known */
+} ltagset;
+
+typedef struct lseries {
+    uint64_t hash;
+    uint32_t lt;
+    uint32_t name_off, name_len; /* unescaped field name, in names */
+    uint32_t db_sid;             /* CAT_NONE until known */
+    uint8_t type;
+} lseries;
+
+typedef struct btag {
+    uint32_t koff, klen, voff, vlen; /* in scratch */
+} btag;
+
+struct strata_batch {
+    strata_db *db;
+    catalog *cat;
+    /* cache */
+    buf names;
+    ltagset *lt;
+    uint32_t nlt, cap_lt;
+    uint32_t *lt_map, lt_map_cap; /* index + 1; 0 = empty */
+    lseries *ls;
+    uint32_t nls, cap_ls;
+    uint32_t *ls_map, ls_map_cap;
+    /* content */
+    bval *vals;
+    size_t nvals, cap_vals, npoints;
+    /* the point being built through the C API */
+    int in_point;
+    int64_t ts;
+    uint32_t cur_lt, nfields;
+    size_t point_first_val;
+    buf scratch; /* measurement and tags of that point */
+    btag *tags;
+    uint32_t ntags, cap_tags;
+    lp_line *line; /* line-protocol parse area */
+    buf unesc;     /* unescaping scratch */
+};
+
+/* Complete the point under construction (an empty one is an error). */
+int batch_finish(strata_batch *b);
+/* Under the writer lock: give every series the batch uses a database id,
+ * creating what is missing.  Fails (STRATA_ERROR_TYPE) without creating
+ * series when a field's type conflicts with the database. */
+int batch_resolve(strata_batch *b);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * chunk.h — one chunk of one series: how its points are grouped (the time
+ * grid), its statistics, and its encoding into a timestamp column and a
+ * value column (FORMAT.md §5.3).
+ */
+#ifndef STRATA_CHUNK_H
+#define STRATA_CHUNK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Statistics of a chunk, as 64-bit words in the series' type:
+ *   float64: min/max over the non-NaN values (NaN when all are NaN), sum of
+ *            the non-NaN values in time order, first/last as stored (any
+ *            value, NaN included), nan_count.
+ *   int64:   min, max, first, last; sum wraps, with SEG_STAT_SUM_OVERFLOW.
+ *   bool:    sum = number of true values; first, last; min/max follow. */
+typedef struct chunk_stats {
+    uint32_t count;
+    uint32_t nan_count;
+    uint8_t flags;
+    uint64_t min, max, sum, first, last;
+} chunk_stats;
+
+typedef struct chunk_meta {
+    int64_t tmin, tmax;
+    uint64_t data_off; /* file offset of the timestamp column */
+    uint32_t ts_len, val_len;
+    uint32_t checksum; /* low 32 bits of XXH3-64 over both columns */
+    uint8_t ts_codec, val_codec;
+    chunk_stats st;
+} chunk_meta;
+
+void chunk_stats_compute(uint8_t type, const uint64_t *v, size_t n, chunk_stats *out /* OUT */);
+
+/* The grid width (ns) for cutting sorted timestamps ts[0..n) that lie in a
+ * partition of width part_ns into chunks of about SEG_CHUNK_TARGET points;
+ * chunk boundaries fall on multiples of it. */
+int64_t chunk_grid(const int64_t *ts, size_t n, int64_t part_ns);
+/* Length of the chunk starting at ts[0] (at most n, at most SEG_CHUNK_MAX):
+ * the points in the same grid cell. */
+size_t chunk_span(const int64_t *ts, size_t n, int64_t grid);
+
+/* The value codec used for a series type. */
+uint8_t chunk_value_codec(uint8_t type);
+/* Encode n points into out (room: chunk_bound(type, n)); fills the
+ * lengths, codecs, checksum, stats and times of *m (not data_off). */
+size_t chunk_bound(uint8_t type, size_t n);
+size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, uint8_t *out,
+                    chunk_meta *m /* OUT */);
+/* Decode the chunk's columns (bytes at data, m->ts_len + m->val_len long)
+ * after checking the checksum: 0 ok, -1 checksum mismatch, -2 columns do
+ * not decode. */
+int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */,
+                 uint64_t *v /* OUT */);
+
+#endif

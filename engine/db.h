@@ -1,0 +1,113 @@
+/*
+ * db.h — the database handle's insides, shared by the engine's files
+ * (db_open.c, db_write.c, db_flush.c, iter.c, series.c).
+ *
+ * Locks, in the order they may be taken:
+ *   write_mu   serialises writers: catalog mutations, log append order,
+ *              applying to the active head, freezing it.
+ *   flush_mu   guards the flush hand-over (flushing, frozen_lsn, failed).
+ *   head_lock  rwlock over `active` (writers apply under it, readers copy).
+ *   view_mu    guards `current` (swap and reference).
+ * The log and the catalog have their own internal locks, taken last.
+ *
+ * Views: a view is an immutable, reference-counted list of live segments
+ * plus the frozen head being flushed (if any).  Readers take a reference;
+ * a flush installs a new view; a segment or frozen head goes away when the
+ * last view holding it does.
+ */
+#ifndef STRATA_DB_H
+#define STRATA_DB_H
+
+#include "engine/buf.h"
+#include "engine/catalog.h"
+#include "engine/head.h"
+#include "engine/manifest.h"
+#include "engine/segment.h"
+#include "strata.h"
+#include "wal/wal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct view {
+    atomic_int refs;
+    seg_reader **segs; /* ascending id: older data first */
+    size_t nsegs;
+    head *frozen; /* owned; NULL when no flush is in progress */
+} view;
+
+struct strata_db {
+    char path[4096], wal_dir[4200], seg_dir[4200];
+    strata_options opts;
+    char device_tag[256];
+    int64_t partition_ns;
+    int read_only;
+    int lock_fd;
+    size_t flush_threshold; /* bytes of active head that trigger a flush */
+
+    manifest *man;
+    catalog *cat;
+    wal *wal;
+
+    pthread_mutex_t write_mu;
+    /* catalog ids below these are already in some log record */
+    uint32_t logged_tagsets, logged_series;
+    buf wbuf;            /* log payload scratch (under write_mu) */
+    int64_t frontier;    /* largest timestamp ever written */
+    int64_t head_part;   /* partition of the frontier when `active` began */
+
+    pthread_rwlock_t head_lock;
+    head *active;
+
+    pthread_mutex_t view_mu;
+    view *current;
+
+    pthread_mutex_t flush_mu;
+    pthread_cond_t flush_cv;
+    pthread_t flush_thread;
+    int has_flush_thread, stop, flushing;
+    uint64_t frozen_lsn;
+    uint64_t replay_lsn;   /* during open: the lsn after the last replayed */
+    int failed;            /* sticky primary code: no more writes */
+    int failed_ext;
+    char failed_msg[512];
+
+    atomic_uint_least64_t flushes;
+    uint64_t replayed, wal_torn_bytes;
+};
+
+/* ---- views (view.c) ---- */
+view *view_new(seg_reader **segs, size_t nsegs, head *frozen);
+void view_unref(view *v);
+/* The current view with a reference taken (view_mu inside). */
+view *db_view_get(strata_db *db);
+/* Replace the current view (view_mu inside); the old one is released. */
+void db_view_set(strata_db *db, view *v);
+
+/* ---- partitions ---- */
+int64_t db_partition_of(const strata_db *db, int64_t ts);
+void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int64_t *last);
+
+/* ---- flushing (db_flush.c) ---- */
+/* Write the frozen head of the current view to segments, commit, trim the
+ * log up to frozen_lsn.  Called by the flush thread, or inline during open
+ * and close. */
+int db_flush_frozen(strata_db *db, uint64_t frozen_lsn);
+int db_flush_thread_start(strata_db *db);
+void db_flush_thread_stop(strata_db *db);
+/* Under write_mu: wait for any flush in progress, then freeze the active
+ * head and hand it to the flush thread (or flush inline when `inline_`). */
+int db_freeze(strata_db *db, int inline_);
+/* Wait until no flush is in progress; returns the sticky error if any. */
+int db_flush_wait(strata_db *db);
+/* Record a fatal error: the handle accepts no more writes. */
+void db_fail(strata_db *db);
+int db_failed_error(strata_db *db);
+
+/* ---- writing (db_write.c) ---- */
+/* Apply one sample to the active head (replay and write paths). */
+int db_apply(strata_db *db, uint32_t sid, uint8_t type, int64_t ts, uint64_t bits);
+/* Flush if the head is over budget or its partition has ended. */
+int db_maybe_flush(strata_db *db, int inline_);
+
+#endif

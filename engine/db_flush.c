@@ -1,0 +1,338 @@
+/*
+ * db_flush.c — turning the frozen head into segment files, and the thread
+ * that does it (FORMAT.md §2 describes the commit order).
+ *
+ * A flush, in this order:
+ *   1. one segment file per time partition present in the frozen head,
+ *      each fully written and fsynced, then the directory fsynced;
+ *   2. the catalog's new definitions appended and fsynced;
+ *   3. one manifest edit: add the segments, set flushed_lsn to the lsn at
+ *      which the head was frozen, set the catalog's committed length;
+ *   4. a new view without the frozen head is installed for readers;
+ *   5. log files wholly below flushed_lsn are deleted.
+ * A crash before 3 leaves orphan files (deleted at the next open) and the
+ * data still in the log; after 3 the data is in segments and replay skips
+ * it.  Nothing is ever counted twice.
+ *
+ * Freezing (db_freeze) happens under the writer lock: the log is rotated so
+ * that every record below the frozen lsn is in the frozen head (or older),
+ * and the active head is swapped for an empty one.
+ */
+#include "engine/db.h"
+
+#include "engine/alloc.h"
+#include "engine/err.h"
+#include "engine/os.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int64_t db_partition_of(const strata_db *db, int64_t ts)
+{
+    int64_t p = db->partition_ns;
+    int64_t q = ts / p;
+    return (ts % p != 0 && ts < 0) ? q - 1 : q;
+}
+
+void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int64_t *last)
+{
+    __int128 f = (__int128)part * db->partition_ns, l = f + db->partition_ns - 1;
+    *first = f < INT64_MIN ? INT64_MIN : (int64_t)f;
+    *last = l > INT64_MAX ? INT64_MAX : (int64_t)l;
+}
+
+void db_fail(strata_db *db)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    if (!db->failed) {
+        db->failed = st_errcode() & 0xff;
+        db->failed_ext = st_errcode();
+        snprintf(db->failed_msg, sizeof db->failed_msg,
+                 "the database stopped accepting writes after an error (reopen it): %s",
+                 st_errmsg());
+        if (db->opts.log)
+            db->opts.log(db->opts.log_ctx, STRATA_LOG_WARN, db->failed_msg);
+    }
+    pthread_cond_broadcast(&db->flush_cv);
+    pthread_mutex_unlock(&db->flush_mu);
+}
+
+int db_failed_error(strata_db *db)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    int rc = db->failed ? st_err(db->failed_ext, "%s", db->failed_msg) : STRATA_OK;
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+typedef struct pwriter {
+    int64_t part;
+    seg_writer *w;
+    seg_info info;
+} pwriter;
+
+static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64_t part,
+                      uint64_t *next_id, seg_writer **out)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*ws)[i].part == part) {
+            *out = (*ws)[i].w;
+            return STRATA_OK;
+        }
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 4;
+        pwriter *a = st_realloc(*ws, c * sizeof *a);
+        if (!a)
+            return st_err(STRATA_NOMEM, "out of memory flushing");
+        *ws = a;
+        *cap = c;
+    }
+    int64_t first, last;
+    db_partition_bounds(db, part, &first, &last);
+    char path[4300];
+    uint64_t id = (*next_id)++;
+    snprintf(path, sizeof path, "%s/%016llx.seg", db->seg_dir, (unsigned long long)id);
+    pwriter *p = &(*ws)[*n];
+    memset(p, 0, sizeof *p);
+    p->part = part;
+    int rc = segw_open(path, id, first, last, &p->w);
+    if (rc != STRATA_OK)
+        return rc;
+    (*n)++;
+    *out = p->w;
+    return STRATA_OK;
+}
+
+/* Write every series of the frozen head into per-partition writers. */
+static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws, uint64_t *next_id)
+{
+    size_t cap = 0;
+    head_sort_ids(f);
+    for (uint32_t i = 0; i < head_nseries(f); i++) {
+        uint32_t sid = head_series_id_at(f, i);
+        head_series *hs = head_get(f, sid);
+        int64_t *ts;
+        uint64_t *v;
+        size_t n;
+        int rc = head_collect(hs, INT64_MIN, INT64_MAX, &ts, &v, &n);
+        if (rc != STRATA_OK)
+            return rc;
+        for (size_t j = 0; j < n && rc == STRATA_OK;) {
+            int64_t part = db_partition_of(db, ts[j]), first, last;
+            db_partition_bounds(db, part, &first, &last);
+            size_t k = j + 1;
+            while (k < n && ts[k] <= last)
+                k++;
+            seg_writer *w;
+            rc = writer_for(db, ws, nws, &cap, part, next_id, &w);
+            if (rc == STRATA_OK)
+                rc = segw_add(w, sid, head_series_type(hs), ts + j, v + j, k - j);
+            j = k;
+        }
+        st_free(ts);
+        st_free(v);
+        if (rc != STRATA_OK)
+            return rc;
+    }
+    return STRATA_OK;
+}
+
+int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
+{
+    view *v = db_view_get(db);
+    if (!v->frozen) {
+        view_unref(v);
+        return STRATA_OK;
+    }
+    pwriter *ws = NULL;
+    size_t nws = 0, nfinished = 0;
+    man_segment *adds = NULL;
+    seg_reader **all = NULL;
+    uint64_t next_id = manifest_state(db->man)->next_segment_id;
+    int rc = write_segments(db, v->frozen, &ws, &nws, &next_id);
+    for (; nfinished < nws && rc == STRATA_OK; nfinished++)
+        rc = segw_finish(ws[nfinished].w, &ws[nfinished].info);
+    if (rc != STRATA_OK) {
+        for (size_t i = nfinished; i < nws; i++)
+            segw_abort(ws[i].w);
+        for (size_t i = 0; i < nfinished; i++) {
+            char path[4300];
+            snprintf(path, sizeof path, "%s/%016llx.seg", db->seg_dir,
+                     (unsigned long long)ws[i].info.id);
+            os_unlink(path);
+        }
+        goto out;
+    }
+    int e = os_fsync_dir(db->seg_dir);
+    if (e < 0) {
+        rc = st_err_os(STRATA_IOERR_FSYNC, -e, "cannot sync %s", db->seg_dir);
+        goto out;
+    }
+    uint64_t cat_len;
+    rc = catalog_persist(db->cat, &cat_len);
+    if (rc != STRATA_OK)
+        goto out;
+    adds = st_malloc((nws ? nws : 1) * sizeof *adds);
+    all = st_malloc((v->nsegs + nws + 1) * sizeof *all);
+    if (!adds || !all) {
+        rc = st_err(STRATA_NOMEM, "out of memory flushing");
+        goto out;
+    }
+    for (size_t i = 0; i < nws; i++) {
+        seg_info *in = &ws[i].info;
+        adds[i] = (man_segment){in->id, in->part_first, in->part_last, in->size, in->points};
+    }
+    man_edit ed = {.add = adds,
+                   .nadd = nws,
+                   .flushed_lsn = frozen_lsn,
+                   .catalog_len = cat_len,
+                   .next_segment_id = next_id};
+    rc = manifest_commit(db->man, &ed);
+    if (rc != STRATA_OK)
+        goto out;
+
+    /* Committed.  Publish the new segments to readers. */
+    size_t n = 0;
+    for (size_t i = 0; i < v->nsegs; i++)
+        all[n++] = v->segs[i];
+    size_t first_new = n;
+    for (size_t i = 0; i < nws && rc == STRATA_OK; i++) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/%016llx.seg", db->seg_dir,
+                 (unsigned long long)ws[i].info.id);
+        rc = segr_open(path, &all[n]);
+        if (rc == STRATA_OK)
+            n++;
+    }
+    if (rc == STRATA_OK) {
+        view *nv = view_new(all, n, NULL);
+        if (!nv)
+            rc = st_err(STRATA_NOMEM, "out of memory installing the flushed segments");
+        else
+            db_view_set(db, nv);
+    }
+    for (size_t i = first_new; i < n; i++)
+        segr_unref(all[i]);
+    if (rc != STRATA_OK)
+        goto out;
+    atomic_fetch_add(&db->flushes, 1);
+    if (db->wal)
+        rc = wal_trim(db->wal, frozen_lsn);
+    if (db->opts.log) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "flushed %zu segment(s) up to log record %llu", nws,
+                 (unsigned long long)frozen_lsn);
+        db->opts.log(db->opts.log_ctx, STRATA_LOG_INFO, msg);
+    }
+out:
+    st_free(ws);
+    st_free(adds);
+    st_free(all);
+    view_unref(v);
+    return rc;
+}
+
+int db_freeze(strata_db *db, int inline_)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    while (db->flushing && !db->failed)
+        pthread_cond_wait(&db->flush_cv, &db->flush_mu);
+    pthread_mutex_unlock(&db->flush_mu);
+    int rc = db_failed_error(db);
+    if (rc != STRATA_OK)
+        return rc;
+    if (head_points(db->active) == 0)
+        return STRATA_OK;
+    uint64_t lsn = db->replay_lsn;
+    if (db->wal) {
+        rc = wal_rotate(db->wal, &lsn);
+        if (rc != STRATA_OK) {
+            db_fail(db);
+            return rc;
+        }
+    }
+    head *fresh = head_new();
+    if (!fresh)
+        return st_err(STRATA_NOMEM, "out of memory starting a new head");
+    view *cur = db_view_get(db);
+    pthread_rwlock_wrlock(&db->head_lock);
+    view *nv = view_new(cur->segs, cur->nsegs, db->active);
+    if (nv) {
+        db->active = fresh;
+        db_view_set(db, nv);
+    }
+    pthread_rwlock_unlock(&db->head_lock);
+    view_unref(cur);
+    if (!nv) {
+        head_free(fresh);
+        return st_err(STRATA_NOMEM, "out of memory freezing the head");
+    }
+    pthread_mutex_lock(&db->flush_mu);
+    db->frozen_lsn = lsn;
+    db->flushing = 1;
+    if (!inline_) {
+        pthread_cond_broadcast(&db->flush_cv);
+        pthread_mutex_unlock(&db->flush_mu);
+        return STRATA_OK;
+    }
+    pthread_mutex_unlock(&db->flush_mu);
+    rc = db_flush_frozen(db, lsn);
+    if (rc != STRATA_OK)
+        db_fail(db);
+    pthread_mutex_lock(&db->flush_mu);
+    db->flushing = 0;
+    pthread_cond_broadcast(&db->flush_cv);
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+int db_flush_wait(strata_db *db)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    while (db->flushing && !db->failed)
+        pthread_cond_wait(&db->flush_cv, &db->flush_mu);
+    pthread_mutex_unlock(&db->flush_mu);
+    return db_failed_error(db);
+}
+
+static void *flush_main(void *arg)
+{
+    strata_db *db = arg;
+    pthread_mutex_lock(&db->flush_mu);
+    for (;;) {
+        while (!db->flushing && !db->stop)
+            pthread_cond_wait(&db->flush_cv, &db->flush_mu);
+        if (!db->flushing || db->failed)
+            break;
+        uint64_t lsn = db->frozen_lsn;
+        pthread_mutex_unlock(&db->flush_mu);
+        int rc = db_flush_frozen(db, lsn);
+        if (rc != STRATA_OK)
+            db_fail(db);
+        pthread_mutex_lock(&db->flush_mu);
+        db->flushing = 0;
+        pthread_cond_broadcast(&db->flush_cv);
+    }
+    pthread_mutex_unlock(&db->flush_mu);
+    return NULL;
+}
+
+int db_flush_thread_start(strata_db *db)
+{
+    if (pthread_create(&db->flush_thread, NULL, flush_main, db) != 0)
+        return st_err(STRATA_ERROR, "cannot start the flush thread");
+    db->has_flush_thread = 1;
+    return STRATA_OK;
+}
+
+void db_flush_thread_stop(strata_db *db)
+{
+    if (!db->has_flush_thread)
+        return;
+    pthread_mutex_lock(&db->flush_mu);
+    db->stop = 1;
+    pthread_cond_broadcast(&db->flush_cv);
+    pthread_mutex_unlock(&db->flush_mu);
+    pthread_join(db->flush_thread, NULL);
+    db->has_flush_thread = 0;
+}

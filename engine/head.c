@@ -1,0 +1,303 @@
+/*
+ * head.c — per-series point buffers (see head.h).
+ *
+ * Layout: head->by_sid[sid] points to the series' head_series (NULL when it
+ * has no points); head->sids lists the ids with points.  A series' points
+ * live in a chain of blocks of 8, 32, 128, 512, 2048, then 4096 points; a
+ * block is one allocation holding its timestamps then its values.
+ */
+#include "engine/head.h"
+
+#include "engine/alloc.h"
+#include "engine/err.h"
+#include "strata.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct hblock {
+    struct hblock *next;
+    uint32_t n, cap;
+    int64_t *ts;
+    uint64_t *v;
+} hblock;
+
+struct head_series {
+    hblock *first, *last;
+    uint32_t n;
+    int64_t last_ts;
+    uint8_t type, sorted;
+};
+
+struct head {
+    head_series **by_sid;
+    uint32_t by_sid_cap;
+    uint32_t *sids;
+    uint32_t nsids, sids_cap;
+    size_t bytes;
+    uint64_t points;
+    int64_t tmin, tmax;
+};
+
+#define BLOCK_MAX 4096u
+
+head *head_new(void)
+{
+    head *h = st_calloc(1, sizeof *h);
+    if (h) {
+        h->tmin = INT64_MAX;
+        h->tmax = INT64_MIN;
+        h->bytes = sizeof *h;
+    }
+    return h;
+}
+
+void head_free(head *h)
+{
+    if (!h)
+        return;
+    for (uint32_t i = 0; i < h->nsids; i++) {
+        head_series *s = h->by_sid[h->sids[i]];
+        for (hblock *b = s->first, *n; b; b = n) {
+            n = b->next;
+            st_free(b);
+        }
+        st_free(s);
+    }
+    st_free(h->by_sid);
+    st_free(h->sids);
+    st_free(h);
+}
+
+static hblock *block_new(head *h, uint32_t cap)
+{
+    size_t size = sizeof(hblock) + (size_t)cap * (sizeof(int64_t) + sizeof(uint64_t));
+    hblock *b = st_malloc(size);
+    if (!b)
+        return NULL;
+    b->next = NULL;
+    b->n = 0;
+    b->cap = cap;
+    b->ts = (int64_t *)(b + 1);
+    b->v = (uint64_t *)(b->ts + cap);
+    h->bytes += size;
+    return b;
+}
+
+static head_series *series_new(head *h, uint32_t sid, uint8_t type)
+{
+    if (sid >= h->by_sid_cap) {
+        uint32_t cap = h->by_sid_cap ? h->by_sid_cap : 1024;
+        while (cap <= sid)
+            cap = cap * 2 > cap ? cap * 2 : UINT32_MAX;
+        head_series **a = st_realloc(h->by_sid, (size_t)cap * sizeof *a);
+        if (!a)
+            return NULL;
+        memset(a + h->by_sid_cap, 0, (size_t)(cap - h->by_sid_cap) * sizeof *a);
+        h->bytes += (size_t)(cap - h->by_sid_cap) * sizeof *a;
+        h->by_sid = a;
+        h->by_sid_cap = cap;
+    }
+    if (h->nsids == h->sids_cap) {
+        uint32_t cap = h->sids_cap ? h->sids_cap * 2 : 256;
+        uint32_t *a = st_realloc(h->sids, (size_t)cap * sizeof *a);
+        if (!a)
+            return NULL;
+        h->bytes += (size_t)(cap - h->sids_cap) * sizeof *a;
+        h->sids = a;
+        h->sids_cap = cap;
+    }
+    head_series *s = st_calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->type = type;
+    s->sorted = 1;
+    h->bytes += sizeof *s;
+    h->by_sid[sid] = s;
+    h->sids[h->nsids++] = sid;
+    return s;
+}
+
+int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
+{
+    head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
+    if (!s) {
+        s = series_new(h, sid, type);
+        if (!s)
+            return st_err(STRATA_NOMEM, "out of memory in the head");
+    } else if (s->n && ts <= s->last_ts) {
+        if (ts == s->last_ts) { /* rewrite of the newest point: replace */
+            s->last->v[s->last->n - 1] = v;
+            return STRATA_OK;
+        }
+        s->sorted = 0;
+    }
+    hblock *b = s->last;
+    if (!b || b->n == b->cap) {
+        uint32_t cap = b ? (b->cap * 4 < BLOCK_MAX ? b->cap * 4 : BLOCK_MAX) : 8;
+        hblock *nb = block_new(h, cap);
+        if (!nb)
+            return st_err(STRATA_NOMEM, "out of memory in the head");
+        if (b)
+            b->next = nb;
+        else
+            s->first = nb;
+        s->last = b = nb;
+    }
+    b->ts[b->n] = ts;
+    b->v[b->n] = v;
+    b->n++;
+    s->n++;
+    s->last_ts = ts;
+    h->points++;
+    if (ts < h->tmin)
+        h->tmin = ts;
+    if (ts > h->tmax)
+        h->tmax = ts;
+    return STRATA_OK;
+}
+
+size_t head_bytes(const head *h)
+{
+    return h->bytes;
+}
+
+uint64_t head_points(const head *h)
+{
+    return h->points;
+}
+
+int64_t head_tmin(const head *h)
+{
+    return h->tmin;
+}
+
+int64_t head_tmax(const head *h)
+{
+    return h->tmax;
+}
+
+uint32_t head_nseries(const head *h)
+{
+    return h->nsids;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void head_sort_ids(head *h)
+{
+    qsort(h->sids, h->nsids, sizeof *h->sids, cmp_u32);
+}
+
+uint32_t head_series_id_at(const head *h, uint32_t i)
+{
+    return h->sids[i];
+}
+
+head_series *head_get(const head *h, uint32_t sid)
+{
+    return sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
+}
+
+uint8_t head_series_type(const head_series *s)
+{
+    return s->type;
+}
+
+uint32_t head_series_points(const head_series *s)
+{
+    return s->n;
+}
+
+typedef struct tpoint {
+    int64_t ts;
+    uint64_t seq, v;
+} tpoint;
+
+static int cmp_tpoint(const void *a, const void *b)
+{
+    const tpoint *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_out,
+                 uint64_t **v_out, size_t *n_out)
+{
+    *ts_out = NULL;
+    *v_out = NULL;
+    *n_out = 0;
+    if (!s || from >= to)
+        return STRATA_OK;
+    size_t n = 0;
+    int all_after = to == INT64_MAX; /* no upper bound */
+#define IN_RANGE(t) ((t) >= from && ((t) < to || all_after))
+    if (s->sorted) {
+        /* Count, then copy the in-range run. */
+        for (hblock *b = s->first; b; b = b->next)
+            for (uint32_t i = 0; i < b->n; i++)
+                n += IN_RANGE(b->ts[i]);
+        if (!n)
+            return STRATA_OK;
+        int64_t *ts = st_malloc(n * sizeof *ts);
+        uint64_t *v = st_malloc(n * sizeof *v);
+        if (!ts || !v) {
+            st_free(ts);
+            st_free(v);
+            return st_err(STRATA_NOMEM, "out of memory reading the head");
+        }
+        size_t k = 0;
+        for (hblock *b = s->first; b; b = b->next)
+            for (uint32_t i = 0; i < b->n; i++)
+                if (IN_RANGE(b->ts[i])) {
+                    ts[k] = b->ts[i];
+                    v[k++] = b->v[i];
+                }
+        *ts_out = ts;
+        *v_out = v;
+        *n_out = n;
+        return STRATA_OK;
+    }
+    /* Out of order: sort by (ts, arrival), keep the last of each ts. */
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++)
+            n += IN_RANGE(b->ts[i]);
+    if (!n)
+        return STRATA_OK;
+    tpoint *t = st_malloc(n * sizeof *t);
+    if (!t)
+        return st_err(STRATA_NOMEM, "out of memory reading the head");
+    size_t k = 0;
+    uint64_t seq = 0;
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++, seq++)
+            if (IN_RANGE(b->ts[i]))
+                t[k++] = (tpoint){b->ts[i], seq, b->v[i]};
+    qsort(t, n, sizeof *t, cmp_tpoint);
+    int64_t *ts = st_malloc(n * sizeof *ts);
+    uint64_t *v = st_malloc(n * sizeof *v);
+    if (!ts || !v) {
+        st_free(t);
+        st_free(ts);
+        st_free(v);
+        return st_err(STRATA_NOMEM, "out of memory reading the head");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && t[i + 1].ts == t[i].ts)
+            continue; /* a later write of the same timestamp follows */
+        ts[m] = t[i].ts;
+        v[m++] = t[i].v;
+    }
+    st_free(t);
+#undef IN_RANGE
+    *ts_out = ts;
+    *v_out = v;
+    *n_out = m;
+    return STRATA_OK;
+}

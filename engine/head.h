@@ -1,0 +1,52 @@
+/*
+ * head.h — the in-memory head: per-series buffers of points not yet
+ * flushed to segment files.
+ *
+ * Points are kept in arrival order in small blocks that grow geometrically
+ * (no reallocation, bounded waste).  A point whose timestamp equals the
+ * series' last one replaces that value in place (last write wins); an
+ * earlier timestamp marks the series unsorted, and head_collect() then
+ * sorts (stable) and keeps, for each timestamp, the value written last.
+ *
+ * Memory: head_bytes() counts every byte the head allocated; the database
+ * flushes when it passes its budget.
+ *
+ * Threads: a head is not locked here; the database serialises writers and
+ * guards readers with its head lock.  A frozen head (being flushed) is
+ * never modified again and may be read without locks.
+ */
+#ifndef STRATA_HEAD_H
+#define STRATA_HEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct head head;
+typedef struct head_series head_series;
+
+head *head_new(void);
+void head_free(head *h);
+
+/* Add one point; STRATA_NOMEM (the head is unchanged) or STRATA_OK. */
+int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v);
+
+size_t head_bytes(const head *h);
+uint64_t head_points(const head *h);
+int64_t head_tmin(const head *h); /* INT64_MAX when empty */
+int64_t head_tmax(const head *h); /* INT64_MIN when empty */
+
+/* Series with data, in ascending id order after head_sort_ids(). */
+uint32_t head_nseries(const head *h);
+void head_sort_ids(head *h);
+uint32_t head_series_id_at(const head *h, uint32_t i);
+head_series *head_get(const head *h, uint32_t sid); /* NULL when no data */
+uint8_t head_series_type(const head_series *s);
+uint32_t head_series_points(const head_series *s);
+
+/* The points of s with from <= ts < to (to == INT64_MAX: no upper bound),
+ * sorted, one per timestamp (the
+ * last written), into arrays from st_malloc (*ts and *v NULL when n = 0). */
+int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts /* OUT */,
+                 uint64_t **v /* OUT */, size_t *n /* OUT */);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * manifest.h — which segment files are live, and the database's settings
+ * (FORMAT.md §7).
+ *
+ * The manifest is an append-only log of edits; its state is the result of
+ * applying them in order.  An edit is atomic: it is either wholly in the
+ * file (and intact) or, after a crash in the middle of appending it, a torn
+ * tail that the next open cuts off.  manifest_rewrite() replaces the file
+ * with a single snapshot edit, atomically (write, fsync, rename, fsync the
+ * directory).
+ *
+ * Threads: one committer at a time (the database's flush path and open);
+ * the state is read by the same thread.
+ */
+#ifndef STRATA_MANIFEST_H
+#define STRATA_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct man_segment {
+    uint64_t id;
+    int64_t part_first, part_last;
+    uint64_t size, points;
+} man_segment;
+
+typedef struct man_state {
+    int64_t partition_ns;
+    char device_tag[256];
+    uint64_t flushed_lsn;     /* every log record below it is in segments */
+    uint64_t catalog_len;     /* committed bytes of the catalog file */
+    uint64_t next_segment_id; /* ids are never reused */
+    man_segment *segs;        /* live segments, ascending id */
+    size_t nsegs;
+} man_state;
+
+typedef struct man_edit {
+    const man_segment *add;
+    size_t nadd;
+    const uint64_t *remove;
+    size_t nremove;
+    uint64_t flushed_lsn;     /* 0 = unchanged */
+    uint64_t catalog_len;     /* 0 = unchanged */
+    uint64_t next_segment_id; /* 0 = unchanged */
+} man_edit;
+
+typedef struct manifest manifest;
+
+/* Create a new manifest holding `initial` (atomically, via a temp file). */
+int manifest_create(const char *path, const man_state *initial);
+/* Load the manifest; a torn last edit is cut off unless read_only.
+ * *torn_bytes receives how many bytes were (or would be) cut. */
+int manifest_open(const char *path, int read_only, manifest **m /* OUT */,
+                  uint64_t *torn_bytes /* OUT */);
+void manifest_close(manifest *m);
+const man_state *manifest_state(const manifest *m);
+/* Append one edit and fsync it; the state changes only on success. */
+int manifest_commit(manifest *m, const man_edit *e);
+/* Replace the file with a snapshot of the state. */
+int manifest_rewrite(manifest *m);
+uint64_t manifest_file_size(const manifest *m);
+
+long manifest_verify(const char *path, void (*report)(void *ctx, const char *msg), void *ctx);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * segment.h — immutable segment files: one time partition, many series,
+ * each in its own column chunks, found through an index at the end of the
+ * file (FORMAT.md §5).
+ *
+ * Writing: segw_open(), segw_add() once per series in ascending id order,
+ * segw_finish() (index, footer, fsync).  A file is not live until the
+ * manifest names it; a crash before that leaves an orphan that the next
+ * open deletes.
+ *
+ * Reading: segr_open() maps the file and checks header, footer and index
+ * checksums; chunk checksums are checked on every decode.  Readers are
+ * reference counted so that a file stays mapped while any reader uses it.
+ */
+#ifndef STRATA_SEGMENT_H
+#define STRATA_SEGMENT_H
+
+#include "engine/chunk.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct seg_info {
+    uint64_t id;
+    int64_t part_first, part_last; /* the partition: inclusive bounds */
+    int64_t tmin, tmax;            /* of the data */
+    uint64_t size, points, chunks, index_len;
+    uint32_t nseries;
+} seg_info;
+
+typedef struct seg_writer seg_writer;
+
+int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_last,
+              seg_writer **w /* OUT */);
+/* Add one series: n >= 1 points, timestamps strictly increasing and inside
+ * the partition; ids strictly increasing from call to call. */
+int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
+             size_t n);
+/* Write index and footer, fsync, close; frees w in every case. */
+int segw_finish(seg_writer *w, seg_info *info /* OUT */);
+/* Give up: close and delete the file; frees w. */
+void segw_abort(seg_writer *w);
+
+typedef struct seg_reader seg_reader;
+
+int segr_open(const char *path, seg_reader **r /* OUT */);
+void segr_ref(seg_reader *r);
+/* Drop a reference; the last one unmaps (and, if segr_mark_obsolete() was
+ * called, deletes the file). */
+void segr_unref(seg_reader *r);
+void segr_mark_obsolete(seg_reader *r);
+const seg_info *segr_info(const seg_reader *r);
+const char *segr_path(const seg_reader *r);
+
+/* Position in one series' chunk list. */
+typedef struct seg_cursor {
+    const seg_reader *r;
+    const uint8_t *p, *end;
+    uint64_t data_off, prev_t;
+    uint32_t left, index;
+    uint32_t sid;
+    uint8_t type;
+} seg_cursor;
+
+/* 1 and *c set when the segment has series sid, else 0. */
+int segr_find(const seg_reader *r, uint32_t sid, seg_cursor *c /* OUT */);
+/* The i-th series of the file (0 <= i < nseries). */
+int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c /* OUT */);
+/* STRATA_ROW with *m filled, STRATA_DONE, or STRATA_CORRUPT (message names
+ * the file and offset). */
+int segr_next_chunk(seg_cursor *c, chunk_meta *m /* OUT */);
+/* Decode a chunk into ts/v (room for m->st.count); STRATA_CORRUPT with file
+ * and offset when its checksum or encoding is wrong. */
+int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
+                uint64_t *v /* OUT */);
+
+/* Check everything in the file, decoding every chunk; one report() call per
+ * problem; returns the number of problems.  *info is filled when the file
+ * structure is readable (may be NULL). */
+long segr_verify(const char *path, void (*report)(void *ctx, const char *msg), void *ctx,
+                 seg_info *info /* OUT */);
+
+#endif

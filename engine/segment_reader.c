@@ -1,0 +1,412 @@
+/*
+ * segment_reader.c — maps and checks segment files, walks their index and
+ * decodes chunks (FORMAT.md §5).
+ *
+ * Trust: nothing read from the file is used before it is checked.  At open:
+ * the header and footer checksums and magics, the index checksum, the
+ * series table (ids ascending, offsets inside the index and data area).
+ * While walking a chunk list: every varint bounds-checked, every chunk's
+ * data range inside the data area, times increasing and inside the
+ * partition.  On decode: the chunk checksum, then the codecs' own checks.
+ * Any failure is STRATA_CORRUPT naming the file and byte offset.
+ */
+#include "engine/segment.h"
+
+#include "engine/alloc.h"
+#include "engine/codec.h"
+#include "engine/err.h"
+#include "engine/os.h"
+#include "engine/segment_format.h"
+#include "engine/varint.h"
+#include "strata.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+
+struct seg_reader {
+    atomic_int refs;
+    atomic_int obsolete;
+    char path[4096];
+    const uint8_t *base;
+    size_t size;
+    const uint8_t *index, *table;
+    uint64_t unit; /* ns per index time unit */
+    seg_info info;
+};
+
+static const uint64_t pow10[] = {1,      10,      100,      1000,      10000,
+                                 100000, 1000000, 10000000, 100000000, 1000000000};
+
+/* Check the structure; on success fill r's pointers and info.  *why and
+ * *where describe the first problem. */
+static int check_structure(seg_reader *r, const char **why, uint64_t *where)
+{
+    const uint8_t *b = r->base;
+    size_t size = r->size;
+    *where = 0;
+    if (size < SEG_HEADER_SIZE + SEG_FOOTER_SIZE) {
+        *why = "file shorter than header and footer";
+        return STRATA_CORRUPT_SEGMENT;
+    }
+    if (memcmp(b, SEG_MAGIC, 8) != 0 || XXH3_64bits(b, 56) != load_u64(b + 56)) {
+        *why = "damaged header";
+        return STRATA_CORRUPT_SEGMENT;
+    }
+    if (load_u32(b + 8) != SEG_VERSION) {
+        *why = "unsupported segment format version";
+        return STRATA_VERSION;
+    }
+    const uint8_t *f = b + size - SEG_FOOTER_SIZE;
+    *where = size - SEG_FOOTER_SIZE;
+    if (memcmp(f + 72, SEG_MAGIC, 8) != 0 || XXH3_64bits(f, 64) != load_u64(f + 64)) {
+        *why = "damaged footer (file truncated or overwritten?)";
+        return STRATA_CORRUPT_SEGMENT;
+    }
+    seg_info *in = &r->info;
+    in->id = load_u64(b + 16);
+    in->part_first = (int64_t)load_u64(b + 24);
+    in->part_last = (int64_t)load_u64(b + 32);
+    uint64_t index_off = load_u64(f), index_len = load_u64(f + 8);
+    in->chunks = load_u64(f + 16);
+    in->points = load_u64(f + 24);
+    in->tmin = (int64_t)load_u64(f + 32);
+    in->tmax = (int64_t)load_u64(f + 40);
+    in->nseries = load_u32(f + 48);
+    uint8_t exp = f[52];
+    in->size = size;
+    in->index_len = index_len;
+    if (index_off < SEG_HEADER_SIZE || index_off > size - SEG_FOOTER_SIZE ||
+        index_len != size - SEG_FOOTER_SIZE - index_off || exp > 9 ||
+        (uint64_t)in->nseries * SEG_TABLE_ENTRY > index_len) {
+        *why = "footer fields out of range";
+        return STRATA_CORRUPT_SEGMENT;
+    }
+    r->index = b + index_off;
+    *where = index_off;
+    if (XXH3_64bits(r->index, index_len) != load_u64(f + 56)) {
+        *why = "index checksum mismatch";
+        return STRATA_CORRUPT_SEGMENT;
+    }
+    r->unit = pow10[exp];
+    r->table = r->index + index_len - (uint64_t)in->nseries * SEG_TABLE_ENTRY;
+    uint64_t lists_len = index_len - (uint64_t)in->nseries * SEG_TABLE_ENTRY;
+    for (uint32_t i = 0; i < in->nseries; i++) {
+        const uint8_t *e = r->table + (size_t)i * SEG_TABLE_ENTRY;
+        uint64_t sid = load_u64(e), doff = load_u64(e + 8);
+        uint32_t loff = load_u32(e + 16);
+        *where = index_off + (uint64_t)(e - r->index);
+        if (sid > UINT32_MAX || (i && sid <= load_u64(e - SEG_TABLE_ENTRY)) || loff >= lists_len ||
+            doff < SEG_HEADER_SIZE || doff > index_off) {
+            *why = "series table entry out of range";
+            return STRATA_CORRUPT_SEGMENT;
+        }
+    }
+    return STRATA_OK;
+}
+
+static int map_file(const char *path, seg_reader **out)
+{
+    seg_reader *r = st_calloc(1, sizeof *r);
+    if (!r)
+        return st_err(STRATA_NOMEM, "out of memory opening a segment");
+    atomic_init(&r->refs, 1);
+    snprintf(r->path, sizeof r->path, "%s", path);
+    int fd = os_open(path, O_RDONLY, 0);
+    if (fd < 0) {
+        st_free(r);
+        return st_err_os(fd == -ENOENT ? STRATA_NOTFOUND : STRATA_IOERR_OPEN, -fd,
+                         "cannot open segment %s", path);
+    }
+    uint64_t size;
+    int e = os_fsize(fd, &size);
+    void *map = NULL;
+    if (e == 0)
+        e = os_mmap_ro(fd, (size_t)size, &map);
+    os_close(fd);
+    if (e < 0) {
+        st_free(r);
+        return st_err_os(STRATA_IOERR_MMAP, -e, "cannot map segment %s", path);
+    }
+    r->base = map;
+    r->size = (size_t)size;
+    *out = r;
+    return STRATA_OK;
+}
+
+static void unmap(seg_reader *r)
+{
+    os_munmap((void *)r->base, r->size);
+    st_free(r);
+}
+
+int segr_open(const char *path, seg_reader **out)
+{
+    *out = NULL;
+    seg_reader *r;
+    int rc = map_file(path, &r);
+    if (rc != STRATA_OK)
+        return rc;
+    const char *why;
+    uint64_t where;
+    int code = check_structure(r, &why, &where);
+    if (code != STRATA_OK) {
+        rc = st_err(code, "%s: %s at offset %llu", path, why, (unsigned long long)where);
+        unmap(r);
+        return rc;
+    }
+    *out = r;
+    return STRATA_OK;
+}
+
+void segr_ref(seg_reader *r)
+{
+    atomic_fetch_add(&r->refs, 1);
+}
+
+void segr_mark_obsolete(seg_reader *r)
+{
+    atomic_store(&r->obsolete, 1);
+}
+
+void segr_unref(seg_reader *r)
+{
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    if (atomic_load(&r->obsolete))
+        os_unlink(r->path);
+    unmap(r);
+}
+
+const seg_info *segr_info(const seg_reader *r)
+{
+    return &r->info;
+}
+
+const char *segr_path(const seg_reader *r)
+{
+    return r->path;
+}
+
+static void cursor_at(const seg_reader *r, uint32_t i, seg_cursor *c)
+{
+    const uint8_t *e = r->table + (size_t)i * SEG_TABLE_ENTRY;
+    c->r = r;
+    c->sid = (uint32_t)load_u64(e);
+    c->data_off = load_u64(e + 8);
+    c->p = r->index + load_u32(e + 16);
+    c->end = r->table;
+    c->left = load_u32(e + 20);
+    c->index = 0;
+    c->prev_t = (uint64_t)r->info.part_first;
+    c->type = 0; /* read with the first chunk */
+}
+
+int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c)
+{
+    if (i >= r->info.nseries)
+        return 0;
+    cursor_at(r, i, c);
+    return 1;
+}
+
+int segr_find(const seg_reader *r, uint32_t sid, seg_cursor *c)
+{
+    uint32_t lo = 0, hi = r->info.nseries;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint64_t s = load_u64(r->table + (size_t)mid * SEG_TABLE_ENTRY);
+        if (s < sid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == r->info.nseries || load_u64(r->table + (size_t)lo * SEG_TABLE_ENTRY) != sid)
+        return 0;
+    cursor_at(r, lo, c);
+    return 1;
+}
+
+static int corrupt_at(const seg_cursor *c, const char *what)
+{
+    return st_err(STRATA_CORRUPT_SEGMENT, "%s: %s in the index of series %u at offset %llu",
+                  c->r->path, what, c->sid,
+                  (unsigned long long)(c->p - c->r->base));
+}
+
+int segr_next_chunk(seg_cursor *c, chunk_meta *m)
+{
+    if (c->left == 0)
+        return STRATA_DONE;
+    const uint8_t *p = c->p, *end = c->end;
+    const seg_reader *r = c->r;
+    if (c->index == 0) {
+        if (get_u8(&p, end, &c->type) || c->type < STRATA_F64 || c->type > STRATA_BOOL)
+            return corrupt_at(c, "bad series type");
+    }
+    uint64_t count, dt, span, tl, vl;
+    uint8_t codecs;
+    if (get_varint(&p, end, &count) || get_varint(&p, end, &dt) || get_varint(&p, end, &span) ||
+        get_u8(&p, end, &codecs) || get_varint(&p, end, &tl) || get_varint(&p, end, &vl))
+        return corrupt_at(c, "truncated chunk entry");
+    memset(m, 0, sizeof *m);
+    if (count == 0 || count > SEG_CHUNK_MAX)
+        return corrupt_at(c, "chunk point count out of range");
+    m->st.count = (uint32_t)count;
+    chunk_stats *st = &m->st;
+    if (c->type == STRATA_F64) {
+        uint64_t nan;
+        if (get_u64(&p, end, &st->min) || get_u64(&p, end, &st->max) ||
+            get_u64(&p, end, &st->sum) || get_u64(&p, end, &st->first) ||
+            get_u64(&p, end, &st->last) || get_varint(&p, end, &nan) || nan > count)
+            return corrupt_at(c, "bad chunk statistics");
+        st->nan_count = (uint32_t)nan;
+    } else if (c->type == STRATA_I64) {
+        int64_t a[5];
+        for (int k = 0; k < 5; k++)
+            if (get_svarint(&p, end, &a[k]))
+                return corrupt_at(c, "bad chunk statistics");
+        if (get_u8(&p, end, &st->flags))
+            return corrupt_at(c, "bad chunk statistics");
+        st->min = (uint64_t)a[0];
+        st->max = (uint64_t)a[1];
+        st->first = (uint64_t)a[2];
+        st->last = (uint64_t)a[3];
+        st->sum = (uint64_t)a[4];
+    } else {
+        uint8_t fl;
+        if (get_varint(&p, end, &st->sum) || get_u8(&p, end, &fl) || st->sum > count)
+            return corrupt_at(c, "bad chunk statistics");
+        st->first = fl & 1;
+        st->last = fl >> 1 & 1;
+        st->min = st->sum == count;
+        st->max = st->sum != 0;
+    }
+    if (get_u32(&p, end, &m->checksum))
+        return corrupt_at(c, "truncated chunk entry");
+    /* Times: unsigned offsets in index units, checked against overflow and
+     * the partition. */
+    uint64_t q = r->unit, dtn, spn, tmin, tmax;
+    if (__builtin_mul_overflow(dt, q, &dtn) || __builtin_mul_overflow(span, q, &spn) ||
+        __builtin_add_overflow(c->prev_t, dtn, &tmin) || __builtin_add_overflow(tmin, spn, &tmax))
+        return corrupt_at(c, "chunk times overflow");
+    m->tmin = (int64_t)tmin;
+    m->tmax = (int64_t)tmax;
+    if ((c->index > 0 && dt == 0) || m->tmin < r->info.part_first ||
+        m->tmax > r->info.part_last || m->tmax < m->tmin || (count == 1 && span != 0))
+        return corrupt_at(c, "chunk times out of order or outside the partition");
+    m->ts_codec = codecs >> 4;
+    m->val_codec = codecs & 15;
+    if (!codec_get(m->ts_codec) || !codec_get(m->val_codec))
+        return corrupt_at(c, "unknown codec");
+    uint64_t index_off = (uint64_t)(r->index - r->base);
+    if (tl > index_off || vl > index_off || c->data_off + tl + vl > index_off)
+        return corrupt_at(c, "chunk data outside the data area");
+    m->ts_len = (uint32_t)tl;
+    m->val_len = (uint32_t)vl;
+    m->data_off = c->data_off;
+    c->data_off += tl + vl;
+    c->prev_t = tmax;
+    c->p = p;
+    c->left--;
+    c->index++;
+    return STRATA_ROW;
+}
+
+int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
+{
+    int d = chunk_decode(m, r->base + m->data_off, ts, v);
+    if (d == 0)
+        return STRATA_OK;
+    return st_err(STRATA_CORRUPT_SEGMENT, "%s: chunk at offset %llu (%u points): %s", r->path,
+                  (unsigned long long)m->data_off, m->st.count,
+                  d == -1 ? "checksum mismatch" : "data does not decode");
+}
+
+typedef struct vreport {
+    void (*fn)(void *ctx, const char *msg);
+    void *ctx;
+    long n;
+} vreport;
+
+static void vsay(vreport *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vsay(vreport *v, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    v->fn(v->ctx, msg);
+    v->n++;
+}
+
+long segr_verify(const char *path, void (*report)(void *ctx, const char *msg), void *ctx,
+                 seg_info *info)
+{
+    vreport v = {report, ctx, 0};
+    seg_reader *r;
+    if (map_file(path, &r) != STRATA_OK) {
+        vsay(&v, "%s", st_errmsg());
+        return v.n;
+    }
+    const char *why;
+    uint64_t where;
+    if (check_structure(r, &why, &where) != STRATA_OK) {
+        vsay(&v, "%s: %s at offset %llu", path, why, (unsigned long long)where);
+        unmap(r);
+        return v.n;
+    }
+    if (info)
+        *info = r->info;
+    int64_t *ts = st_malloc(SEG_CHUNK_MAX * sizeof *ts);
+    uint64_t *vals = st_malloc(SEG_CHUNK_MAX * sizeof *vals);
+    if (!ts || !vals) {
+        vsay(&v, "out of memory verifying %s", path);
+        goto done;
+    }
+    uint64_t points = 0, chunks = 0;
+    uint64_t next_data = SEG_HEADER_SIZE;
+    for (uint32_t i = 0; i < r->info.nseries; i++) {
+        seg_cursor c;
+        segr_series_at(r, i, &c);
+        if (c.data_off != next_data)
+            vsay(&v, "%s: series %u data starts at offset %llu, expected %llu", path, c.sid,
+                 (unsigned long long)c.data_off, (unsigned long long)next_data);
+        chunk_meta m;
+        int rc;
+        while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW) {
+            chunks++;
+            points += m.st.count;
+            if (segr_decode(r, &m, ts, vals) != STRATA_OK) {
+                vsay(&v, "%s (series %u)", st_errmsg(), c.sid);
+                continue;
+            }
+            chunk_stats st;
+            chunk_stats_compute(c.type, vals, m.st.count, &st);
+            if (st.count != m.st.count || st.nan_count != m.st.nan_count ||
+                st.flags != m.st.flags || st.min != m.st.min || st.max != m.st.max ||
+                st.sum != m.st.sum || st.first != m.st.first || st.last != m.st.last)
+                vsay(&v, "%s: chunk at offset %llu (series %u): statistics differ from its data",
+                     path, (unsigned long long)m.data_off, c.sid);
+        }
+        if (rc != STRATA_DONE) {
+            vsay(&v, "%s", st_errmsg());
+            continue;
+        }
+        next_data = c.data_off;
+    }
+    if (chunks != r->info.chunks || points != r->info.points)
+        vsay(&v, "%s: footer counts %llu chunks / %llu points, index has %llu / %llu", path,
+             (unsigned long long)r->info.chunks, (unsigned long long)r->info.points,
+             (unsigned long long)chunks, (unsigned long long)points);
+done:
+    st_free(ts);
+    st_free(vals);
+    unmap(r);
+    return v.n;
+}
