@@ -1,0 +1,91 @@
+/*
+ * codec_i64_delta.c — CODEC_I64_DELTA: int64 columns as zigzag deltas in
+ * LEB128 varints, FORMAT.md §5.3.
+ *
+ * Encoding, a byte stream (varints as in FORMAT.md §1, varint.h):
+ *
+ *   varint(zz(v[0]))
+ *   for i >= 1:  varint(zz(v[i] - v[i-1]))
+ *
+ * zz() is zigzag; the difference is taken in uint64 (wrapping) and read as
+ * int64, so INT64_MIN after INT64_MAX costs one small varint.  Equivalently
+ * every value is a delta from the previous one, with v[-1] = 0.
+ *
+ * Invariants: the decoder accepts non-minimal varints but rejects (returns
+ * -1) a varint longer than 10 bytes or above 2^64 - 1, a stream that ends
+ * before n values, and bytes left after the n-th value.
+ */
+#include "engine/bitstream.h"
+#include "engine/codec.h"
+#include "engine/varint.h"
+
+static size_t delta_bound(size_t n)
+{
+    return n * VARINT_MAX;
+}
+
+static size_t delta_encode(const uint64_t *in, size_t n, uint8_t *out)
+{
+    uint8_t *p = out;
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        put_varint(&p, zigzag_enc((int64_t)(in[i] - prev)));
+        prev = in[i];
+    }
+    return (size_t)(p - out);
+}
+
+/* One varint with VARINT_MAX bytes known to be readable; -1 when it is
+ * longer than that or overflows 64 bits. */
+static int get_varint_unchecked(const uint8_t **p, uint64_t *v)
+{
+    const uint8_t *q = *p;
+    uint64_t r = 0;
+    for (unsigned shift = 0; shift < 63; shift += 7) {
+        uint8_t b = *q++;
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *p = q;
+            *v = r;
+            return 0;
+        }
+    }
+    uint8_t b = *q++; /* the tenth byte holds bit 63 only */
+    if (b > 1)
+        return -1;
+    *p = q;
+    *v = r | (uint64_t)b << 63;
+    return 0;
+}
+
+static int delta_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
+{
+    const uint8_t *p = in, *end = in + len;
+    uint64_t v = 0;
+    size_t i = 0;
+    while (i < n && end - p >= VARINT_MAX) {
+        uint64_t u = *p;
+        if (BIT_LIKELY(u < 0x80))
+            p++;
+        else if (get_varint_unchecked(&p, &u))
+            return -1;
+        v += (uint64_t)zigzag_dec(u);
+        out[i++] = v;
+    }
+    for (; i < n; i++) {
+        uint64_t u;
+        if (get_varint(&p, end, &u))
+            return -1;
+        v += (uint64_t)zigzag_dec(u);
+        out[i] = v;
+    }
+    return p == end ? 0 : -1;
+}
+
+const codec codec_i64_delta = {
+    .id = CODEC_I64_DELTA,
+    .name = "i64-delta",
+    .bound = delta_bound,
+    .encode = delta_encode,
+    .decode = delta_decode,
+};
