@@ -13,9 +13,10 @@
  * the exact worst-case size.  The caller guarantees that room.
  *
  * Reader: keeps a bit position.  bitr_peek() returns the 64 bits starting at
- * that position (at least 57 of them real), loading one unaligned big-endian
- * word while 8 bytes remain and assembling the tail byte by byte, with zero
- * bits past the end.  It never reads outside [buf, buf+len).  Running past
+ * that position (at least 57 of them real) with one unaligned big-endian
+ * load while 8 bytes remain; bitr_peek64() adds the next byte for a full 64.
+ * Near the end both assemble the bytes one by one, with zero bits past the
+ * end.  It never reads outside [buf, buf+len).  Running past
  * the end is not an error at the moment it happens: the zeros are decoded
  * like any bits and bitr_done() rejects the stream afterwards, which keeps
  * bounds checks out of the hot loops.  Decoders are bounded by their value
@@ -100,8 +101,9 @@ static inline size_t bitw_finish(bitw *w)
 typedef struct bitr {
     const uint8_t *buf;
     size_t len;
-    size_t fast; /* a whole word can be loaded at byte offsets below this */
-    size_t pos;  /* bit position of the next bit */
+    size_t fast;  /* 8 bytes can be loaded at byte offsets below this */
+    size_t fast9; /* 9 bytes can be loaded at byte offsets below this */
+    size_t pos;   /* bit position of the next bit */
 } bitr;
 
 static inline void bitr_init(bitr *r, const uint8_t *buf, size_t len)
@@ -109,27 +111,50 @@ static inline void bitr_init(bitr *r, const uint8_t *buf, size_t len)
     r->buf = buf;
     r->len = len;
     r->fast = len >= 8 ? len - 7 : 0;
+    r->fast9 = len >= 9 ? len - 8 : 0;
     r->pos = 0;
 }
 
-/* The word at byte offset b with zero bytes past the end of the buffer. */
-static __attribute__((noinline, cold, unused)) uint64_t bitr_load_tail(const uint8_t *buf,
-                                                                       size_t len, size_t b)
+/* The nine bytes at byte offset b, zero past the end of the buffer, as a
+ * word and the byte after it. */
+static __attribute__((noinline, cold, unused)) uint64_t
+bitr_load_tail(const uint8_t *buf, size_t len, size_t b, uint64_t *next)
 {
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
-        v = (v << 8) | (b < len && i < len - b ? buf[b + i] : 0);
-    return v;
+    uint8_t t[9];
+    for (size_t i = 0; i < 9; i++)
+        t[i] = b < len && i < len - b ? buf[b + i] : 0;
+    *next = t[8];
+    return be64_load(t);
 }
 
 /* The 64 bits from the current position, first bit in the MSB.  At least
- * the top 57 are stream bits (or zeros past the end). */
+ * the top 57 are stream bits (or zeros past the end); the rest are zero or
+ * stream bits.  One load on the fast path. */
 static inline uint64_t bitr_peek(const bitr *r)
 {
     size_t b = r->pos >> 3;
-    uint64_t v =
-        BIT_LIKELY(b < r->fast) ? be64_load(r->buf + b) : bitr_load_tail(r->buf, r->len, b);
+    uint64_t next, v;
+    if (BIT_LIKELY(b < r->fast))
+        v = be64_load(r->buf + b);
+    else
+        v = bitr_load_tail(r->buf, r->len, b, &next);
     return v << (r->pos & 7);
+}
+
+/* As bitr_peek(), but all 64 bits are stream bits (or zeros past the end):
+ * the word plus the byte after it. */
+static inline uint64_t bitr_peek64(const bitr *r)
+{
+    size_t b = r->pos >> 3;
+    unsigned s = r->pos & 7;
+    uint64_t next, v;
+    if (BIT_LIKELY(b < r->fast9)) {
+        v = be64_load(r->buf + b);
+        next = r->buf[b + 8];
+    } else {
+        v = bitr_load_tail(r->buf, r->len, b, &next);
+    }
+    return (v << s) | (next >> (8 - s)); /* next >> 8 is 0 when s == 0 */
 }
 
 static inline void bitr_skip(bitr *r, unsigned k)
@@ -148,10 +173,9 @@ static inline uint64_t bitr_get(bitr *r, unsigned k)
 /* Read a k-bit field, 1 <= k <= 64. */
 static inline uint64_t bitr_get64(bitr *r, unsigned k)
 {
-    if (BIT_LIKELY(k <= 57))
-        return bitr_get(r, k);
-    uint64_t hi = bitr_get(r, 32);
-    return (hi << (k - 32)) | bitr_get(r, k - 32);
+    uint64_t v = (BIT_LIKELY(k <= 57) ? bitr_peek(r) : bitr_peek64(r)) >> (64 - k);
+    r->pos += k;
+    return v;
 }
 
 /* 0 when the bits read so far are exactly the buffer: they did not run

@@ -94,13 +94,22 @@ static int gorilla_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out
     uint64_t v = bitr_get64(&r, 64);
     out[0] = v;
     unsigned ptz = 0, pml = 0; /* pml == 0: no window yet */
-    for (size_t i = 1; i < n; i++) {
+    size_t i = 1;
+    while (i < n) {
         uint64_t word = bitr_peek(&r);
         if (!(word >> 63)) {
-            bitr_skip(&r, 1);
-            out[i] = v;
+            /* A run of '0' bits is a run of repeats, copied in one go.  Only
+             * the top 57 bits of the word are sure to be stream bits. */
+            size_t run = word ? (size_t)__builtin_clzll(word) : 64;
+            run = run > 57 ? 57 : run;
+            run = run > n - i ? n - i : run;
+            for (size_t j = 0; j < run; j++)
+                out[i + j] = v;
+            i += run;
+            bitr_skip(&r, (unsigned)run);
             continue;
         }
+        /* The header and the bits usually fit in the 57 bits at hand. */
         uint64_t x;
         if (!(word & (1ull << 62))) {
             if (BIT_UNLIKELY(pml == 0))
@@ -112,7 +121,6 @@ static int gorilla_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out
                 bitr_skip(&r, 2);
                 x = bitr_get64(&r, pml);
             }
-            x <<= ptz;
         } else {
             unsigned lz = (unsigned)(word >> 57) & 31;
             unsigned ml = (unsigned)(word >> 51) & 63;
@@ -128,10 +136,9 @@ static int gorilla_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out
                 bitr_skip(&r, 13);
                 x = bitr_get64(&r, ml);
             }
-            x <<= ptz;
         }
-        v ^= x;
-        out[i] = v;
+        v ^= x << ptz;
+        out[i++] = v;
     }
     return bitr_done(&r);
 }
