@@ -35,26 +35,49 @@ static size_t delta_encode(const uint64_t *in, size_t n, uint8_t *out)
     return (size_t)(p - out);
 }
 
+static uint64_t le64_load(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* The low 7 bits of each byte of w, packed into 56 bits (byte 0 lowest). */
+static uint64_t pack7x8(uint64_t w)
+{
+    uint64_t x = w & 0x7f7f7f7f7f7f7f7full;
+    x = ((x & 0x7f007f007f007f00ull) >> 1) | (x & 0x007f007f007f007full);
+    x = ((x & 0x3fff00003fff0000ull) >> 2) | (x & 0x00003fff00003fffull);
+    return ((x & 0x0fffffff00000000ull) >> 4) | (x & 0x000000000fffffffull);
+}
+
 /* One varint with VARINT_MAX bytes known to be readable; -1 when it is
- * longer than that or overflows 64 bits. */
+ * longer than that or overflows 64 bits.  The first 8 bytes are handled as
+ * one word: the first byte without a continuation bit ends the varint. */
 static int get_varint_unchecked(const uint8_t **p, uint64_t *v)
 {
     const uint8_t *q = *p;
-    uint64_t r = 0;
-    for (unsigned shift = 0; shift < 63; shift += 7) {
-        uint8_t b = *q++;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *p = q;
-            *v = r;
-            return 0;
-        }
+    uint64_t w = le64_load(q);
+    uint64_t stops = ~w & 0x8080808080808080ull;
+    if (BIT_LIKELY(stops)) {
+        unsigned bits = (unsigned)__builtin_ctzll(stops) + 1; /* through the last byte */
+        *p = q + bits / 8;
+        *v = pack7x8(bits == 64 ? w : w & ((1ull << bits) - 1));
+        return 0;
     }
-    uint8_t b = *q++; /* the tenth byte holds bit 63 only */
-    if (b > 1)
-        return -1;
-    *p = q;
-    *v = r | (uint64_t)b << 63;
+    uint64_t r = pack7x8(w) | (uint64_t)(q[8] & 0x7f) << 56;
+    if (!(q[8] & 0x80)) {
+        *p = q + 9;
+        *v = r;
+        return 0;
+    }
+    if (q[9] > 1)
+        return -1; /* the tenth byte holds bit 63 only */
+    *p = q + 10;
+    *v = r | (uint64_t)q[9] << 63;
     return 0;
 }
 
