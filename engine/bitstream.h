@@ -16,11 +16,11 @@
  * that position (at least 57 of them real) with one unaligned big-endian
  * load while 8 bytes remain; bitr_peek64() adds the next byte for a full 64.
  * Near the end both assemble the bytes one by one, with zero bits past the
- * end.  It never reads outside [buf, buf+len).  Running past
- * the end is not an error at the moment it happens: the zeros are decoded
- * like any bits and bitr_done() rejects the stream afterwards, which keeps
- * bounds checks out of the hot loops.  Decoders are bounded by their value
- * count, so the position cannot run away.
+ * end, so the reader never reads outside [buf, buf+len).  Running past the
+ * end is not an error at the moment it happens: the zeros are decoded like
+ * any bits and bitr_done() rejects the stream afterwards, which keeps bounds
+ * checks out of the hot loops.  Decoders are bounded by their value count,
+ * so the position cannot run away.
  */
 #ifndef STRATA_BITSTREAM_H
 #define STRATA_BITSTREAM_H
@@ -127,9 +127,9 @@ bitr_load_tail(const uint8_t *buf, size_t len, size_t b, uint64_t *next)
     return be64_load(t);
 }
 
-/* The 64 bits from the current position, first bit in the MSB.  At least
- * the top 57 are stream bits (or zeros past the end); the rest are zero or
- * stream bits.  One load on the fast path. */
+/* The 64 bits from the current position, first bit in the MSB.  The top
+ * 64 - pos % 8 >= 57 are stream bits (or zeros past the end), the rest are
+ * zero.  One load on the fast path. */
 static inline uint64_t bitr_peek(const bitr *r)
 {
     size_t b = r->pos >> 3;
