@@ -116,16 +116,16 @@ static char *xasprintf(const char *fmt, ...)
     return s;
 }
 
-/* Grows *v (of *cap elements of size sz) to hold at least need elements. */
-static void grow(void **v, int *cap, int need, size_t sz)
+/* v (of *cap elements of size sz), grown to hold at least need elements. */
+static void *grow(void *v, int *cap, int need, size_t sz)
 {
     if (need <= *cap)
-        return;
+        return v;
     int c = *cap ? *cap * 2 : 8;
     while (c < need)
         c *= 2;
-    *v = xrealloc(*v, (size_t)c * sz);
     *cap = c;
+    return xrealloc(v, (size_t)c * sz);
 }
 
 static int is_one_of(const char *s, const char *const *list)
@@ -185,10 +185,18 @@ static void counters_set(struct counters *c, const char *name, double value, uns
         c->v[i].flags = flags;
         return;
     }
-    grow((void **)&c->v, &c->cap, c->n + 1, sizeof *c->v);
+    c->v = grow(c->v, &c->cap, c->n + 1, sizeof *c->v);
     memmove(&c->v[i + 1], &c->v[i], (size_t)(c->n - i) * sizeof *c->v);
     c->v[i] = (struct counter){xstrdup(name), value, flags};
     c->n++;
+}
+
+static const struct counter *counters_find(const struct counters *c, const char *name)
+{
+    for (int i = 0; i < c->n; i++)
+        if (strcmp(c->v[i].name, name) == 0)
+            return &c->v[i];
+    return NULL;
 }
 
 static void counters_free(struct counters *c)
@@ -284,12 +292,10 @@ gb_bench *gb_bench_register(const char *name, gb_fn fn)
     check_not_running("gb_bench_register");
     if (!name || !*name || !fn)
         misuse("gb_bench_register needs a name and a function");
-    if (strchr(name, '"') || strchr(name, '\\'))
-        misuse("benchmark name \"%s\" has a quote or backslash", name);
     gb_bench *b = xcalloc(1, sizeof *b);
     b->name = xstrdup(name);
     b->fn = fn;
-    grow((void **)&R.fams, &R.capfams, R.nfams + 1, sizeof *R.fams);
+    R.fams = grow(R.fams, &R.capfams, R.nfams + 1, sizeof *R.fams);
     R.fams[R.nfams++] = b;
     return b;
 }
@@ -302,7 +308,7 @@ void gb_bench_args(gb_bench *b, int n, const int64_t *args)
     if (b->ntuples && n != b->nargs)
         misuse("%s: %d arguments after tuples of %d", b->name, n, b->nargs);
     b->nargs = n;
-    grow((void **)&b->tuples, &b->cap, (b->ntuples + 1) * n, sizeof *b->tuples);
+    b->tuples = grow(b->tuples, &b->cap, (b->ntuples + 1) * n, sizeof *b->tuples);
     memcpy(&b->tuples[b->ntuples * n], args, (size_t)n * sizeof *args);
     b->ntuples++;
 }
@@ -317,9 +323,12 @@ void gb_bench_range(gb_bench *b, int64_t lo, int64_t hi, int64_t mult)
     if (lo < 0 || hi < lo || mult < 2)
         misuse("%s: gb_bench_range(%" PRId64 ", %" PRId64 ", %" PRId64 ")", b->name, lo, hi, mult);
     gb_bench_arg(b, lo);
-    for (int64_t p = 1; p <= hi / mult; p *= mult)
-        if (p * mult > lo && p * mult < hi)
-            gb_bench_arg(b, p * mult);
+    for (int64_t p = 1; p < hi; p *= mult) {
+        if (p > lo)
+            gb_bench_arg(b, p);
+        if (p > INT64_MAX / mult)
+            break;
+    }
     if (hi != lo)
         gb_bench_arg(b, hi);
 }
@@ -404,7 +413,7 @@ static void add_flag(const char *name, enum flag_type type, void *dst, const cha
     for (int i = 0; i < R.nflags; i++)
         if (strcmp(R.flags[i].name, name) == 0)
             misuse("flag --%s registered twice", name);
-    grow((void **)&R.flags, &R.capflags, R.nflags + 1, sizeof *R.flags);
+    R.flags = grow(R.flags, &R.capflags, R.nflags + 1, sizeof *R.flags);
     R.flags[R.nflags++] =
         (struct user_flag){xstrdup(name), xstrdup(help ? help : ""), deflt, type, dst};
 }
@@ -461,7 +470,7 @@ int gb_context_add(const char *key, const char *value)
                 key, R.ctx[i].value, value);
         return -1;
     }
-    grow((void **)&R.ctx, &R.capctx, R.nctx + 1, sizeof *R.ctx);
+    R.ctx = grow(R.ctx, &R.capctx, R.nctx + 1, sizeof *R.ctx);
     memmove(&R.ctx[i + 1], &R.ctx[i], (size_t)(R.nctx - i) * sizeof *R.ctx);
     R.ctx[i] = (struct kv){xstrdup(key), xstrdup(value)};
     R.nctx++;
@@ -584,14 +593,12 @@ static int parse_min_time(const char *name, const char *v, struct options *o)
     memcpy(num, v, n + 1);
     if (num[n - 1] == 'x') {
         num[n - 1] = '\0';
-        int64_t it;
         char *end;
         errno = 0;
         long long x = strtoll(num, &end, 10);
         if (!*num || *end || errno || x < 1 || x > MAX_ITERATIONS)
             goto bad;
-        it = x;
-        o->min_iterations = it;
+        o->min_iterations = x;
     } else {
         if (num[n - 1] == 's')
             num[n - 1] = '\0';
@@ -946,8 +953,8 @@ void gb_set_bytes_processed(gb_state *st, int64_t bytes)
 
 void gb_counter_set(gb_state *st, const char *name, double value, unsigned flags)
 {
-    if (!name || !*name || is_one_of(name, row_keys) || strchr(name, '"') || strchr(name, '\\'))
-        misuse("%s: counter name \"%s\" is empty, a standard field or has a quote", st->bench_name,
+    if (!name || !*name || is_one_of(name, row_keys))
+        misuse("%s: counter name \"%s\" is empty or a standard field", st->bench_name,
                name ? name : "(null)");
     if (flags & ~(GB_COUNTER_RATE | GB_COUNTER_ITERATION_INVARIANT | GB_COUNTER_AVG_ITERATIONS |
                   GB_COUNTER_INVERT | GB_COUNTER_1024))
@@ -1013,7 +1020,9 @@ static void row_free(struct row *r)
 
 static char *instance_name(const gb_bench *b, const int64_t *args, int nargs, int repetitions)
 {
-    size_t cap = strlen(b->name) + 256 + (size_t)nargs * 64;
+    size_t cap = strlen(b->name) + 128; /* the suffixes after the arguments */
+    for (int i = 0; i < nargs; i++)
+        cap += 24 + (b->arg_names[i] ? strlen(b->arg_names[i]) + 1 : 0);
     char *s = xcalloc(1, cap);
     size_t n = (size_t)snprintf(s, cap, "%s", b->name);
     for (int i = 0; i < nargs; i++) {
@@ -1060,7 +1069,7 @@ static int select_instances(struct instance **out, int *nout)
                 free(name);
                 continue;
             }
-            grow((void **)&v, &cap, n + 1, sizeof *v);
+            v = grow(v, &cap, n + 1, sizeof *v);
             struct instance *in = &v[n++];
             *in = (struct instance){.fam = b, .args = args, .nargs = b->nargs, .name = name};
             in->family_index = next_family;
@@ -1219,8 +1228,8 @@ static const struct {
 /* The aggregate rows of an instance's repetitions (Google's ComputeStats):
  * none unless two or more repetitions ran without error.  Times are
  * computed over each repetition's total and rescaled to per iteration by
- * the first repetition's count (they all share it); counters over their
- * finished values. */
+ * the first repetition's count (they all share it); each counter over the
+ * finished values of the repetitions that set it. */
 static int aggregate(const struct row *reps, int nreps, struct row *out)
 {
     int n = 0;
@@ -1244,6 +1253,12 @@ static int aggregate(const struct row *reps, int nreps, struct row *out)
         if ((l == NULL) != (label == NULL) || (l && strcmp(l, label) != 0))
             label = NULL;
     }
+    /* every counter any repetition has, with the first one's flags */
+    struct counters names = {0};
+    for (int i = 0; i < nreps; i++)
+        for (int c = 0; c < reps[i].counters.n && !reps[i].error; c++)
+            if (!counters_find(&names, reps[i].counters.v[c].name))
+                counters_set(&names, reps[i].counters.v[c].name, 0, reps[i].counters.v[c].flags);
     double rescale = (double)n / (double)first->iterations;
     for (int s = 0; s < NSTATS; s++) {
         struct row *r = &out[s];
@@ -1255,30 +1270,17 @@ static int aggregate(const struct row *reps, int nreps, struct row *out)
         r->real = stats[s].fn(real, n) * (r->percentage ? 1 : rescale);
         r->cpu = stats[s].fn(cpu, n) * (r->percentage ? 1 : rescale);
         r->label = label ? xstrdup(label) : NULL;
-        /* every counter name any repetition has, with the values of those
-         * that have it */
-        for (int i = 0; i < nreps; i++) {
-            if (reps[i].error)
-                continue;
-            for (int c = 0; c < reps[i].counters.n; c++) {
-                const struct counter *ctr = &reps[i].counters.v[c];
-                int have = 0;
-                for (int j = 0; j < r->counters.n; j++)
-                    have |= strcmp(r->counters.v[j].name, ctr->name) == 0;
-                if (have)
-                    continue;
-                int m = 0;
-                for (int j = i; j < nreps; j++) {
-                    if (reps[j].error)
-                        continue;
-                    for (int q = 0; q < reps[j].counters.n; q++)
-                        if (strcmp(reps[j].counters.v[q].name, ctr->name) == 0)
-                            vals[m++] = reps[j].counters.v[q].value;
-                }
-                counters_set(&r->counters, ctr->name, stats[s].fn(vals, m), ctr->flags);
+        for (int c = 0; c < names.n; c++) {
+            int m = 0;
+            for (int i = 0; i < nreps; i++) {
+                const struct counter *x = counters_find(&reps[i].counters, names.v[c].name);
+                if (x && !reps[i].error)
+                    vals[m++] = x->value;
             }
+            counters_set(&r->counters, names.v[c].name, stats[s].fn(vals, m), names.v[c].flags);
         }
     }
+    counters_free(&names);
     free(real);
     free(cpu);
     free(vals);
@@ -1609,36 +1611,37 @@ static void json_context(struct reporter *rp, const struct machine *m, const cha
     fflush(f);
 }
 
-static void row_name(const struct row *r, char *buf, size_t n)
+/* "run_name" or "run_name_mean"; free() it. */
+static char *row_name(const struct row *r)
 {
     if (r->aggregate)
-        snprintf(buf, n, "%s_%s", r->in->name, r->aggregate);
-    else
-        snprintf(buf, n, "%s", r->in->name);
+        return xasprintf("%s_%s", r->in->name, r->aggregate);
+    return xstrdup(r->in->name);
 }
 
+/* Printed once, before the first row: its "UserCounters..." column only
+ * when that row has counters, as Google's non-tabular console does. */
 static void console_header(struct reporter *rp, const struct row *r)
 {
-    char line[512];
-    int n = snprintf(line, sizeof line, "%-*s %13s %15s %12s%s", rp->name_width, "Benchmark",
-                     "Time", "CPU", "Iterations", r->counters.n ? " UserCounters..." : "");
-    char dashes[512];
-    int d = n < (int)sizeof dashes - 1 ? n : (int)sizeof dashes - 1;
-    memset(dashes, '-', (size_t)d);
-    dashes[d] = '\0';
+    char *line = xasprintf("%-*s %13s %15s %12s%s", rp->name_width, "Benchmark", "Time", "CPU",
+                           "Iterations", r->counters.n ? " UserCounters..." : "");
+    size_t n = strlen(line);
+    char *dashes = memset(xcalloc(1, n + 1), '-', n);
     fprintf(rp->out, "%s\n%s\n%s\n", dashes, line, dashes);
+    free(dashes);
+    free(line);
 }
 
 static void console_row(struct reporter *rp, const struct row *r)
 {
     FILE *f = rp->out;
-    char name[1024];
-    row_name(r, name, sizeof name);
     if (!rp->header_printed) {
         console_header(rp, r);
         rp->header_printed = 1;
     }
+    char *name = row_name(r);
     fprintf(f, "%-*s ", rp->name_width, name);
+    free(name);
     if (r->error) {
         fprintf(f, "ERROR OCCURRED: '%s'\n", r->error);
         return;
@@ -1675,12 +1678,12 @@ static void console_row(struct reporter *rp, const struct row *r)
 static void json_row(struct reporter *rp, const struct row *r)
 {
     FILE *f = rp->out;
-    char name[1024];
-    row_name(r, name, sizeof name);
     if (rp->rows_written)
         fputs(",\n", f);
+    char *name = row_name(r);
     fputs("    {\n      \"name\": ", f);
     json_string(f, name);
+    free(name);
     fprintf(f, ",\n      \"family_index\": %d,\n      \"per_family_instance_index\": %d,\n",
             r->in->family_index, r->in->per_family_index);
     fputs("      \"run_name\": ", f);

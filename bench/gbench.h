@@ -93,8 +93,9 @@ void gb_bench_arg(gb_bench *b, int64_t a);
 /* One instance with n (1..8) arguments: "BM_Foo/8/2"; every tuple of a
  * family has the same n. */
 void gb_bench_args(gb_bench *b, int n, const int64_t *args);
-/* Instances lo, then the powers of mult strictly between lo and hi, then
- * hi (Google's Range): gb_bench_range(b, 8, 1024, 8) is 8, 64, 512, 1024. */
+/* Instances lo, then the powers of mult (1, mult, mult^2, ...) strictly
+ * between lo and hi, then hi (Google's Range): gb_bench_range(b, 8, 1024, 8)
+ * is 8, 64, 512, 1024. */
 void gb_bench_range(gb_bench *b, int64_t lo, int64_t hi, int64_t mult);
 /* Names the arguments in instance names: "BM_Foo/rows:8/cols:2".  An empty
  * name leaves that argument bare. */
