@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -501,28 +502,21 @@ static void flag_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/* A bare flag is true; else true/false, yes/no, on/off, 1/0, t/f, y/n in
+ * any case. */
 static int parse_bool(const char *name, const char *v, int *out)
 {
-    static const char *const yes[] = {"true", "yes", "on", "1", "t", "y", NULL};
-    static const char *const no[] = {"false", "no", "off", "0", "f", "n", NULL};
+    static const char *const words[] = {"false", "true", "no", "yes", "off", "on",
+                                        "0",     "1",    "f",  "t",   "n",   "y"};
     if (!v) {
         *out = 1;
         return 0;
     }
-    char low[8];
-    size_t n = strlen(v);
-    if (n < sizeof low) {
-        for (size_t i = 0; i <= n; i++)
-            low[i] = (char)tolower((unsigned char)v[i]);
-        if (is_one_of(low, yes)) {
-            *out = 1;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasecmp(v, words[i]) == 0) {
+            *out = (int)(i % 2);
             return 0;
         }
-        if (is_one_of(low, no)) {
-            *out = 0;
-            return 0;
-        }
-    }
     flag_error("--%s=%s: expected true or false", name, v);
     return -1;
 }
