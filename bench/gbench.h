@@ -56,10 +56,13 @@
  * happen on one thread; each instance reports threads = 1.
  *
  * Errors.  Misuse (a NULL name, gb_arg out of range, a counter named like
- * a standard JSON field, registering after gb_run) prints "gbench: misuse:"
- * and aborts: these are bugs in the benchmark, not conditions to handle.
+ * a standard JSON field, registering from inside a benchmark) prints
+ * "gbench: misuse: ..." and aborts: these are bugs in the benchmark, not
+ * conditions to handle.  A benchmark function that returns before its
+ * gb_loop() returned 0 is reported as skipped with an error.
  *
- * Ownership.  Every string passed in is copied; nothing returned needs
+ * Ownership.  Every string passed in is copied, except the flag values
+ * gb_flag_string stores (pointers into argv); nothing returned needs
  * freeing.  A gb_bench handle stays valid until the process exits.
  */
 #ifndef STRATA_BENCH_GBENCH_H
