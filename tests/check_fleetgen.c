@@ -1,11 +1,29 @@
 /*
- * check_fleetgen.c — the CPython-compatible PRNG (tools/pyrandom.c).
+ * check_fleetgen.c — the CPython-compatible PRNG (tools/pyrandom.c), the
+ * fleet generator (tools/fleetgen.c).
  *
- * Every expected value here came from CPython 3.11.7's `random` module.
+ * Every expected value here came from the reference implementation once:
+ * the PRNG values from CPython 3.11.7's `random` module, the output hashes
+ * (XXH3_64bits), sizes and counts from gen_fleet.py with the arguments
+ * named in each test.  Generated output is hashed as it is written (a
+ * fopencookie stream), so the 60 MB case needs no memory or disk.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* fopencookie */
+#endif
+#include "engine/alloc.h"
+#include "strata.h"
+#include "tests/testutil.h"
+#include "tools/fleetgen.h"
 #include "tools/pyrandom.h"
 
 #include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
 
 /* ---- pyrandom -------------------------------------------------------------- */
 
@@ -137,6 +155,239 @@ START_TEST(test_gauss_uniform)
 }
 END_TEST
 
+/* ---- "%.Nf" formatting ------------------------------------------------------ */
+
+static void check_format(double x, int prec)
+{
+    char want[512], got[512];
+    snprintf(want, sizeof want, "%.*f", prec, x);
+    char *end = fleetgen_format_fixed(got, x, prec);
+    *end = 0;
+    ck_assert_msg(!strcmp(want, got), "%a %%.%df: printf %s, fleetgen %s", x, prec, want, got);
+}
+
+START_TEST(test_format_fixed)
+{
+    /* Exact binary ties round to even; signed zeros keep their sign. */
+    static const double fixed[] = {0.0,  -0.0,  0.5,    1.5,     2.5,        -2.5,   0.125,
+                                   0.375, -0.05, 0.05,  0.25,    -0.04,      1e-320, -1e-300,
+                                   999999999.95, 1e9, 123456789012.5, 1e300, 3600.0, 359.95};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        for (int prec = 0; prec <= 9; prec++)
+            check_format(fixed[i], prec);
+    uint64_t st = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 100000; i++) {
+        uint64_t a = tu_rand(&st), b = tu_rand(&st);
+        int prec = (int)(b % 10);
+        double x;
+        switch (a % 4) {
+        case 0: x = (double)(int64_t)(b >> 20) / 1048576.0; break;     /* 20-bit fractions */
+        case 1: x = ((double)(a >> 11) / 9007199254740992.0 - 0.5) * 2e4; break;
+        case 2: x = (double)(int64_t)(b >> 24) / 8.0 / pow(10, (double)(a >> 60)); break;
+        default: {
+            /* any finite bit pattern, magnitude below 2^40 */
+            uint64_t bits = (b & 0x800fffffffffffffu) | ((a >> 8) % 1064) << 52;
+            memcpy(&x, &bits, sizeof x);
+        }
+        }
+        check_format(x, prec);
+    }
+}
+END_TEST
+
+/* ---- the generator ------------------------------------------------------------ */
+
+/* A FILE that hashes what is written to it and keeps the first bytes. */
+struct hash_sink {
+    XXH3_state_t *xxh;
+    uint64_t size;
+    char head[512];
+};
+
+static ssize_t sink_write(void *cookie, const char *buf, size_t n)
+{
+    struct hash_sink *s = cookie;
+    if (s->size < sizeof s->head - 1) {
+        size_t k = sizeof s->head - 1 - s->size < n ? sizeof s->head - 1 - s->size : n;
+        memcpy(s->head + s->size, buf, k);
+    }
+    XXH3_64bits_update(s->xxh, buf, n);
+    s->size += n;
+    return (ssize_t)n;
+}
+
+struct gen_result {
+    int rc;
+    uint64_t hash, size, lines, values;
+    char head[512];
+};
+
+static struct gen_result generate(const fleetgen_opts *o)
+{
+    struct hash_sink s = {.xxh = XXH3_createState(), .size = 0, .head = {0}};
+    ck_assert(s.xxh != NULL);
+    XXH3_64bits_reset(s.xxh);
+    FILE *f = fopencookie(&s, "w", (cookie_io_functions_t){.write = sink_write});
+    ck_assert(f != NULL);
+    struct gen_result r;
+    r.rc = fleetgen_write(o, f, &r.lines, &r.values);
+    ck_assert_int_eq(fclose(f), 0);
+    r.hash = XXH3_64bits_digest(s.xxh);
+    r.size = s.size;
+    memcpy(r.head, s.head, sizeof r.head);
+    XXH3_freeState(s.xxh);
+    return r;
+}
+
+static void check_golden(const fleetgen_opts *o, uint64_t hash, uint64_t size, uint64_t lines,
+                         uint64_t values)
+{
+    struct gen_result r = generate(o);
+    ck_assert_int_eq(r.rc, STRATA_OK);
+    ck_assert_uint_eq(r.size, size);
+    ck_assert_uint_eq(r.lines, lines);
+    ck_assert_uint_eq(r.values, values);
+    ck_assert_msg(r.hash == hash, "hash %016llx, want %016llx", (unsigned long long)r.hash,
+                  (unsigned long long)hash);
+}
+
+/* gen_fleet.py --scale small: 20 trucks x 1 day, line protocol. */
+START_TEST(test_golden_small_lp)
+{
+    fleetgen_opts o;
+    fleetgen_opts_init(&o);
+    o.trucks = 20;
+    struct gen_result r = generate(&o);
+    ck_assert_int_eq(r.rc, STRATA_OK);
+    static const char first[] =
+        "readings,name=truck_0,fleet=North,driver=Trish,model=G-2000,device_version=v1.5 "
+        "latitude=45.24277,longitude=-91.78158,elevation=928.7,velocity=0.0,heading=220.9,"
+        "grade=0.0,fuel_consumption=0.0 1704110400000000000\n"
+        "diagnostics,name=truck_0,fleet=North,driver=Trish,model=G-2000,device_version=v1.5 "
+        "load=4636,fuel_state=0.445,status=0i 1704110400000000000\n";
+    ck_assert_mem_eq(r.head, first, sizeof first - 1);
+    ck_assert_uint_eq(r.size, 60816175);
+    ck_assert_uint_eq(r.lines, 345600);
+    ck_assert_uint_eq(r.values, 1728000);
+    ck_assert_msg(r.hash == UINT64_C(0x4192e91b3b25ef45), "hash %016llx",
+                  (unsigned long long)r.hash);
+}
+END_TEST
+
+/* --trucks 3 --span 2h --format csv */
+START_TEST(test_golden_csv)
+{
+    fleetgen_opts o;
+    fleetgen_opts_init(&o);
+    o.trucks = 3;
+    o.span_s = 7200;
+    o.format = FLEETGEN_CSV;
+    check_golden(&o, UINT64_C(0xf223b1464807eee2), 1142428, 4320, 21600);
+}
+END_TEST
+
+/* --trucks 4 --span 3h --jitter-ms 2500 --seed 7, and
+ * --trucks 3 --span 2h --format csv --jitter-ms 100 --seed -5 --interval 5 */
+START_TEST(test_golden_jitter)
+{
+    fleetgen_opts o;
+    fleetgen_opts_init(&o);
+    o.trucks = 4;
+    o.span_s = 3 * 3600;
+    o.jitter_ms = 2500;
+    o.seed = 7;
+    check_golden(&o, UINT64_C(0xe9a9400c1880695f), 1511470, 8640, 43200);
+
+    fleetgen_opts_init(&o);
+    o.trucks = 3;
+    o.span_s = 7200;
+    o.format = FLEETGEN_CSV;
+    o.jitter_ms = 100;
+    o.seed = -5;
+    o.interval_s = 5;
+    check_golden(&o, UINT64_C(0x3d91fc5b04e094f9), 2282057, 8640, 43200);
+}
+END_TEST
+
+START_TEST(test_fleet_counts)
+{
+    fleetgen_opts o;
+    fleetgen_opts_init(&o);
+    o.trucks = 20;
+    uint64_t c[FLEETGEN_NFLEETS];
+    fleetgen_fleet_counts(&o, c);
+    ck_assert_uint_eq(c[0], 4); /* East */
+    ck_assert_uint_eq(c[1], 3); /* West */
+    ck_assert_uint_eq(c[2], 9); /* North */
+    ck_assert_uint_eq(c[3], 4); /* South */
+}
+END_TEST
+
+START_TEST(test_invalid_options)
+{
+    fleetgen_opts o;
+    uint64_t lines = 1, values = 1;
+#define EXPECT_INVALID(field, value)                                                              \
+    do {                                                                                          \
+        fleetgen_opts_init(&o);                                                                   \
+        o.field = (value);                                                                        \
+        ck_assert_ptr_nonnull(fleetgen_invalid(&o));                                              \
+        ck_assert_int_eq(fleetgen_write(&o, stdout, &lines, &values), STRATA_MISUSE);             \
+        ck_assert_uint_eq(lines + values, 0);                                                     \
+    } while (0)
+    EXPECT_INVALID(trucks, 0);
+    EXPECT_INVALID(trucks, FLEETGEN_MAX_TRUCKS + 1);
+    EXPECT_INVALID(interval_s, 0);
+    EXPECT_INVALID(span_s, 9);
+    EXPECT_INVALID(jitter_ms, 5000);
+    EXPECT_INVALID(jitter_ms, -1);
+    EXPECT_INVALID(start_ns, INT64_MAX - 1000);
+#undef EXPECT_INVALID
+    fleetgen_opts_init(&o);
+    ck_assert_ptr_null(fleetgen_invalid(&o));
+}
+END_TEST
+
+START_TEST(test_alloc_failure)
+{
+    fleetgen_opts o;
+    fleetgen_opts_init(&o);
+    o.trucks = 2;
+    o.span_s = 60;
+    uint64_t lines, values;
+    for (long n = 1;; n++) {
+        st_alloc_fail_at(n);
+        FILE *f = fopen("/dev/null", "w");
+        int rc = fleetgen_write(&o, f, &lines, &values);
+        fclose(f);
+        long made = st_alloc_fail_at(0);
+        if (rc == STRATA_OK) {
+            ck_assert_int_lt(made, n); /* the failure point was never reached */
+            break;
+        }
+        ck_assert_int_eq(rc, STRATA_NOMEM);
+        ck_assert_int_lt(n, 10);
+    }
+    ck_assert_uint_eq(lines, 24);
+}
+END_TEST
+
+START_TEST(test_write_error)
+{
+    fleetgen_opts o;
+    fleetgen_opts_init(&o);
+    o.trucks = 5;
+    o.span_s = 3600;
+    FILE *f = fopen("/dev/full", "w");
+    ck_assert_ptr_nonnull(f);
+    uint64_t lines, values;
+    ck_assert_int_eq(fleetgen_write(&o, f, &lines, &values), STRATA_IOERR);
+    ck_assert_int_eq(errno, ENOSPC);
+    ck_assert_uint_eq(lines, 0);
+    fclose(f);
+}
+END_TEST
+
 Suite *fleetgen_suite(void); /* found by the runner (suites.h) */
 
 Suite *fleetgen_suite(void)
@@ -149,6 +400,18 @@ Suite *fleetgen_suite(void)
     tcase_add_test(tc, test_getrandbits);
     tcase_add_test(tc, test_randrange_randint_choice);
     tcase_add_test(tc, test_gauss_uniform);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("format");
+    tcase_add_test(tc, test_format_fixed);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("generator");
+    tcase_add_test(tc, test_golden_small_lp);
+    tcase_add_test(tc, test_golden_csv);
+    tcase_add_test(tc, test_golden_jitter);
+    tcase_add_test(tc, test_fleet_counts);
+    tcase_add_test(tc, test_invalid_options);
+    tcase_add_test(tc, test_alloc_failure);
+    tcase_add_test(tc, test_write_error);
     suite_add_tcase(s, tc);
     return s;
 }
