@@ -1,6 +1,6 @@
 /*
  * check_fleetgen.c — the CPython-compatible PRNG (tools/pyrandom.c), the
- * fleet generator (tools/fleetgen.c).
+ * fleet generator (tools/fleetgen.c) and `strata gen` (tools/cmd_gen.c).
  *
  * Every expected value here came from the reference implementation once:
  * the PRNG values from CPython 3.11.7's `random` module, the output hashes
@@ -14,25 +14,41 @@
 #include "engine/alloc.h"
 #include "strata.h"
 #include "tests/testutil.h"
+#include "tools/cli.h"
 #include "tools/fleetgen.h"
 #include "tools/pyrandom.h"
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
+
+/* cmd_gen.c reports through cli_errorf, which tools/strata.c defines; the
+ * test binary does not link that file (it has main), so this stand-in
+ * fills in.  Weak, so a real definition linked in later takes precedence. */
+__attribute__((weak)) void cli_errorf(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("strata: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
 
 /* ---- pyrandom -------------------------------------------------------------- */
 
 START_TEST(test_random_seed42)
 {
     /* random.Random(42).random() x 5; Random(-42) is the same generator. */
-    static const double want[] = {0x1.4762f307200c5p-1, 0x1.99c6b5eeb2060p-6,
-                                  0x1.19a1491f589dcp-2, 0x1.c922b623b8c1cp-3,
-                                  0x1.7912c1468f47ep-1};
+    static const double want[] = {0x1.4762f307200c5p-1, 0x1.99c6b5eeb2060p-6, 0x1.19a1491f589dcp-2,
+                                  0x1.c922b623b8c1cp-3, 0x1.7912c1468f47ep-1};
     pyrandom r, neg;
     pyrandom_seed(&r, 42);
     pyrandom_seed(&neg, -42);
@@ -47,8 +63,7 @@ START_TEST(test_random_seed0)
 {
     static const uint32_t bits[] = {3626764237u, 1654615998u, 3255389356u, 3823568514u,
                                     1806341205u};
-    static const double want[] = {0x1.b0580f98a7dbep-1, 0x1.84129978f9c1ap-1,
-                                  0x1.aeaa51052e978p-2};
+    static const double want[] = {0x1.b0580f98a7dbep-1, 0x1.84129978f9c1ap-1, 0x1.aeaa51052e978p-2};
     pyrandom r;
     pyrandom_seed(&r, 0);
     for (int i = 0; i < 5; i++)
@@ -63,8 +78,7 @@ START_TEST(test_random_big_seeds)
 {
     /* 2^40 * 12345 + 6789 takes two key words, 2^70 + 12345 three. */
     static const uint32_t bits[] = {4027318108u, 2277752478u, 483469558u};
-    static const double want[] = {0x1.eba9dddc042e6p-1, 0x1.e3cef7789b8d7p-1,
-                                  0x1.e243cd6cd99a0p-4};
+    static const double want[] = {0x1.eba9dddc042e6p-1, 0x1.e3cef7789b8d7p-1, 0x1.e243cd6cd99a0p-4};
     pyrandom r;
     pyrandom_seed(&r, INT64_C(13573471044901509));
     for (int i = 0; i < 3; i++)
@@ -99,8 +113,8 @@ START_TEST(test_randrange_randint_choice)
     pyrandom_seed(&r, 7);
     /* randrange(6) x10, randrange(1, 6) x5, randrange(6, 180) x5,
      * randrange(1) x2, randrange(1000003) x3 */
-    static const int64_t want[] = {2,   1,   3,  5,  0,  0, 4, 0,      2,      4,     1, 5, 2,
-                                   1,   1,   117, 113, 23, 67, 29, 0, 0, 867017, 592921, 129815};
+    static const int64_t want[] = {2, 1, 3,   5,   0,  0,  4,  0, 2, 4,      1,      5,     2,
+                                   1, 1, 117, 113, 23, 67, 29, 0, 0, 867017, 592921, 129815};
     int i = 0;
     for (int n = 0; n < 10; n++, i++)
         ck_assert_int_eq(pyrandom_randrange(&r, 0, 6), want[i]);
@@ -136,9 +150,8 @@ START_TEST(test_gauss_uniform)
 {
     pyrandom r;
     pyrandom_seed(&r, 123);
-    static const double g[] = {0x1.9dee0ef340c7fp-2, 0x1.1aa5b78f32f4dp-3,
-                               -0x1.982697ef2e5b7p-2, 0x1.0d0dcf0fd60a8p-2,
-                               0x1.d0a9e513391fbp-3};
+    static const double g[] = {0x1.9dee0ef340c7fp-2, 0x1.1aa5b78f32f4dp-3, -0x1.982697ef2e5b7p-2,
+                               0x1.0d0dcf0fd60a8p-2, 0x1.d0a9e513391fbp-3};
     for (int i = 0; i < 5; i++)
         ck_assert(pyrandom_gauss(&r, 0, 1) == g[i]);
     /* The cached second value survives an intervening random(). */
@@ -169,9 +182,9 @@ static void check_format(double x, int prec)
 START_TEST(test_format_fixed)
 {
     /* Exact binary ties round to even; signed zeros keep their sign. */
-    static const double fixed[] = {0.0,  -0.0,  0.5,    1.5,     2.5,        -2.5,   0.125,
-                                   0.375, -0.05, 0.05,  0.25,    -0.04,      1e-320, -1e-300,
-                                   999999999.95, 1e9, 123456789012.5, 1e300, 3600.0, 359.95};
+    static const double fixed[] = {
+        0.0,  -0.0,  0.5,    1.5,     2.5,          -2.5, 0.125,          0.375, -0.05,  0.05,
+        0.25, -0.04, 1e-320, -1e-300, 999999999.95, 1e9,  123456789012.5, 1e300, 3600.0, 359.95};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         for (int prec = 0; prec <= 9; prec++)
             check_format(fixed[i], prec);
@@ -181,7 +194,7 @@ START_TEST(test_format_fixed)
         int prec = (int)(b % 10);
         double x;
         switch (a % 4) {
-        case 0: x = (double)(int64_t)(b >> 20) / 1048576.0; break;     /* 20-bit fractions */
+        case 0: x = (double)(int64_t)(b >> 20) / 1048576.0; break; /* 20-bit fractions */
         case 1: x = ((double)(a >> 11) / 9007199254740992.0 - 0.5) * 2e4; break;
         case 2: x = (double)(int64_t)(b >> 24) / 8.0 / pow(10, (double)(a >> 60)); break;
         default: {
@@ -327,13 +340,13 @@ START_TEST(test_invalid_options)
 {
     fleetgen_opts o;
     uint64_t lines = 1, values = 1;
-#define EXPECT_INVALID(field, value)                                                              \
-    do {                                                                                          \
-        fleetgen_opts_init(&o);                                                                   \
-        o.field = (value);                                                                        \
-        ck_assert_ptr_nonnull(fleetgen_invalid(&o));                                              \
-        ck_assert_int_eq(fleetgen_write(&o, stdout, &lines, &values), STRATA_MISUSE);             \
-        ck_assert_uint_eq(lines + values, 0);                                                     \
+#define EXPECT_INVALID(field, value)                                                               \
+    do {                                                                                           \
+        fleetgen_opts_init(&o);                                                                    \
+        o.field = (value);                                                                         \
+        ck_assert_ptr_nonnull(fleetgen_invalid(&o));                                               \
+        ck_assert_int_eq(fleetgen_write(&o, stdout, &lines, &values), STRATA_MISUSE);              \
+        ck_assert_uint_eq(lines + values, 0);                                                      \
     } while (0)
     EXPECT_INVALID(trucks, 0);
     EXPECT_INVALID(trucks, FLEETGEN_MAX_TRUCKS + 1);
@@ -388,6 +401,109 @@ START_TEST(test_write_error)
 }
 END_TEST
 
+/* ---- strata gen ---------------------------------------------------------------- */
+
+/* cmd_gen with the summary lines on stderr sent to /dev/null. */
+static int run_gen(const char *const *args)
+{
+    char *argv[32];
+    int argc = 0;
+    while (args[argc]) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    fflush(stderr);
+    int saved = dup(2), null = open("/dev/null", O_WRONLY);
+    dup2(null, 2);
+    close(null);
+    int rc = cmd_gen(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    return rc;
+}
+
+static uint64_t file_hash(const char *path, size_t *len)
+{
+    char *data = tu_read_file(path, len);
+    ck_assert_ptr_nonnull(data);
+    uint64_t h = XXH3_64bits(data, *len);
+    free(data);
+    return h;
+}
+
+START_TEST(test_cli_file_and_meta)
+{
+    char *dir = tu_tmpdir();
+    char *out = tu_path(dir, "fleet.csv"), *meta = tu_path(dir, "fleet.csv.meta.json");
+    const char *args[] = {"gen", "fleet",      "--trucks", "3",  "--span", "2h", "--format",
+                          "csv", "--interval", "10s",      "-o", out,      NULL};
+    ck_assert_int_eq(run_gen(args), CLI_OK);
+    size_t len;
+    ck_assert(file_hash(out, &len) == UINT64_C(0xf223b1464807eee2));
+    ck_assert_uint_eq(len, 1142428);
+    /* gen_fleet.py's meta file for the same arguments, byte for byte. */
+    static const char want[] =
+        "{\n \"generator\": \"gen_fleet.py\",\n \"format\": \"csv\",\n \"scale\": \"default\",\n"
+        " \"trucks\": 3,\n \"span_s\": 7200,\n \"interval_s\": 10,\n \"seed\": 42,\n"
+        " \"jitter_ms\": 0,\n \"start_ns\": 1704110400000000000,\n"
+        " \"end_ns\": 1704117600000000000,\n \"last_ts_ns\": 1704117590000000000,\n"
+        " \"points_per_truck_per_measurement\": 720,\n \"lines\": 4320,\n \"values\": 21600,\n"
+        " \"series\": 30,\n \"fleets\": {\n  \"East\": 1,\n  \"West\": 0,\n  \"North\": 2,\n"
+        "  \"South\": 0\n },\n \"readings_fields\": [\n  \"latitude\",\n  \"longitude\",\n"
+        "  \"elevation\",\n  \"velocity\",\n  \"heading\",\n  \"grade\",\n"
+        "  \"fuel_consumption\"\n ],\n \"diagnostics_fields\": [\n  \"load\",\n"
+        "  \"fuel_state\",\n  \"status\"\n ]\n}";
+    char *got = tu_read_file(meta, &len);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    free(got);
+
+    /* The same data with a bare-seconds interval, a span in seconds, the
+     * small preset overridden and the default start written with an offset. */
+    const char *args2[] = {"gen",        "fleet",
+                           "--scale",    "small",
+                           "--trucks",   "3",
+                           "--span",     "7200",
+                           "--interval", "10",
+                           "--format",   "csv",
+                           "--start",    "2024-01-01T13:00:00+01:00",
+                           "-o",         out,
+                           NULL};
+    ck_assert_int_eq(run_gen(args2), CLI_OK);
+    ck_assert(file_hash(out, &len) == UINT64_C(0xf223b1464807eee2));
+    free(out);
+    free(meta);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_cli_usage_errors)
+{
+    static const char *const bad[][8] = {
+        {"gen", NULL},
+        {"gen", "trucks", NULL},
+        {"gen", "fleet", "--interval", "10x", NULL},
+        {"gen", "fleet", "--interval", "1.5s", NULL},
+        {"gen", "fleet", "--span", "1w", NULL},
+        {"gen", "fleet", "--jitter-ms", "5000", NULL},
+        {"gen", "fleet", "--trucks", "0", NULL},
+        {"gen", "fleet", "--scale", "huge", NULL},
+        {"gen", "fleet", "--format", "json", NULL},
+        {"gen", "fleet", "--start", "2024-02-30T00:00:00Z", NULL},
+        {"gen", "fleet", "--start", "2024-01-01 00:00:00", NULL},
+        {"gen", "fleet", "--seed", NULL},
+        {"gen", "fleet", "--colour", NULL},
+        {"gen", "fleet", "extra", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(run_gen(bad[i]) == CLI_USAGE, "case %zu (%s %s) accepted", i, bad[i][1],
+                      bad[i][2] ? bad[i][2] : "");
+}
+END_TEST
+
 Suite *fleetgen_suite(void); /* found by the runner (suites.h) */
 
 Suite *fleetgen_suite(void)
@@ -412,6 +528,10 @@ Suite *fleetgen_suite(void)
     tcase_add_test(tc, test_invalid_options);
     tcase_add_test(tc, test_alloc_failure);
     tcase_add_test(tc, test_write_error);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cli");
+    tcase_add_test(tc, test_cli_file_and_meta);
+    tcase_add_test(tc, test_cli_usage_errors);
     suite_add_tcase(s, tc);
     return s;
 }
