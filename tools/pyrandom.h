@@ -42,10 +42,10 @@ void pyrandom_seed_u128(pyrandom *r, uint64_t seed_hi, uint64_t seed_lo);
 /* random.Random(seed) for any int64 seed. */
 void pyrandom_seed(pyrandom *r, int64_t seed);
 
-uint32_t pyrandom_u32(pyrandom *r);                     /* genrand_uint32 */
-double pyrandom_random(pyrandom *r);                    /* [0, 1) */
-uint64_t pyrandom_getrandbits(pyrandom *r, int k);      /* 0 <= k <= 64 */
-uint64_t pyrandom_randbelow(pyrandom *r, uint64_t n);   /* n >= 1; [0, n) */
+uint32_t pyrandom_u32(pyrandom *r);                                   /* genrand_uint32 */
+double pyrandom_random(pyrandom *r);                                  /* [0, 1) */
+uint64_t pyrandom_getrandbits(pyrandom *r, int k);                    /* 0 <= k <= 64 */
+uint64_t pyrandom_randbelow(pyrandom *r, uint64_t n);                 /* n >= 1; [0, n) */
 int64_t pyrandom_randrange(pyrandom *r, int64_t start, int64_t stop); /* start < stop */
 /* a <= b, and not the whole int64 range (its width does not fit). */
 int64_t pyrandom_randint(pyrandom *r, int64_t a, int64_t b);
