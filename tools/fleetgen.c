@@ -63,8 +63,11 @@ static const double regions[FLEETGEN_NFLEETS][4] = {
 /* math.radians(x) is x * (pi / 180), the factor rounded once. */
 #define DEG_TO_RAD (M_PI / 180.0)
 
-#define TAGS_MAX 160 /* "diagnostics,name=truck_<7 digits>,fleet=..." fits */
-#define NAME_MAX_LEN 24
+/* "diagnostics,name=truck_<7 digits>,fleet=...": fits with room to spare;
+ * these buffers are read in 16-byte chunks (put_chunks), so the sizes are
+ * multiples of 16. */
+#define TAGS_MAX 160
+#define NAME_MAX_LEN 32
 #define VALUE_MAX 336 /* fleetgen_format_fixed's worst case, and a NUL */
 #define OUT_BUF (1u << 20)
 #define OUT_RESERVE 8192 /* one truck's rows at the worst value widths */
@@ -139,26 +142,62 @@ static bool scaled_round(double x, int prec, uint64_t *q /* OUT */)
     return true;
 }
 
-static char *put_u64(char *p, uint64_t v)
+static char *put_mem(char *p, const char *s, size_t n)
 {
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, lit) put_mem((p), (lit), sizeof(lit) - 1)
+
+/* put_mem for the hot path: copies whole 16-byte chunks, so the compiler
+ * emits plain vector moves instead of a memcpy call.  The source must be
+ * readable, and the destination writable, up to n rounded up to 16. */
+static char *put_chunks(char *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16)
+        memcpy(p + i, s + i, 16);
+    return p + n;
+}
+
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                     "25262728293031323334353637383940414243444546474849"
+                                     "50515253545556575859606162636465666768697071727374"
+                                     "75767778798081828384858687888990919293949596979899";
+
+/* The decimal digits of v, at least min_digits of them (zero-padded), end
+ * at `end`; returns where they start. */
+static char *digits_before(char *end, uint64_t v, int min_digits)
+{
+    char *p = end;
+    while (v >= 100) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * (v % 100), 2);
+        v /= 100;
+    }
+    if (v >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * v, 2);
+    } else {
+        *--p = (char)('0' + v);
+    }
+    while (end - p < min_digits)
+        *--p = '0';
     return p;
 }
 
 static char *put_i64(char *p, int64_t v)
 {
+    char tmp[20], *end = tmp + sizeof tmp;
+    uint64_t mag = (uint64_t)v;
     if (v < 0) {
         *p++ = '-';
-        return put_u64(p, 0 - (uint64_t)v);
+        mag = 0 - mag;
     }
-    return put_u64(p, (uint64_t)v);
+    char *d = digits_before(end, mag, 1);
+    size_t n = (size_t)(end - d);
+    memcpy(p, d, n);
+    return p + n;
 }
 
 char *fleetgen_format_fixed(char *p, double x, int prec)
@@ -168,16 +207,15 @@ char *fleetgen_format_fixed(char *p, double x, int prec)
         return p + snprintf(p, VALUE_MAX, "%.*f", prec, x);
     if (signbit(x))
         *p++ = '-';
-    uint64_t scale = pow10_u64[prec];
-    p = put_u64(p, q / scale);
+    /* The digits of q with at least one before the point; tmp has room
+     * for put_chunks to read past them. */
+    char tmp[64], *end = tmp + 32;
+    char *d = digits_before(end, q, prec + 1);
+    size_t int_len = (size_t)(end - d) - (size_t)prec;
+    p = put_chunks(p, d, int_len);
     if (prec > 0) {
         *p++ = '.';
-        uint64_t frac = q % scale;
-        for (int i = prec - 1; i >= 0; i--) {
-            p[i] = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-        p += prec;
+        p = put_chunks(p, d + int_len, (size_t)prec);
     }
     return p;
 }
@@ -207,13 +245,6 @@ static void cos_sin(double x, double *c /* OUT */, double *s /* OUT */)
 
 /* ---- the truck model ----------------------------------------------------- */
 
-static char *put_str(char *p, const char *s)
-{
-    size_t n = strlen(s);
-    memcpy(p, s, n);
-    return p + n;
-}
-
 static void seed_truck_rng(pyrandom *rng, int64_t seed, int64_t i)
 {
     __int128 s = (__int128)seed * 1000003 + i;
@@ -230,7 +261,7 @@ static void truck_init(struct truck *t, int64_t i, int64_t seed)
     const struct model *m = &models[pyrandom_randrange(rng, 0, 3)];
     const char *dv = device_versions[pyrandom_randrange(rng, 0, 4)];
 
-    char *p = put_str(t->name, "truck_");
+    char *p = PUT_LIT(t->name, "truck_");
     p = put_i64(p, i);
     *p = 0;
     t->name_len = (size_t)(p - t->name);
@@ -351,30 +382,37 @@ static void truck_step(struct truck *t, double dt)
     }
 }
 
-/* One quantized sensor reading, formatted (Truck.sample). */
+/* One quantized sensor reading (Truck.sample): the values in field order,
+ * readings then diagnostics, the last (status) an integer. */
+#define NVALUES (FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS)
+
 struct sample {
-    char v[FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS][VALUE_MAX];
-    size_t len[FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS];
+    double v[NVALUES - 1];
+    int status;
 };
+
+/* "%.<prec>f" precision of each float value. */
+static const int value_prec[NVALUES - 1] = {5, 5, 1, 1, 1, 1, 1, 0, 3};
 
 static void truck_sample(struct truck *t, struct sample *s)
 {
-    double v[FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS - 1];
-    static const int prec[] = {5, 5, 1, 1, 1, 1, 1, 0, 3};
-    v[0] = t->lat;
-    v[1] = t->lon;
+    s->v[0] = t->lat;
+    s->v[1] = t->lon;
     /* altimeter noise; round() then "+ 0.0" turns -0.0 into 0.0 */
-    v[2] = round_1(t->elev + pyrandom_gauss(&t->rng, 0, 0.2)) + 0.0;
-    v[3] = t->vel;
-    v[4] = py_mod(round_1(t->heading), 360.0);
-    v[5] = round_1(t->grade) + 0.0;
-    v[6] = t->fc;
-    v[7] = t->load;
-    v[8] = t->fuel;
-    for (int i = 0; i < FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS - 1; i++)
-        s->len[i] = (size_t)(fleetgen_format_fixed(s->v[i], v[i], prec[i]) - s->v[i]);
-    int last = FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS - 1;
-    s->len[last] = (size_t)(put_i64(s->v[last], t->status) - s->v[last]);
+    s->v[2] = round_1(t->elev + pyrandom_gauss(&t->rng, 0, 0.2)) + 0.0;
+    s->v[3] = t->vel;
+    s->v[4] = py_mod(round_1(t->heading), 360.0);
+    s->v[5] = round_1(t->grade) + 0.0;
+    s->v[6] = t->fc;
+    s->v[7] = t->load;
+    s->v[8] = t->fuel;
+    s->status = t->status;
+}
+
+static char *put_value(char *p, const struct sample *s, int i)
+{
+    return i < NVALUES - 1 ? fleetgen_format_fixed(p, s->v[i], value_prec[i])
+                           : put_i64(p, s->status);
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -396,38 +434,41 @@ static void out_flush(struct out *o)
     o->len = 0;
 }
 
-static char *put_mem(char *p, const char *s, size_t n)
-{
-    memcpy(p, s, n);
-    return p + n;
-}
+#define LIT(s)                                                                                     \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
 
-#define PUT_LIT(p, lit) put_mem((p), (lit), sizeof(lit) - 1)
+static const struct lit {
+    char s[32]; /* padded for put_chunks */
+    size_t n;
+} lp_keys[NVALUES] = {LIT("latitude="),          LIT(",longitude="),
+                      LIT(",elevation="),        LIT(",velocity="),
+                      LIT(",heading="),          LIT(",grade="),
+                      LIT(",fuel_consumption="), LIT("load="),
+                      LIT(",fuel_state="),       LIT(",status=")},
+  csv_keys[NVALUES] = {LIT(",readings,latitude,"),         LIT(",readings,longitude,"),
+                       LIT(",readings,elevation,"),        LIT(",readings,velocity,"),
+                       LIT(",readings,heading,"),          LIT(",readings,grade,"),
+                       LIT(",readings,fuel_consumption,"), LIT(",diagnostics,load,"),
+                       LIT(",diagnostics,fuel_state,"),    LIT(",diagnostics,status,")};
 
 static char *write_lp(char *p, const struct truck *t, const struct sample *s, const char *ts,
                       size_t ts_len)
 {
-    p = put_mem(p, t->tags_r, t->tags_r_len);
-    for (int i = 0; i < FLEETGEN_NREADINGS; i++) {
-        if (i > 0)
-            *p++ = ',';
-        p = put_str(p, fleetgen_readings[i]);
-        *p++ = '=';
-        p = put_mem(p, s->v[i], s->len[i]);
-    }
-    *p++ = ' ';
-    p = put_mem(p, ts, ts_len);
-    *p++ = '\n';
-    p = put_mem(p, t->tags_d, t->tags_d_len);
-    for (int i = 0; i < FLEETGEN_NDIAGNOSTICS; i++) {
-        if (i > 0)
-            *p++ = ',';
-        p = put_str(p, fleetgen_diagnostics[i]);
-        *p++ = '=';
-        p = put_mem(p, s->v[FLEETGEN_NREADINGS + i], s->len[FLEETGEN_NREADINGS + i]);
+    p = put_chunks(p, t->tags_r, t->tags_r_len);
+    for (int i = 0; i < NVALUES; i++) {
+        if (i == FLEETGEN_NREADINGS) {
+            *p++ = ' ';
+            p = put_chunks(p, ts, ts_len);
+            *p++ = '\n';
+            p = put_chunks(p, t->tags_d, t->tags_d_len);
+        }
+        p = put_chunks(p, lp_keys[i].s, lp_keys[i].n);
+        p = put_value(p, s, i);
     }
     p = PUT_LIT(p, "i "); /* status is an integer field */
-    p = put_mem(p, ts, ts_len);
+    p = put_chunks(p, ts, ts_len);
     *p++ = '\n';
     return p;
 }
@@ -435,15 +476,12 @@ static char *write_lp(char *p, const struct truck *t, const struct sample *s, co
 static char *write_csv(char *p, const struct truck *t, const struct sample *s, const char *ts,
                        size_t ts_len)
 {
-    for (int i = 0; i < FLEETGEN_NREADINGS + FLEETGEN_NDIAGNOSTICS; i++) {
-        bool diag = i >= FLEETGEN_NREADINGS;
-        p = put_mem(p, t->name, t->name_len);
-        p = diag ? PUT_LIT(p, ",diagnostics,") : PUT_LIT(p, ",readings,");
-        p = put_str(p, diag ? fleetgen_diagnostics[i - FLEETGEN_NREADINGS] : fleetgen_readings[i]);
+    for (int i = 0; i < NVALUES; i++) {
+        p = put_chunks(p, t->name, t->name_len);
+        p = put_chunks(p, csv_keys[i].s, csv_keys[i].n);
+        p = put_chunks(p, ts, ts_len);
         *p++ = ',';
-        p = put_mem(p, ts, ts_len);
-        *p++ = ',';
-        p = put_mem(p, s->v[i], s->len[i]);
+        p = put_value(p, s, i);
         *p++ = '\n';
     }
     return p;
@@ -505,10 +543,9 @@ int fleetgen_write(const fleetgen_opts *o, FILE *out, uint64_t *lines, uint64_t 
     if (fleetgen_invalid(o))
         return STRATA_MISUSE;
     struct truck *fleet = st_calloc((size_t)o->trucks, sizeof *fleet);
-    struct sample *s = st_malloc(sizeof *s);
     struct out w = {.f = out, .buf = st_malloc(OUT_BUF), .len = 0, .err = 0};
     int rc = STRATA_OK;
-    if (!fleet || !s || !w.buf) {
+    if (!fleet || !w.buf) {
         rc = STRATA_NOMEM;
         goto done;
     }
@@ -521,7 +558,7 @@ int fleetgen_write(const fleetgen_opts *o, FILE *out, uint64_t *lines, uint64_t 
         w.len = (size_t)(PUT_LIT(w.buf, "device,measurement,field,ts_ns,value\n") - w.buf);
     int64_t steps = fleetgen_steps(o), step_ns = o->interval_s * NS_PER_S;
     double dt = (double)o->interval_s;
-    char ts[24];
+    char ts[32] = {0}; /* padded for put_chunks */
     size_t ts_len = 0;
     for (int64_t k = 0; k < steps && !w.err; k++) {
         int64_t base = o->start_ns + k * step_ns;
@@ -530,13 +567,14 @@ int fleetgen_write(const fleetgen_opts *o, FILE *out, uint64_t *lines, uint64_t 
         for (int64_t i = 0; i < o->trucks; i++) {
             struct truck *t = &fleet[i];
             truck_step(t, dt);
-            truck_sample(t, s);
+            struct sample s;
+            truck_sample(t, &s);
             if (o->jitter_ms) {
                 int64_t j = pyrandom_randint(&jrng, -o->jitter_ms, o->jitter_ms);
                 ts_len = (size_t)(put_i64(ts, base + j * NS_PER_MS) - ts);
             }
             char *p = w.buf + w.len;
-            p = csv ? write_csv(p, t, s, ts, ts_len) : write_lp(p, t, s, ts, ts_len);
+            p = csv ? write_csv(p, t, &s, ts, ts_len) : write_lp(p, t, &s, ts, ts_len);
             w.len = (size_t)(p - w.buf);
             if (w.len > OUT_BUF - OUT_RESERVE)
                 out_flush(&w);
@@ -552,7 +590,6 @@ int fleetgen_write(const fleetgen_opts *o, FILE *out, uint64_t *lines, uint64_t 
     }
 done:
     st_free(w.buf);
-    st_free(s);
     st_free(fleet);
     if (w.err)
         errno = w.err;

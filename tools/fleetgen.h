@@ -74,8 +74,9 @@ void fleetgen_fleet_counts(const fleetgen_opts *o, uint64_t counts[FLEETGEN_NFLE
 
 /* Python's "%.<prec>f" % x (correctly rounded, ties to even on the exact
  * binary value, "-0.0" for negative values that round to zero), written at
- * p without a terminator; returns the end.  0 <= prec <= 9; needs at most
- * 330 bytes.  Exposed for the tests. */
+ * p without a terminator; returns the end.  0 <= prec <= 9.  p must have
+ * 336 writable bytes: the bytes after the end may be overwritten.  Exposed
+ * for the tests. */
 char *fleetgen_format_fixed(char *p, double x, int prec);
 
 #endif

@@ -96,9 +96,10 @@ static void regenerate(pyrandom *r)
     r->mti = 0;
 }
 
-uint32_t pyrandom_u32(pyrandom *r)
+/* genrand_uint32, inlined into the callers below: it is the hot path. */
+static inline uint32_t next_u32(pyrandom *r)
 {
-    if (r->mti >= PYRANDOM_N)
+    if (__builtin_expect(r->mti >= PYRANDOM_N, 0))
         regenerate(r);
     uint32_t y = r->mt[r->mti++];
     y ^= y >> 11;
@@ -108,9 +109,15 @@ uint32_t pyrandom_u32(pyrandom *r)
     return y;
 }
 
+uint32_t pyrandom_u32(pyrandom *r)
+{
+    return next_u32(r);
+}
+
 double pyrandom_random(pyrandom *r)
 {
-    uint32_t a = pyrandom_u32(r) >> 5, b = pyrandom_u32(r) >> 6;
+    uint32_t a = next_u32(r) >> 5;
+    uint32_t b = next_u32(r) >> 6;
     return ((double)a * 67108864.0 + (double)b) * (1.0 / 9007199254740992.0);
 }
 
@@ -119,9 +126,9 @@ uint64_t pyrandom_getrandbits(pyrandom *r, int k)
     if (k <= 0)
         return 0;
     if (k <= 32)
-        return pyrandom_u32(r) >> (32 - k);
-    uint64_t lo = pyrandom_u32(r);
-    uint64_t hi = pyrandom_u32(r) >> (64 - k);
+        return next_u32(r) >> (32 - k);
+    uint64_t lo = next_u32(r);
+    uint64_t hi = next_u32(r) >> (64 - k);
     return hi << 32 | lo;
 }
 
