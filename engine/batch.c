@@ -359,6 +359,16 @@ int batch_finish(strata_batch *b)
     return STRATA_OK;
 }
 
+void strata_batch_cancel_point(strata_batch *b)
+{
+    if (!b || !b->in_point)
+        return;
+    b->nvals = b->point_first_val;
+    if (b->nfields)
+        b->npoints--;
+    b->in_point = 0;
+}
+
 int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
 {
     if (!b || !measurement)
@@ -685,4 +695,51 @@ int batch_resolve(strata_batch *b)
         }
     }
     return STRATA_OK;
+}
+
+int batch_lookup_key(catalog *c, const char *key, uint32_t *sid)
+{
+    /* Parse "key=0" as a line, then build the canonical tag-set key the
+     * same way writes do. */
+    size_t kl = strlen(key);
+    char *line = st_malloc(kl + 3);
+    strata_batch *b = st_calloc(1, sizeof *b);
+    lp_line *ln = st_malloc(sizeof *ln);
+    int rc = STRATA_OK;
+    if (!line || !b || !ln) {
+        rc = st_err(STRATA_NOMEM, "out of memory looking up a series");
+        goto out;
+    }
+    memcpy(line, key, kl);
+    memcpy(line + kl, "=0", 3);
+    b->cat = c;
+    strata_lp_error err;
+    if (lp_parse(line, kl + 2, STRATA_PRECISION_NS, ln, &err) != 0 || ln->blank ||
+        ln->nfields != 1) {
+        rc = st_err(STRATA_ERROR_PARSE, "malformed series key '%s' (expected 'measurement,tag=value "
+                    "field')", key);
+        goto out;
+    }
+    uint32_t lt;
+    rc = lp_tagset(b, ln, &lt);
+    if (rc != STRATA_OK)
+        goto out;
+    size_t off, nl;
+    b->unesc.len = 0;
+    if (unesc_span(b, ln->field[0].name, &off, &nl)) {
+        rc = st_err(STRATA_NOMEM, "out of memory looking up a series");
+        goto out;
+    }
+    uint8_t type;
+    if (b->lt[lt].db_id == CAT_NONE ||
+        !catalog_find_series(c, b->lt[lt].db_id, (const char *)b->unesc.p + off, nl, sid, &type))
+        rc = st_err(STRATA_NOTFOUND, "no series '%s'", key);
+out:
+    st_free(line);
+    st_free(ln);
+    if (b) {
+        b->line = NULL;
+        strata_batch_free(b);
+    }
+    return rc;
 }

@@ -76,4 +76,9 @@ int batch_finish(strata_batch *b);
  * series when a field's type conflicts with the database. */
 int batch_resolve(strata_batch *b);
 
+/* Find the series named by `key` (`measurement,tags field`, line-protocol
+ * escaping, tags in any order) in the database: STRATA_OK with *sid,
+ * STRATA_NOTFOUND, or STRATA_ERROR_PARSE for a malformed key. */
+int batch_lookup_key(catalog *c, const char *key, uint32_t *sid /* OUT */);
+
 #endif

@@ -213,6 +213,8 @@ STRATA_API int strata_batch_tag(strata_batch *b, const char *key,
 STRATA_API int strata_batch_f64(strata_batch *b, const char *field, double v);
 STRATA_API int strata_batch_i64(strata_batch *b, const char *field, int64_t v);
 STRATA_API int strata_batch_bool(strata_batch *b, const char *field, int v);
+/* Drop the point under construction, with the fields it already has. */
+STRATA_API void strata_batch_cancel_point(strata_batch *b);
 /* Points and field values in the batch (a value = one field of a point). */
 STRATA_API size_t strata_batch_points(const strata_batch *b);
 STRATA_API size_t strata_batch_values(const strata_batch *b);
@@ -257,9 +259,10 @@ STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
 typedef struct strata_series {
     uint64_t id;
     strata_type type;
-    const char *key;         /* canonical series key (see above) */
-    const char *measurement; /* escaped measurement, NUL-terminated */
-    const char *field;       /* unescaped field name */
+    const char *key;        /* canonical series key (see above) */
+    size_t measurement_len; /* key[0, measurement_len) is the escaped measurement */
+    size_t tags_len;        /* key[0, tags_len) is `measurement,tags` */
+    const char *field;      /* unescaped field name */
 } strata_series;
 
 /* The number of series; ids run from 0 to count-1. */
@@ -287,6 +290,17 @@ STRATA_API int strata_iter_next_block(strata_iter *it, int64_t *ts /* OUT */,
                                       strata_value *v /* OUT */, size_t cap,
                                       size_t *n /* OUT */);
 STRATA_API void strata_iter_close(strata_iter *it);
+
+/* ---- Checking ------------------------------------------------------------- */
+
+/* Re-read every checksum of the database at path (manifest, catalog, every
+ * segment and chunk, the write-ahead log) without opening it for use; call
+ * report() once per problem found, naming the file and offset.  *problems
+ * receives the count.  Returns STRATA_OK when the check ran (whatever it
+ * found), STRATA_BUSY when another process has the database open for
+ * writing, or an error when path is not a database. */
+STRATA_API int strata_verify(const char *path, void (*report)(void *ctx, const char *message),
+                             void *ctx, uint64_t *problems /* OUT */);
 
 #ifdef __cplusplus
 }

@@ -29,19 +29,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-/* cmd_gen.c reports through cli_errorf, which tools/strata.c defines; the
- * test binary does not link that file (it has main), so this stand-in
- * fills in.  Weak, so a real definition linked in later takes precedence. */
-__attribute__((weak)) void cli_errorf(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("strata: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 /* ---- pyrandom -------------------------------------------------------------- */
 
 START_TEST(test_random_seed42)

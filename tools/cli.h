@@ -9,6 +9,9 @@
 #ifndef STRATA_CLI_H
 #define STRATA_CLI_H
 
+#include "strata.h"
+
+#include <stdint.h>
 #include <stdio.h>
 
 #define CLI_OK 0
@@ -22,6 +25,13 @@ int cmd_dump(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
+
+/* "ns", "us", "ms" or "s": 0 and *out set, else -1. */
+int cli_parse_precision(const char *s, strata_precision *out /* OUT */);
+/* A time argument: integer nanoseconds or RFC 3339 text. 0 or -1. */
+int cli_parse_time(const char *s, int64_t *ns /* OUT */);
+/* The log callback the commands give the engine: warnings to stderr. */
+void cli_log(void *ctx, int level, const char *msg);
 
 /* "strata: <message>\n" on stderr. */
 void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

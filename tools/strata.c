@@ -6,19 +6,8 @@
 
 #include "strata.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-void cli_errorf(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("strata: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 static const struct command {
     const char *name;

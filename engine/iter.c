@@ -1,0 +1,318 @@
+/*
+ * iter.c — the series iterator: a k-way merge of sorted sources with
+ * de-duplication on read.
+ *
+ * Sources, oldest first: every segment of the iterator's view that holds
+ * the series in the range (ascending segment id), then the view's frozen
+ * head, then a copy of the active head taken when the iterator opened.
+ * Each source is sorted with one point per timestamp.  When several
+ * sources have the same timestamp, the newest source's value wins — the
+ * same rule as the write path (last write wins), because a later segment
+ * or head only ever holds later writes.
+ *
+ * Segment sources decode one chunk at a time (chunks outside the range are
+ * skipped from the index alone), so memory is bounded by one chunk per
+ * source.  Runs where one source is alone below all others are copied in
+ * blocks.
+ */
+#include "engine/iter.h"
+
+#include "engine/alloc.h"
+#include "engine/db.h"
+#include "engine/err.h"
+#include "engine/segment_format.h"
+
+#include <string.h>
+
+typedef struct src {
+    int64_t *ts;
+    uint64_t *v;
+    size_t n, pos;
+    int is_seg, done, owns;
+    seg_cursor c;
+    seg_reader *r;
+} src;
+
+struct strata_iter {
+    strata_db *db;
+    view *v;
+    uint32_t sid;
+    uint8_t type;
+    int64_t from, to; /* to == INT64_MAX: no upper bound */
+    src *s;
+    size_t ns;
+    int err;
+};
+
+static int in_range(const strata_iter *it, int64_t t)
+{
+    return t >= it->from && (t < it->to || it->to == INT64_MAX);
+}
+
+/* Make sure src has a current point (decoding the next chunk if needed). */
+static int fill(strata_iter *it, src *s)
+{
+    while (!s->done && s->pos >= s->n) {
+        if (!s->is_seg) {
+            s->done = 1;
+            break;
+        }
+        chunk_meta m;
+        int rc = segr_next_chunk(&s->c, &m);
+        if (rc == STRATA_DONE) {
+            s->done = 1;
+            break;
+        }
+        if (rc != STRATA_ROW)
+            return rc;
+        if (m.tmax < it->from)
+            continue;
+        if (m.tmin >= it->to && it->to != INT64_MAX) {
+            s->done = 1;
+            break;
+        }
+        rc = segr_decode(s->r, &m, s->ts, s->v);
+        if (rc != STRATA_OK)
+            return rc;
+        size_t a = 0, b = m.st.count;
+        while (a < b && s->ts[a] < it->from)
+            a++;
+        while (b > a && !in_range(it, s->ts[b - 1]))
+            b--;
+        s->pos = a;
+        s->n = b;
+    }
+    return STRATA_OK;
+}
+
+static int add_src(strata_iter *it, src *s)
+{
+    src *a = st_realloc(it->s, (it->ns + 1) * sizeof *a);
+    if (!a)
+        return st_err(STRATA_NOMEM, "out of memory opening an iterator");
+    it->s = a;
+    it->s[it->ns++] = *s;
+    return STRATA_OK;
+}
+
+static int add_head(strata_iter *it, const head *h)
+{
+    head_series *hs = h ? head_get(h, it->sid) : NULL;
+    if (!hs)
+        return STRATA_OK;
+    src s = {0};
+    int rc = head_collect(hs, it->from, it->to, &s.ts, &s.v, &s.n);
+    if (rc != STRATA_OK || s.n == 0)
+        return rc;
+    s.owns = 1;
+    rc = add_src(it, &s);
+    if (rc != STRATA_OK) {
+        st_free(s.ts);
+        st_free(s.v);
+    }
+    return rc;
+}
+
+void strata_iter_close(strata_iter *it)
+{
+    if (!it)
+        return;
+    for (size_t i = 0; i < it->ns; i++) {
+        st_free(it->s[i].ts);
+        st_free(it->s[i].v);
+    }
+    st_free(it->s);
+    view_unref(it->v);
+    st_free(it);
+}
+
+int strata_iter_open(strata_db *db, uint64_t series_id, int64_t from, int64_t to,
+                     strata_iter **out)
+{
+    if (!out)
+        return st_err(STRATA_MISUSE, "strata_iter_open: NULL output pointer");
+    *out = NULL;
+    if (!db)
+        return st_err(STRATA_MISUSE, "strata_iter_open: NULL database");
+    cat_series_info info;
+    if (series_id >= CAT_NONE || catalog_series_info(db->cat, (uint32_t)series_id, &info))
+        return st_err(STRATA_NOTFOUND, "no series with id %llu", (unsigned long long)series_id);
+    strata_iter *it = st_calloc(1, sizeof *it);
+    if (!it)
+        return st_err(STRATA_NOMEM, "out of memory opening an iterator");
+    it->db = db;
+    it->sid = (uint32_t)series_id;
+    it->type = info.type;
+    it->from = from;
+    it->to = to;
+    if (from >= to && to != INT64_MAX) {
+        it->v = db_view_get(db);
+        *out = it;
+        return STRATA_OK;
+    }
+    /* The view and the active head's copy are taken together, so a flush
+     * cannot move points between them unseen. */
+    pthread_rwlock_rdlock(&db->head_lock);
+    it->v = db_view_get(db);
+    int rc = add_head(it, db->active);
+    pthread_rwlock_unlock(&db->head_lock);
+    src *active = NULL;
+    if (rc == STRATA_OK && it->ns == 1) {
+        /* keep the active copy aside: it must come last (newest) */
+        active = st_malloc(sizeof *active);
+        if (!active)
+            rc = st_err(STRATA_NOMEM, "out of memory opening an iterator");
+        else
+            *active = it->s[--it->ns];
+    }
+    for (size_t i = 0; i < it->v->nsegs && rc == STRATA_OK; i++) {
+        seg_reader *r = it->v->segs[i];
+        const seg_info *in = segr_info(r);
+        if (in->tmax < from || (in->tmin >= to && to != INT64_MAX))
+            continue;
+        src s = {0};
+        if (!segr_find(r, it->sid, &s.c))
+            continue;
+        s.is_seg = 1;
+        s.r = r;
+        s.owns = 1;
+        s.ts = st_malloc(SEG_CHUNK_MAX * sizeof *s.ts);
+        s.v = st_malloc(SEG_CHUNK_MAX * sizeof *s.v);
+        if (!s.ts || !s.v) {
+            st_free(s.ts);
+            st_free(s.v);
+            rc = st_err(STRATA_NOMEM, "out of memory opening an iterator");
+            break;
+        }
+        rc = add_src(it, &s);
+        if (rc != STRATA_OK) {
+            st_free(s.ts);
+            st_free(s.v);
+        }
+    }
+    if (rc == STRATA_OK)
+        rc = add_head(it, it->v->frozen);
+    if (rc == STRATA_OK && active) {
+        rc = add_src(it, active);
+        if (rc == STRATA_OK)
+            active = NULL;
+    }
+    if (active) {
+        st_free(active->ts);
+        st_free(active->v);
+    }
+    st_free(active);
+    if (rc != STRATA_OK) {
+        strata_iter_close(it);
+        return rc;
+    }
+    *out = it;
+    return STRATA_OK;
+}
+
+uint8_t iter_type(const strata_iter *it)
+{
+    return it->type;
+}
+
+int iter_next_raw(strata_iter *it, int64_t *ts, uint64_t *v, size_t cap, size_t *n_out)
+{
+    size_t k = 0;
+    *n_out = 0;
+    if (it->err)
+        return st_err(STRATA_MISUSE, "iterator failed earlier");
+    while (k < cap) {
+        /* best: the newest source holding the smallest current timestamp;
+         * lim: the smallest current timestamp of every other source. */
+        size_t best = SIZE_MAX;
+        int64_t bt = 0, lim = 0;
+        int lim_set = 0;
+        for (size_t i = 0; i < it->ns; i++) {
+            src *s = &it->s[i];
+            int rc = fill(it, s);
+            if (rc != STRATA_OK) {
+                it->err = rc;
+                return rc;
+            }
+            if (!s->done && (best == SIZE_MAX || s->ts[s->pos] <= bt)) {
+                best = i;
+                bt = s->ts[s->pos];
+            }
+        }
+        for (size_t i = 0; i < it->ns && best != SIZE_MAX; i++) {
+            src *s = &it->s[i];
+            if (i != best && !s->done && (!lim_set || s->ts[s->pos] < lim)) {
+                lim = s->ts[s->pos];
+                lim_set = 1;
+            }
+        }
+        if (best == SIZE_MAX)
+            break;
+        src *b = &it->s[best];
+        if (lim_set && lim == bt) {
+            /* Same timestamp in several sources: emit the newest, drop all. */
+            ts[k] = bt;
+            v[k++] = b->v[b->pos];
+            for (size_t i = 0; i < it->ns; i++) {
+                src *s = &it->s[i];
+                if (!s->done && s->pos < s->n && s->ts[s->pos] == bt)
+                    s->pos++;
+            }
+            continue;
+        }
+        /* Copy the run of `best` below lim. */
+        size_t end = b->n;
+        if (lim_set)
+            while (end > b->pos && b->ts[end - 1] >= lim)
+                end--;
+        size_t take = end - b->pos;
+        if (take > cap - k)
+            take = cap - k;
+        memcpy(ts + k, b->ts + b->pos, take * sizeof *ts);
+        memcpy(v + k, b->v + b->pos, take * sizeof *v);
+        b->pos += take;
+        k += take;
+    }
+    *n_out = k;
+    return k ? STRATA_ROW : STRATA_DONE;
+}
+
+static void to_values(uint8_t type, const uint64_t *bits, strata_value *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (type == STRATA_F64)
+            memcpy(&out[i].f64, &bits[i], sizeof(double));
+        else if (type == STRATA_I64)
+            out[i].i64 = (int64_t)bits[i];
+        else
+            out[i].boolean = (int)(bits[i] & 1);
+    }
+}
+
+int strata_iter_next(strata_iter *it, int64_t *ts, strata_value *v)
+{
+    if (!it || !ts || !v)
+        return st_err(STRATA_MISUSE, "strata_iter_next: NULL argument");
+    uint64_t bits;
+    size_t n;
+    int rc = iter_next_raw(it, ts, &bits, 1, &n);
+    if (rc == STRATA_ROW)
+        to_values(it->type, &bits, v, 1);
+    return rc;
+}
+
+int strata_iter_next_block(strata_iter *it, int64_t *ts, strata_value *v, size_t cap,
+                           size_t *n)
+{
+    if (!it || !ts || !v || !n)
+        return st_err(STRATA_MISUSE, "strata_iter_next_block: NULL argument");
+    /* strata_value is 8 bytes: decode in place through the same array. */
+    _Static_assert(sizeof(strata_value) == sizeof(uint64_t), "strata_value is one word");
+    int rc = iter_next_raw(it, ts, (uint64_t *)v, cap, n);
+    if (rc == STRATA_ROW && it->type != STRATA_F64 && it->type != STRATA_I64)
+        for (size_t i = 0; i < *n; i++) {
+            uint64_t b = ((uint64_t *)v)[i];
+            v[i].boolean = (int)(b & 1);
+        }
+    return rc;
+}

@@ -1,0 +1,123 @@
+/*
+ * verify.c — strata_verify(): an offline check of every checksummed
+ * structure of a database directory (FORMAT.md §8 lists what is checked).
+ *
+ * It opens nothing for use and writes nothing: the manifest is parsed to
+ * learn the live segments and the catalog's committed length; then the
+ * catalog blocks, every live segment (header, footer, index, every chunk's
+ * checksum, codec and statistics) and every log record are checked.  A
+ * torn tail (log or manifest) is reported, since the next open will cut
+ * it.  Segment files the manifest does not name are reported as orphans.
+ */
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "engine/manifest.h"
+#include "engine/os.h"
+#include "engine/segment.h"
+#include "strata.h"
+#include "wal/wal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+typedef struct vctx {
+    void (*fn)(void *ctx, const char *msg);
+    void *ctx;
+    uint64_t n;
+} vctx;
+
+static void relay(void *c, const char *msg)
+{
+    vctx *v = c;
+    v->n++;
+    v->fn(v->ctx, msg);
+}
+
+int strata_verify(const char *path, void (*report)(void *ctx, const char *message), void *ctx,
+                  uint64_t *problems)
+{
+    if (!path || !report || !problems)
+        return st_err(STRATA_MISUSE, "strata_verify: NULL argument");
+    *problems = 0;
+    char p[4300];
+    snprintf(p, sizeof p, "%s/MANIFEST", path);
+    if (access(p, F_OK) != 0)
+        return st_err(STRATA_NOTFOUND, "%s is not a Strata database (no MANIFEST)", path);
+    snprintf(p, sizeof p, "%s/LOCK", path);
+    int lock = os_open(p, O_RDONLY, 0);
+    if (lock >= 0 && flock(lock, LOCK_SH | LOCK_NB) < 0) {
+        os_close(lock);
+        return st_err(STRATA_BUSY_LOCKED, "%s is in use by another process", path);
+    }
+    vctx v = {report, ctx, 0};
+
+    snprintf(p, sizeof p, "%s/MANIFEST", path);
+    manifest_verify(p, relay, &v);
+    manifest *m = NULL;
+    uint64_t torn;
+    if (manifest_open(p, 1, &m, &torn) != STRATA_OK) {
+        if (v.n == 0)
+            relay(&v, st_errmsg());
+        goto done;
+    }
+    const man_state *st = manifest_state(m);
+    snprintf(p, sizeof p, "%s/catalog", path);
+    catalog_verify(p, st->catalog_len, relay, &v);
+
+    for (size_t i = 0; i < st->nsegs; i++) {
+        const man_segment *s = &st->segs[i];
+        snprintf(p, sizeof p, "%s/seg/%016llx.seg", path, (unsigned long long)s->id);
+        if (access(p, F_OK) != 0) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "%s: missing (the manifest lists it as live)", p);
+            relay(&v, msg);
+            continue;
+        }
+        seg_info in;
+        memset(&in, 0, sizeof in);
+        uint64_t before = v.n;
+        segr_verify(p, relay, &v, &in);
+        if (v.n == before && (in.id != s->id || in.points != s->points || in.size != s->size ||
+                              in.part_first != s->part_first || in.part_last != s->part_last)) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "%s: differs from the manifest's record of it", p);
+            relay(&v, msg);
+        }
+    }
+    snprintf(p, sizeof p, "%s/seg", path);
+    DIR *d = opendir(p);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            unsigned long long id;
+            char tail[8];
+            if (sscanf(e->d_name, "%16llx.%7s", &id, tail) != 2 || strcmp(tail, "seg"))
+                continue;
+            int live = 0;
+            for (size_t i = 0; i < st->nsegs && !live; i++)
+                live = st->segs[i].id == id;
+            if (!live) {
+                char msg[4400];
+                snprintf(msg, sizeof msg,
+                         "%s/%s: orphan (not in the manifest; the next open deletes it)", p,
+                         e->d_name);
+                relay(&v, msg);
+            }
+        }
+        closedir(d);
+    }
+    snprintf(p, sizeof p, "%s/wal", path);
+    if (access(p, F_OK) == 0)
+        wal_verify(p, relay, &v);
+done:
+    manifest_close(m);
+    if (lock >= 0)
+        os_close(lock);
+    *problems = v.n;
+    return STRATA_OK;
+}
