@@ -1,6 +1,7 @@
 /*
  * testutil.c — see testutil.h.
  */
+#define _GNU_SOURCE /* nftw() and FTW_DEPTH/FTW_PHYS are XSI extensions */
 #include "tests/testutil.h"
 
 #include <check.h>
