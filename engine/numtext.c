@@ -1,9 +1,10 @@
 /*
  * numtext.c — numbers as text (see numtext.h for the rules).
  *
- * Parsing float64.  One pass validates the grammar and gathers up to 19
- * significant digits into a uint64 mantissa m and a decimal exponent e,
- * value = m * 10^e.  Clinger's fast path then covers almost all telemetry:
+ * Parsing float64.  One pass validates the grammar and, when the mantissa
+ * has at most 19 digits after the integer part's leading zeros, gathers
+ * them exactly into a uint64 m and a decimal exponent e, value = m * 10^e.
+ * Clinger's fast path then covers almost all telemetry:
  * when m <= 2^53 and |e| <= 22, m and 10^|e| are both exact doubles and a
  * single IEEE multiply or divide rounds the exact product/quotient once,
  * which is the correct result.  For 22 < e <= 37 the surplus power of ten
@@ -12,9 +13,10 @@
  * are copied into a stack buffer as "<digits>e<exp>" (no decimal point, so
  * the locale cannot interfere).  At most 768 digits are copied, followed by
  * a sticky '1' when any dropped digit is non-zero: every double and every
- * midpoint between two doubles has fewer than 768 significant decimal
+ * midpoint between two doubles has at most 767 significant decimal
  * digits, so none lies strictly between the truncated value and the real
- * one, and both round the same way.  So long inputs need no allocation.
+ * one (both lie strictly inside one step of the 768th digit), and both
+ * round the same way.  So long inputs need no allocation.
  *
  * Formatting float64.  Integral values below 2^53 print as integers.  For
  * other short decimals (typical readings such as 45.24277) the loop in
@@ -161,40 +163,29 @@ int num_parse_f64(const char *s, size_t len, double *out)
     if (digit(*p) > 9 && *p != '.')
         return parse_special(p, (size_t)(end - p), neg, out);
 
+    /* Up to 19 digits (after leading zeros of the integer part) fit in
+     * m exactly; longer mantissas take the slow path. */
     const char *mstart = p;
+    while (p < end && *p == '0')
+        p++;
+    const char *i0 = p;
     uint64_t m = 0;
-    int nd = 0;        /* significant digits in m */
-    int64_t scale = 0; /* value = m * 10^(scale + expo) */
-    int ndigits = 0;   /* mantissa digits of any kind */
-    int trunc = 0;     /* a non-zero digit did not fit in m */
     unsigned d;
     while (p < end && (d = digit(*p)) <= 9) {
-        ndigits++;
-        if (nd < 19) {
-            m = m * 10 + d;
-            nd += m != 0;
-        } else {
-            scale++;
-            trunc |= d != 0;
-        }
+        m = m * 10 + d;
         p++;
     }
+    size_t nint = (size_t)(p - i0), nfrac = 0;
     if (p < end && *p == '.') {
-        p++;
+        const char *f0 = ++p;
         while (p < end && (d = digit(*p)) <= 9) {
-            ndigits++;
-            if (nd < 19) {
-                m = m * 10 + d;
-                nd += m != 0;
-                scale--;
-            } else {
-                trunc |= d != 0;
-            }
+            m = m * 10 + d;
             p++;
         }
+        nfrac = (size_t)(p - f0);
     }
-    if (ndigits == 0)
-        return -1;
+    if (i0 == mstart && nint == 0 && nfrac == 0)
+        return -1; /* no digit at all */
     const char *mend = p;
     int64_t expo = 0;
     if (p < end && (*p == 'e' || *p == 'E')) {
@@ -217,11 +208,12 @@ int num_parse_f64(const char *s, size_t len, double *out)
     if (p != end)
         return -1;
 
+    int trunc = nint + nfrac > 19;
     if (m == 0 && !trunc) {
         *out = neg ? -0.0 : 0.0;
         return 0;
     }
-    int64_t e = scale + expo;
+    int64_t e = expo - (int64_t)nfrac;
     if (!trunc && m <= TWO53) {
         double v = (double)m;
         if (e == 0) {
@@ -247,6 +239,33 @@ int num_parse_f64(const char *s, size_t len, double *out)
     return parse_slow(mstart, mend, expo, neg, out);
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* If the 8 bytes at p are all digits, their value (the first byte most
+ * significant) in *out.  Lanes are combined pairwise: 8 one-digit bytes
+ * become 4 two-digit 16-bit lanes, 2 four-digit 32-bit lanes, 1 number;
+ * no lane ever exceeds its width. */
+static inline int eight_digits(const char *p, uint64_t *out)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    if (((v & 0xF0F0F0F0F0F0F0F0ULL) |
+         (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) != 0x3333333333333333ULL)
+        return 0;
+    v &= 0x0F0F0F0F0F0F0F0FULL;
+    v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFULL;
+    v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFULL;
+    *out = (v * 10000 + (v >> 32)) & 0xFFFFFFFFULL;
+    return 1;
+}
+#else
+static inline int eight_digits(const char *p, uint64_t *out)
+{
+    (void)p;
+    (void)out;
+    return 0;
+}
+#endif
+
 int num_parse_i64(const char *s, size_t len, int64_t *out)
 {
     const char *p = s, *end = s + len;
@@ -257,8 +276,13 @@ int num_parse_i64(const char *s, size_t len, int64_t *out)
     }
     if (p == end)
         return -1;
+    /* Eight digits at a time while the value stays below 10^18. */
+    uint64_t u = 0, chunk;
+    while (end - p >= 8 && u < 10000000000ULL && eight_digits(p, &chunk)) {
+        u = u * 100000000 + chunk;
+        p += 8;
+    }
     uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    uint64_t u = 0;
     int range = 0;
     for (; p < end; p++) {
         unsigned d = digit(*p);
