@@ -24,6 +24,15 @@ void tu_write_file(const char *path, const void *data, size_t len);
  * pointers may be NULL to discard).  Returns the exit status, or -1 when it
  * died of a signal. */
 int tu_cli(const char *const *args, const char *input, char **out, char **err);
+/* An assertion for hot test loops: unlike ck_assert, which reports its
+ * location to the runner through a pipe on every call, this costs nothing
+ * until it fails.  Needs <check.h>. */
+#define TU_CHECK(cond, ...)                                                                        \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_abort_msg(__VA_ARGS__);                                                             \
+    } while (0)
+
 /* Deterministic xorshift PRNG. */
 uint64_t tu_rand(uint64_t *state);
 
