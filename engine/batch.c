@@ -20,6 +20,7 @@
 #include "engine/db.h"
 #include "engine/err.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -123,7 +123,7 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws, uin
             size_t k = j + 1;
             while (k < n && ts[k] <= last)
                 k++;
-            seg_writer *w;
+            seg_writer *w = NULL;
             rc = writer_for(db, ws, nws, &cap, part, next_id, &w);
             if (rc == STRATA_OK)
                 rc = segw_add(w, sid, head_series_type(hs), ts + j, v + j, k - j);

@@ -14,6 +14,8 @@
 #ifndef STRATA_SEGMENT_FORMAT_H
 #define STRATA_SEGMENT_FORMAT_H
 
+#include <stdint.h>
+
 #define SEG_MAGIC "STRATASG"
 #define SEG_VERSION 1u
 #define SEG_HEADER_SIZE 64u
@@ -28,5 +30,14 @@
  * points (see chunk.c). */
 #define SEG_CHUNK_MAX 8192u
 #define SEG_CHUNK_TARGET 256u
+
+/* Index timestamps are in units of 10^time_exp ns (time_exp 0..9). */
+#define SEG_MAX_TIME_EXP 9
+static inline int64_t seg_time_unit(int exp)
+{
+    static const int64_t units[SEG_MAX_TIME_EXP + 1] = {
+        1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+    return units[exp];
+}
 
 #endif

@@ -39,9 +39,6 @@ struct seg_reader {
     seg_info info;
 };
 
-static const uint64_t pow10[] = {1,      10,      100,      1000,      10000,
-                                 100000, 1000000, 10000000, 100000000, 1000000000};
-
 /* Check the structure; on success fill r's pointers and info.  *why and
  * *where describe the first problem. */
 static int check_structure(seg_reader *r, const char **why, uint64_t *where)
@@ -81,7 +78,7 @@ static int check_structure(seg_reader *r, const char **why, uint64_t *where)
     in->size = size;
     in->index_len = index_len;
     if (index_off < SEG_HEADER_SIZE || index_off > size - SEG_FOOTER_SIZE ||
-        index_len != size - SEG_FOOTER_SIZE - index_off || exp > 9 ||
+        index_len != size - SEG_FOOTER_SIZE - index_off || exp > SEG_MAX_TIME_EXP ||
         (uint64_t)in->nseries * SEG_TABLE_ENTRY > index_len) {
         *why = "footer fields out of range";
         return STRATA_CORRUPT_SEGMENT;
@@ -92,7 +89,7 @@ static int check_structure(seg_reader *r, const char **why, uint64_t *where)
         *why = "index checksum mismatch";
         return STRATA_CORRUPT_SEGMENT;
     }
-    r->unit = pow10[exp];
+    r->unit = (uint64_t)seg_time_unit(exp);
     r->table = r->index + index_len - (uint64_t)in->nseries * SEG_TABLE_ENTRY;
     uint64_t lists_len = index_len - (uint64_t)in->nseries * SEG_TABLE_ENTRY;
     for (uint32_t i = 0; i < in->nseries; i++) {

@@ -156,15 +156,14 @@ int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const
 
 static int time_exp(const seg_writer *w, uint64_t *unit)
 {
-    static const int64_t pow10[] = {1,      10,      100,      1000,      10000,
-                                    100000, 1000000, 10000000, 100000000, 1000000000};
-    int e = 9;
-    while (e > 0 && w->part_first % pow10[e] != 0)
+    int e = SEG_MAX_TIME_EXP;
+    while (e > 0 && w->part_first % seg_time_unit(e) != 0)
         e--;
     for (uint64_t i = 0; i < w->nch && e > 0; i++)
-        while (e > 0 && (w->ch[i].tmin % pow10[e] != 0 || w->ch[i].tmax % pow10[e] != 0))
+        while (e > 0 && (w->ch[i].tmin % seg_time_unit(e) != 0 ||
+                         w->ch[i].tmax % seg_time_unit(e) != 0))
             e--;
-    *unit = (uint64_t)pow10[e];
+    *unit = (uint64_t)seg_time_unit(e);
     return e;
 }
 
