@@ -1,0 +1,460 @@
+/*
+ * check_wal.c — the write-ahead log: framing round trips, recovery after a
+ * crash at every byte of a torn record, damage that must be an error,
+ * rotation and trimming, group commit under threads, sticky I/O errors.
+ */
+#include "tests/testutil.h"
+
+#include "engine/err.h"
+#include "engine/os.h"
+#include "wal/wal.h"
+#include "wal/wal_files.h"
+#include "wal/wal_format.h"
+
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct got {
+    uint64_t lsn[4096];
+    char payload[4096][64];
+    size_t len[4096];
+    size_t n;
+} got;
+
+static int collect(void *ctx, uint64_t lsn, unsigned type, const uint8_t *p, size_t len)
+{
+    got *g = ctx;
+    ck_assert_uint_eq(type, WAL_REC_WRITE);
+    ck_assert_uint_lt(g->n, 4096);
+    ck_assert_uint_le(len, 64);
+    g->lsn[g->n] = lsn;
+    memcpy(g->payload[g->n], p, len);
+    g->len[g->n++] = len;
+    return STRATA_OK;
+}
+
+static void payload_of(uint64_t i, char *buf, size_t *len)
+{
+    *len = (size_t)snprintf(buf, 64, "record %llu %s", (unsigned long long)i,
+                            i % 3 ? "abc" : "a longer payload for record");
+}
+
+/* Write n records (lsn 1..n) into dir with one file; returns its path. */
+static char *write_log(const char *dir, int n, strata_sync policy)
+{
+    wal *w;
+    wal_opts o = {policy, 5, 100};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    for (int i = 1; i <= n; i++) {
+        char p[64];
+        size_t len;
+        uint64_t lsn;
+        payload_of((uint64_t)i, p, &len);
+        ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, p, len, &lsn), STRATA_OK);
+        ck_assert_uint_eq(lsn, (uint64_t)i);
+        ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_OK);
+    }
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    char *path = malloc(4200);
+    wal_file_path(dir, 1, path, 4200);
+    return path;
+}
+
+static void check_records(const got *g, uint64_t first, uint64_t last)
+{
+    ck_assert_uint_eq(g->n, last >= first ? last - first + 1 : 0);
+    for (size_t i = 0; i < g->n; i++) {
+        char p[64];
+        size_t len;
+        payload_of(first + i, p, &len);
+        ck_assert_uint_eq(g->lsn[i], first + i);
+        ck_assert_uint_eq(g->len[i], len);
+        ck_assert(memcmp(g->payload[i], p, len) == 0);
+    }
+}
+
+START_TEST(test_roundtrip_and_start_lsn)
+{
+    char *dir = tu_tmpdir();
+    free(write_log(dir, 50, STRATA_SYNC_ALWAYS));
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    check_records(g, 1, 50);
+    ck_assert_uint_eq(rec.next_lsn, 51);
+    ck_assert_uint_eq(rec.next_seq, 2);
+    ck_assert_uint_eq(rec.torn_bytes, 0);
+    ck_assert_uint_eq(rec.replayed, 50);
+    memset(g, 0, sizeof *g);
+    ck_assert_int_eq(wal_replay(dir, 31, 1, collect, g, &rec), STRATA_OK);
+    check_records(g, 31, 50);
+    ck_assert_uint_eq(rec.records, 50);
+    free(g);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static off_t file_size(const char *p)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(p, &st), 0);
+    return st.st_size;
+}
+
+/* Cut the log inside its last record at every byte; recovery must keep the
+ * first n-1 records, cut the rest, and a second recovery must be clean. */
+START_TEST(test_torn_tail_every_byte)
+{
+    const int n = 6;
+    char *dir = tu_tmpdir();
+    char *path = write_log(dir, n, STRATA_SYNC_ALWAYS);
+    size_t full_len;
+    char *full = tu_read_file(path, &full_len);
+    char last[64];
+    size_t last_len;
+    payload_of(n, last, &last_len);
+    size_t last_start = full_len - (WAL_RECORD_OVERHEAD + last_len);
+    got *g = calloc(1, sizeof *g);
+    for (size_t cut = last_start; cut < full_len; cut++) {
+        tu_write_file(path, full, cut);
+        memset(g, 0, sizeof *g);
+        wal_recovery rec;
+        ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+        check_records(g, 1, n - 1);
+        ck_assert_uint_eq(rec.torn_bytes, cut - last_start);
+        ck_assert_uint_eq(rec.next_lsn, (uint64_t)n);
+        ck_assert_int_eq(file_size(path), (off_t)last_start);
+        if (cut > last_start)
+            ck_assert_ptr_nonnull(strstr(rec.torn_where, "offset"));
+        memset(g, 0, sizeof *g);
+        ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+        check_records(g, 1, n - 1);
+        ck_assert_uint_eq(rec.torn_bytes, 0);
+    }
+    /* A torn tail that is zeros (the file grew but its pages were lost). */
+    memcpy(full + last_start, (char[WAL_RECORD_OVERHEAD + 64]){0}, full_len - last_start);
+    tu_write_file(path, full, full_len);
+    memset(g, 0, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    check_records(g, 1, n - 1);
+    ck_assert_uint_eq(rec.torn_bytes, full_len - last_start);
+    /* Read-only recovery reports the tail but leaves the file alone. */
+    memcpy(full + last_start, full, 7);
+    tu_write_file(path, full, full_len);
+    memset(g, 0, sizeof *g);
+    ck_assert_int_eq(wal_replay(dir, 1, 0, collect, g, &rec), STRATA_OK);
+    ck_assert_uint_eq(rec.torn_bytes, full_len - last_start);
+    ck_assert_int_eq(file_size(path), (off_t)full_len);
+    free(g);
+    free(full);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* After a torn tail is cut, a new writer continues the lsn sequence. */
+START_TEST(test_continue_after_torn_tail)
+{
+    char *dir = tu_tmpdir();
+    char *path = write_log(dir, 4, STRATA_SYNC_ALWAYS);
+    size_t len;
+    char *data = tu_read_file(path, &len);
+    tu_write_file(path, data, len - 3);
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    ck_assert_uint_eq(rec.next_lsn, 4);
+    wal *w;
+    wal_opts o = {STRATA_SYNC_ALWAYS, 0, 0};
+    ck_assert_int_eq(wal_open(dir, rec.next_seq, rec.next_lsn, &o, &w), STRATA_OK);
+    char p[64];
+    size_t pl;
+    uint64_t lsn;
+    payload_of(4, p, &pl);
+    ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, p, pl, &lsn), STRATA_OK);
+    ck_assert_uint_eq(lsn, 4);
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    memset(g, 0, sizeof *g);
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    check_records(g, 1, 4);
+    ck_assert_uint_eq(rec.files, 2);
+    free(g);
+    free(data);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Damage followed by intact records is an error naming file and offset,
+ * at every byte of a middle record. */
+START_TEST(test_damage_in_the_middle)
+{
+    char *dir = tu_tmpdir();
+    char *path = write_log(dir, 5, STRATA_SYNC_ALWAYS);
+    size_t len;
+    char *orig = tu_read_file(path, &len);
+    /* record 2 starts after the header and record 1 */
+    char p1[64], p2[64];
+    size_t l1, l2;
+    payload_of(1, p1, &l1);
+    payload_of(2, p2, &l2);
+    size_t start = WAL_HEADER_SIZE + WAL_RECORD_OVERHEAD + l1;
+    size_t end = start + WAL_RECORD_OVERHEAD + l2;
+    got *g = calloc(1, sizeof *g);
+    char want[64];
+    snprintf(want, sizeof want, "offset %zu", start);
+    for (size_t i = start; i < end; i++) {
+        char *data = malloc(len);
+        memcpy(data, orig, len);
+        data[i] ^= 0x40;
+        tu_write_file(path, data, len);
+        memset(g, 0, sizeof *g);
+        wal_recovery rec;
+        int rc = wal_replay(dir, 1, 1, collect, g, &rec);
+        ck_assert_int_eq(rc, STRATA_CORRUPT);
+        ck_assert_int_eq(st_errcode(), STRATA_CORRUPT_WAL);
+        ck_assert_msg(strstr(st_errmsg(), path) && strstr(st_errmsg(), want),
+                      "message should name %s and %s: %s", path, want, st_errmsg());
+        ck_assert_uint_eq(g->n, 1); /* record 1 was read before the damage */
+        ck_assert_int_eq(file_size(path), (off_t)len); /* nothing was cut */
+        free(data);
+    }
+    free(g);
+    free(orig);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static void say_nothing(void *ctx, const char *msg)
+{
+    (*(int *)ctx)++;
+    (void)msg;
+}
+
+/* A damaged record at the end of a finished (not the newest) file is damage,
+ * and so is a missing file in the middle. */
+START_TEST(test_rotation_trim_and_gaps)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {STRATA_SYNC_NONE, 0, 0};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    uint64_t lsn = 0, first;
+    for (int f = 0; f < 4; f++) {
+        for (int i = 0; i < 10; i++) {
+            char p[64];
+            size_t l;
+            payload_of(lsn + 1, p, &l);
+            ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, p, l, &lsn), STRATA_OK);
+        }
+        ck_assert_int_eq(wal_rotate(w, &first), STRATA_OK);
+        ck_assert_uint_eq(first, lsn + 1);
+    }
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    check_records(g, 1, 40);
+    ck_assert_uint_eq(rec.files, 5);
+    int problems = 0;
+    ck_assert_int_eq(wal_verify(dir, say_nothing, &problems), 0);
+
+    /* damage the last byte of file 2 (finished): an error, not a torn tail */
+    char p2[4200];
+    wal_file_path(dir, 2, p2, sizeof p2);
+    size_t len;
+    char *data = tu_read_file(p2, &len);
+    data[len - 1] ^= 1;
+    tu_write_file(p2, data, len);
+    memset(g, 0, sizeof *g);
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(st_errmsg(), "completed log file"));
+    ck_assert_int_eq(wal_verify(dir, say_nothing, &problems), 1);
+    data[len - 1] ^= 1;
+    tu_write_file(p2, data, len);
+    free(data);
+
+    /* trimming below lsn 21 removes files 1 and 2 (lsns 1..20) */
+    ck_assert_int_eq(wal_open(dir, 6, 41, &o, &w), STRATA_OK);
+    ck_assert_int_eq(wal_trim(w, 21), STRATA_OK);
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    ck_assert_int_ne(access(p2, F_OK), 0);
+    memset(g, 0, sizeof *g);
+    ck_assert_int_eq(wal_replay(dir, 21, 1, collect, g, &rec), STRATA_OK);
+    check_records(g, 21, 40);
+    /* ...and replaying from an lsn the log no longer has is an error */
+    ck_assert_int_eq(wal_replay(dir, 5, 1, collect, g, &rec), STRATA_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(st_errmsg(), "missing"));
+
+    /* a file missing in the middle is a gap */
+    char p4[4200];
+    wal_file_path(dir, 4, p4, sizeof p4);
+    ck_assert_int_eq(unlink(p4), 0);
+    ck_assert_int_eq(wal_replay(dir, 21, 1, collect, g, &rec), STRATA_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(st_errmsg(), "missing"));
+    free(g);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+typedef struct thr {
+    wal *w;
+    int n;
+} thr;
+
+static void *writer(void *arg)
+{
+    thr *t = arg;
+    for (int i = 0; i < t->n; i++) {
+        uint64_t lsn;
+        wal_writer_enter(t->w);
+        ck_assert_int_eq(wal_append(t->w, WAL_REC_WRITE, "x", 1, &lsn), STRATA_OK);
+        ck_assert_int_eq(wal_sync_to(t->w, lsn), STRATA_OK);
+        wal_writer_leave(t->w);
+    }
+    return NULL;
+}
+
+static void group_commit(strata_sync policy)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {policy, 2, 200};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    pthread_t t[4];
+    thr a = {w, 150};
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, writer, &a);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_uint_eq(wal_next_lsn(w), 601);
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    ck_assert_uint_eq(g->n, 600);
+    for (size_t i = 0; i < g->n; i++)
+        ck_assert_uint_eq(g->lsn[i], i + 1);
+    free(g);
+    tu_rmrf(dir);
+    free(dir);
+}
+
+START_TEST(test_group_commit_every_policy)
+{
+    group_commit(STRATA_SYNC_ALWAYS);
+    group_commit(STRATA_SYNC_BATCH);
+    group_commit(STRATA_SYNC_INTERVAL);
+    group_commit(STRATA_SYNC_NONE);
+}
+END_TEST
+
+/* A failed write is sticky, and what reached the file is a torn tail. */
+START_TEST(test_write_error_is_sticky)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {STRATA_SYNC_ALWAYS, 0, 0};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    uint64_t lsn;
+    ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, "first", 5, &lsn), STRATA_OK);
+    ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_OK);
+    ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, "second", 6, &lsn), STRATA_OK);
+    os_fault_inject(OS_OP_WRITE, 1, ENOSPC, 9);
+    ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_FULL);
+    ck_assert_int_eq(st_errcode(), STRATA_FULL_DISK);
+    ck_assert_int_ne(wal_append(w, WAL_REC_WRITE, "third", 5, &lsn), STRATA_OK);
+    ck_assert_ptr_nonnull(strstr(st_errmsg(), "failed earlier"));
+    ck_assert_int_ne(wal_close(w), STRATA_OK);
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    ck_assert_uint_eq(g->n, 1);
+    ck_assert_uint_eq(rec.torn_bytes, 9);
+    free(g);
+
+    /* fsync failure */
+    tu_rmrf(dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, "first", 5, &lsn), STRATA_OK);
+    os_fault_inject(OS_OP_SYNC, 1, EIO, -1);
+    ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_IOERR);
+    ck_assert_int_eq(st_errcode(), STRATA_IOERR_FSYNC);
+    ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_IOERR);
+    os_fault_inject(0, 0, 0, 0);
+    wal_close(w);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_oversized_record_refused)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {STRATA_SYNC_NONE, 0, 0};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    uint64_t lsn;
+    ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, "", (size_t)WAL_MAX_PAYLOAD + 1, &lsn),
+                     STRATA_FULL);
+    ck_assert_int_eq(st_errcode(), STRATA_FULL_BATCH);
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A newest file whose header never made it to disk is a torn tail. */
+START_TEST(test_torn_header_of_newest_file)
+{
+    char *dir = tu_tmpdir();
+    free(write_log(dir, 3, STRATA_SYNC_ALWAYS));
+    char p2[4200];
+    wal_file_path(dir, 2, p2, sizeof p2);
+    for (size_t cut = 0; cut < WAL_HEADER_SIZE; cut++) {
+        tu_write_file(p2, "STRATAWL\1\0\0\0\0\0\0\0\2\0\0\0\0\0\0\0", cut < 24 ? cut : 24);
+        got *g = calloc(1, sizeof *g);
+        wal_recovery rec;
+        ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+        check_records(g, 1, 3);
+        ck_assert_uint_eq(rec.next_lsn, 4);
+        ck_assert_int_ne(access(p2, F_OK), 0); /* removed */
+        free(g);
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *wal_suite(void); /* collected by run_tests.c */
+
+Suite *wal_suite(void)
+{
+    Suite *s = suite_create("wal");
+    TCase *t = tcase_create("wal");
+    tcase_add_test(t, test_roundtrip_and_start_lsn);
+    tcase_add_test(t, test_torn_tail_every_byte);
+    tcase_add_test(t, test_continue_after_torn_tail);
+    tcase_add_test(t, test_damage_in_the_middle);
+    tcase_add_test(t, test_rotation_trim_and_gaps);
+    tcase_add_test(t, test_group_commit_every_policy);
+    tcase_add_test(t, test_write_error_is_sticky);
+    tcase_add_test(t, test_oversized_record_refused);
+    tcase_add_test(t, test_torn_header_of_newest_file);
+    suite_add_tcase(s, t);
+    return s;
+}
