@@ -129,7 +129,7 @@ static int parse_slow(const char *p, const char *mend, int64_t expo, int neg, do
         *out = neg ? -0.0 : 0.0;
         return 0;
     }
-    /* value = 0.d1d2... * 10^(point + expo); expo is clamped to 1e9. */
+    /* value = 0.d1d2... * 10^(point + expo); |expo| is clamped near 1e10. */
     int64_t p10 = point + expo;
     if (p10 > 310)
         return -2; /* >= 10^309 */

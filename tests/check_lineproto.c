@@ -515,6 +515,8 @@ START_TEST(fuzz)
         int rc = lp_parse(line, n, (strata_precision)(iter % 4), &L, &e);
         if (rc == 0) {
             if (!L.blank) {
+                TU_CHECK(!memchr(line, 0, n) && !memchr(line, '\r', n ? n - 1 : 0),
+                         "NUL or CR accepted");
                 TU_CHECK(L.nfields >= 1 && L.nfields <= LP_MAX_FIELDS && L.ntags <= LP_MAX_TAGS,
                          "counts");
                 TU_CHECK(L.measurement.len > 0 && L.measurement.p >= line &&
