@@ -6,10 +6,12 @@
  * Canonical tag-set key: the escaped measurement, then for each tag in
  * ascending bytewise order of its (unescaped) key, "," key "=" value, both
  * escaped as in line protocol.  Validation (for the C API and line protocol
- * alike): names and tag values non-empty, no newline or carriage return,
- * no leading '#' in a measurement (it would read back as a comment), no
- * repeated tag key, "time" reserved as tag key and field name, keys at most
- * BATCH_MAX_KEY bytes.
+ * alike) keeps every stored name printable as line protocol that reads back
+ * the same: names and tag values non-empty; no newline, carriage return or
+ * NUL; no trailing backslash (it would escape the separator after it); a
+ * measurement may not start with '#' (a comment) or with a tab (trimmed);
+ * no repeated tag key; "time" reserved as tag key and field name; keys at
+ * most BATCH_MAX_KEY bytes.
  *
  * Atomicity: a line (or a field call) that fails leaves the batch as it
  * was before it.
@@ -136,6 +138,9 @@ static int check_name(const char *what, const char *s, size_t n, int reserved_ti
     if (bad_chars(s, n))
         return st_err(STRATA_ERROR_INPUT, "%s '%.*s' contains a newline, carriage return or NUL",
                       what, (int)(n > 60 ? 60 : n), s);
+    if (s[n - 1] == '\\')
+        return st_err(STRATA_ERROR_INPUT, "%s '%.*s' ends with a backslash", what,
+                      (int)(n > 60 ? 60 : n), s);
     if (reserved_time && n == 4 && memcmp(s, "time", 4) == 0)
         return st_err(STRATA_ERROR_INPUT, "'time' is reserved and cannot be a %s", what);
     return STRATA_OK;
@@ -161,9 +166,9 @@ static int canonical(strata_batch *b, const char *m, size_t ml, kv *tags, uint32
     int rc = check_name("measurement", m, ml, 0);
     if (rc != STRATA_OK)
         return rc;
-    if (m[0] == '#')
-        return st_err(STRATA_ERROR_INPUT, "measurement '%.*s' starts with '#'",
-                      (int)(ml > 60 ? 60 : ml), m);
+    if (m[0] == '#' || m[0] == '\t')
+        return st_err(STRATA_ERROR_INPUT, "measurement '%.*s' starts with '%s'",
+                      (int)(ml > 60 ? 60 : ml), m, m[0] == '#' ? "#" : "a tab");
     size_t need = 2 * ml;
     for (uint32_t i = 0; i < n; i++) {
         if ((rc = check_name("tag key", tags[i].k, tags[i].kl, 1)) != STRATA_OK ||
@@ -377,7 +382,8 @@ int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
     int rc = batch_finish(b);
     size_t ml = strlen(measurement);
     b->scratch.len = 0;
-    if (buf_append(&b->scratch, measurement, ml))
+    /* reserve even for "": the tag-set code copies from scratch.p */
+    if (buf_reserve(&b->scratch, ml + 1) || buf_append(&b->scratch, measurement, ml))
         return st_err(STRATA_NOMEM, "out of memory in a batch");
     b->in_point = 1;
     b->ts = ts_ns;

@@ -45,6 +45,8 @@ static inline void buf_commit(buf *b, uint8_t *cursor)
 
 static inline int buf_append(buf *b, const void *data, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (buf_reserve(b, n))
         return -1;
     memcpy(b->p + b->len, data, n);

@@ -28,10 +28,17 @@ typedef struct src {
     int64_t *ts;
     uint64_t *v;
     size_t n, pos;
-    int is_seg, done, owns;
+    int is_seg, done;
+    /* segment sources: the next chunk, read from the index but not yet
+     * decoded (pending), and its lower bound */
+    int pending;
+    chunk_meta m;
+    int64_t bound;
     seg_cursor c;
     seg_reader *r;
 } src;
+
+#define NEXT_BUF 256
 
 struct strata_iter {
     strata_db *db;
@@ -42,6 +49,10 @@ struct strata_iter {
     src *s;
     size_t ns;
     int err;
+    /* strata_iter_next() serves single points from this block */
+    int64_t nts[NEXT_BUF];
+    uint64_t nv[NEXT_BUF];
+    size_t nn, npos;
 };
 
 static int in_range(const strata_iter *it, int64_t t)
@@ -49,40 +60,61 @@ static int in_range(const strata_iter *it, int64_t t)
     return t >= it->from && (t < it->to || it->to == INT64_MAX);
 }
 
-/* Make sure src has a current point (decoding the next chunk if needed). */
-static int fill(strata_iter *it, src *s)
+/* Bring src to a state where it has a current point, a pending chunk (only
+ * its lower bound known), or is done. */
+static int advance(strata_iter *it, src *s)
 {
-    while (!s->done && s->pos >= s->n) {
+    while (!s->done && !s->pending && s->pos >= s->n) {
         if (!s->is_seg) {
             s->done = 1;
             break;
         }
-        chunk_meta m;
-        int rc = segr_next_chunk(&s->c, &m);
+        int rc = segr_next_chunk(&s->c, &s->m);
         if (rc == STRATA_DONE) {
             s->done = 1;
             break;
         }
         if (rc != STRATA_ROW)
             return rc;
-        if (m.tmax < it->from)
+        if (s->m.tmax < it->from)
             continue;
-        if (m.tmin >= it->to && it->to != INT64_MAX) {
+        if (s->m.tmin >= it->to && it->to != INT64_MAX) {
             s->done = 1;
             break;
         }
-        rc = segr_decode(s->r, &m, s->ts, s->v);
-        if (rc != STRATA_OK)
-            return rc;
-        size_t a = 0, b = m.st.count;
-        while (a < b && s->ts[a] < it->from)
-            a++;
-        while (b > a && !in_range(it, s->ts[b - 1]))
-            b--;
-        s->pos = a;
-        s->n = b;
+        s->pending = 1;
+        s->bound = s->m.tmin > it->from ? s->m.tmin : it->from;
     }
     return STRATA_OK;
+}
+
+/* Decode src's pending chunk, keeping the points inside the range. */
+static int decode_pending(strata_iter *it, src *s)
+{
+    if (!s->ts) {
+        s->ts = st_malloc(SEG_CHUNK_MAX * sizeof *s->ts);
+        s->v = st_malloc(SEG_CHUNK_MAX * sizeof *s->v);
+        if (!s->ts || !s->v)
+            return st_err(STRATA_NOMEM, "out of memory reading a series");
+    }
+    int rc = segr_decode(s->r, &s->m, s->ts, s->v);
+    if (rc != STRATA_OK)
+        return rc;
+    size_t a = 0, b = s->m.st.count;
+    while (a < b && s->ts[a] < it->from)
+        a++;
+    while (b > a && !in_range(it, s->ts[b - 1]))
+        b--;
+    s->pos = a;
+    s->n = b;
+    s->pending = 0;
+    return advance(it, s); /* the chunk may hold nothing in range */
+}
+
+/* The smallest timestamp src can produce next (exact unless pending). */
+static int64_t src_next(const src *s)
+{
+    return s->pending ? s->bound : s->ts[s->pos];
 }
 
 static int add_src(strata_iter *it, src *s)
@@ -104,7 +136,6 @@ static int add_head(strata_iter *it, const head *h)
     int rc = head_collect(hs, it->from, it->to, &s.ts, &s.v, &s.n);
     if (rc != STRATA_OK || s.n == 0)
         return rc;
-    s.owns = 1;
     rc = add_src(it, &s);
     if (rc != STRATA_OK) {
         st_free(s.ts);
@@ -156,15 +187,11 @@ int strata_iter_open(strata_db *db, uint64_t series_id, int64_t from, int64_t to
     it->v = db_view_get(db);
     int rc = add_head(it, db->active);
     pthread_rwlock_unlock(&db->head_lock);
-    src *active = NULL;
-    if (rc == STRATA_OK && it->ns == 1) {
-        /* keep the active copy aside: it must come last (newest) */
-        active = st_malloc(sizeof *active);
-        if (!active)
-            rc = st_err(STRATA_NOMEM, "out of memory opening an iterator");
-        else
-            *active = it->s[--it->ns];
-    }
+    /* Keep the active head's copy aside: it must come last (newest). */
+    src active = {0};
+    int have_active = rc == STRATA_OK && it->ns == 1;
+    if (have_active)
+        active = it->s[--it->ns];
     for (size_t i = 0; i < it->v->nsegs && rc == STRATA_OK; i++) {
         seg_reader *r = it->v->segs[i];
         const seg_info *in = segr_info(r);
@@ -175,33 +202,18 @@ int strata_iter_open(strata_db *db, uint64_t series_id, int64_t from, int64_t to
             continue;
         s.is_seg = 1;
         s.r = r;
-        s.owns = 1;
-        s.ts = st_malloc(SEG_CHUNK_MAX * sizeof *s.ts);
-        s.v = st_malloc(SEG_CHUNK_MAX * sizeof *s.v);
-        if (!s.ts || !s.v) {
-            st_free(s.ts);
-            st_free(s.v);
-            rc = st_err(STRATA_NOMEM, "out of memory opening an iterator");
-            break;
-        }
         rc = add_src(it, &s);
-        if (rc != STRATA_OK) {
-            st_free(s.ts);
-            st_free(s.v);
-        }
     }
     if (rc == STRATA_OK)
         rc = add_head(it, it->v->frozen);
-    if (rc == STRATA_OK && active) {
-        rc = add_src(it, active);
-        if (rc == STRATA_OK)
-            active = NULL;
+    if (rc == STRATA_OK && have_active) {
+        rc = add_src(it, &active);
+        have_active = rc != STRATA_OK;
     }
-    if (active) {
-        st_free(active->ts);
-        st_free(active->v);
+    if (have_active) {
+        st_free(active.ts);
+        st_free(active.v);
     }
-    st_free(active);
     if (rc != STRATA_OK) {
         strata_iter_close(it);
         return rc;
@@ -222,40 +234,61 @@ int iter_next_raw(strata_iter *it, int64_t *ts, uint64_t *v, size_t cap, size_t 
     if (it->err)
         return st_err(STRATA_MISUSE, "iterator failed earlier");
     while (k < cap) {
-        /* best: the newest source holding the smallest current timestamp;
-         * lim: the smallest current timestamp of every other source. */
+        /* best: the source with the smallest next timestamp.  A pending
+         * chunk whose bound is not above the best exact timestamp may hold
+         * it: decode it and look again.  Among exact sources holding the
+         * same timestamp the newest (highest index) wins. */
         size_t best = SIZE_MAX;
-        int64_t bt = 0, lim = 0;
-        int lim_set = 0;
-        for (size_t i = 0; i < it->ns; i++) {
-            src *s = &it->s[i];
-            int rc = fill(it, s);
-            if (rc != STRATA_OK) {
-                it->err = rc;
-                return rc;
+        int64_t bt = 0;
+        int rc = STRATA_OK;
+        for (;;) {
+            best = SIZE_MAX;
+            int best_pending = 0;
+            for (size_t i = 0; i < it->ns && rc == STRATA_OK; i++) {
+                src *s = &it->s[i];
+                rc = advance(it, s);
+                if (rc != STRATA_OK || s->done)
+                    continue;
+                int64_t t = src_next(s);
+                if (best == SIZE_MAX || t < bt ||
+                    (t == bt && (s->pending || !best_pending))) {
+                    best = i;
+                    bt = t;
+                    best_pending = s->pending;
+                }
             }
-            if (!s->done && (best == SIZE_MAX || s->ts[s->pos] <= bt)) {
-                best = i;
-                bt = s->ts[s->pos];
+            if (rc == STRATA_OK && best != SIZE_MAX && best_pending) {
+                rc = decode_pending(it, &it->s[best]);
+                if (rc == STRATA_OK)
+                    continue;
             }
+            break;
         }
-        for (size_t i = 0; i < it->ns && best != SIZE_MAX; i++) {
-            src *s = &it->s[i];
-            if (i != best && !s->done && (!lim_set || s->ts[s->pos] < lim)) {
-                lim = s->ts[s->pos];
-                lim_set = 1;
-            }
+        if (rc != STRATA_OK) {
+            it->err = rc;
+            return rc;
         }
         if (best == SIZE_MAX)
             break;
+        /* lim: the smallest next timestamp of every other source */
+        int64_t lim = 0;
+        int lim_set = 0;
+        for (size_t i = 0; i < it->ns; i++) {
+            src *s = &it->s[i];
+            if (i != best && !s->done && (!lim_set || src_next(s) < lim)) {
+                lim = src_next(s);
+                lim_set = 1;
+            }
+        }
         src *b = &it->s[best];
         if (lim_set && lim == bt) {
-            /* Same timestamp in several sources: emit the newest, drop all. */
+            /* The same timestamp in several (decoded) sources: emit the
+             * newest, drop it from all. */
             ts[k] = bt;
             v[k++] = b->v[b->pos];
             for (size_t i = 0; i < it->ns; i++) {
                 src *s = &it->s[i];
-                if (!s->done && s->pos < s->n && s->ts[s->pos] == bt)
+                if (!s->done && !s->pending && s->ts[s->pos] == bt)
                     s->pos++;
             }
             continue;
@@ -293,12 +326,16 @@ int strata_iter_next(strata_iter *it, int64_t *ts, strata_value *v)
 {
     if (!it || !ts || !v)
         return st_err(STRATA_MISUSE, "strata_iter_next: NULL argument");
-    uint64_t bits;
-    size_t n;
-    int rc = iter_next_raw(it, ts, &bits, 1, &n);
-    if (rc == STRATA_ROW)
-        to_values(it->type, &bits, v, 1);
-    return rc;
+    if (it->npos == it->nn) {
+        int rc = iter_next_raw(it, it->nts, it->nv, NEXT_BUF, &it->nn);
+        it->npos = 0;
+        if (rc != STRATA_ROW)
+            return rc;
+    }
+    *ts = it->nts[it->npos];
+    to_values(it->type, &it->nv[it->npos], v, 1);
+    it->npos++;
+    return STRATA_ROW;
 }
 
 int strata_iter_next_block(strata_iter *it, int64_t *ts, strata_value *v, size_t cap,
@@ -306,13 +343,25 @@ int strata_iter_next_block(strata_iter *it, int64_t *ts, strata_value *v, size_t
 {
     if (!it || !ts || !v || !n)
         return st_err(STRATA_MISUSE, "strata_iter_next_block: NULL argument");
-    /* strata_value is 8 bytes: decode in place through the same array. */
+    /* strata_value is one word: decode in place through the same array. */
     _Static_assert(sizeof(strata_value) == sizeof(uint64_t), "strata_value is one word");
-    int rc = iter_next_raw(it, ts, (uint64_t *)v, cap, n);
-    if (rc == STRATA_ROW && it->type != STRATA_F64 && it->type != STRATA_I64)
+    uint64_t *raw = (uint64_t *)v;
+    size_t got = 0;
+    while (it->npos < it->nn && got < cap) { /* left over from strata_iter_next() */
+        ts[got] = it->nts[it->npos];
+        raw[got++] = it->nv[it->npos++];
+    }
+    size_t more = 0;
+    int rc = STRATA_OK;
+    if (got < cap)
+        rc = iter_next_raw(it, ts + got, raw + got, cap - got, &more);
+    *n = got + more;
+    if (rc != STRATA_OK && rc != STRATA_ROW && rc != STRATA_DONE)
+        return rc;
+    if (it->type == STRATA_BOOL)
         for (size_t i = 0; i < *n; i++) {
-            uint64_t b = ((uint64_t *)v)[i];
+            uint64_t b = raw[i];
             v[i].boolean = (int)(b & 1);
         }
-    return rc;
+    return *n ? STRATA_ROW : STRATA_DONE;
 }

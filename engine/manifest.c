@@ -426,7 +426,8 @@ int manifest_commit(manifest *m, const man_edit *e)
         buf_free(&b);
         return st_err(STRATA_NOMEM, "out of memory writing the manifest");
     }
-    memcpy(next.segs, m->st.segs, m->st.nsegs * sizeof *next.segs);
+    if (m->st.nsegs)
+        memcpy(next.segs, m->st.segs, m->st.nsegs * sizeof *next.segs);
     const char *why;
     int rc = apply(&next, &cap, b.p + MAN_EDIT_HEAD, b.p + b.len - 8, &why);
     if (rc != STRATA_OK) {

@@ -15,6 +15,7 @@
 #include "tools/cli.h"
 
 #include "engine/iter.h"
+#include "engine/lineproto.h"
 #include "engine/numtext.h"
 #include "strata.h"
 
@@ -62,13 +63,7 @@ static char *escape_measurement(const char *m)
 {
     size_t n = strlen(m);
     char *out = malloc(2 * n + 1);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m[i] == ',' || m[i] == ' ')
-            out[k++] = '\\';
-        out[k++] = m[i];
-    }
-    out[k] = '\0';
+    out[lp_escape_measurement(m, n, out)] = '\0';
     return out;
 }
 

@@ -1,0 +1,845 @@
+/*
+ * check_db.c — the public API end to end: what goes in comes out bit for
+ * bit, before a flush (head), after it (segments), after a reopen (log
+ * replay or segments); out-of-order and duplicate points (last write
+ * wins); batches are atomic; names are validated; concurrent writers and
+ * readers; the memory budget; locks, read-only handles, options; the i-th
+ * allocation failing; I/O errors during a flush; damaged segments.
+ *
+ * Expected values are computed independently in the test (a model: for
+ * every series, a map from timestamp to the last value written).
+ */
+#include "tests/testutil.h"
+
+#include "engine/alloc.h"
+#include "engine/os.h"
+#include "strata.h"
+
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- a model of what the database must hold -------------------------------- */
+
+typedef struct mpoint {
+    int64_t ts;
+    uint64_t bits;
+    uint64_t seq; /* write order */
+} mpoint;
+
+typedef struct model {
+    mpoint *p;
+    size_t n, cap;
+    uint64_t seq;
+} model;
+
+static void model_add(model *m, int64_t ts, uint64_t bits)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 1024;
+        m->p = realloc(m->p, m->cap * sizeof *m->p);
+    }
+    m->p[m->n++] = (mpoint){ts, bits, m->seq++};
+}
+
+static int cmp_mpoint(const void *a, const void *b)
+{
+    const mpoint *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Sort and keep the last write per timestamp. */
+static void model_settle(model *m)
+{
+    qsort(m->p, m->n, sizeof *m->p, cmp_mpoint);
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (i + 1 < m->n && m->p[i + 1].ts == m->p[i].ts)
+            continue;
+        m->p[k++] = m->p[i];
+    }
+    m->n = k;
+}
+
+static void count_problem(void *ctx, const char *msg)
+{
+    (void)msg;
+    (*(int *)ctx)++;
+}
+
+static uint64_t f2b(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static int64_t next_partition_ns; /* for the next open_db() that creates */
+
+static strata_db *open_db(const char *dir, strata_sync sync, size_t budget)
+{
+    strata_options o;
+    strata_options_init(&o);
+    o.partition_ns = next_partition_ns;
+    next_partition_ns = 0;
+    o.create_if_missing = 1;
+    o.sync = sync;
+    if (budget)
+        o.head_budget_bytes = budget;
+    strata_db *db;
+    int rc = strata_db_open(dir, &o, &db);
+    ck_assert_msg(rc == STRATA_OK, "open %s: %s", dir, strata_errmsg(NULL));
+    return db;
+}
+
+static uint64_t series_id(strata_db *db, const char *key)
+{
+    strata_series s;
+    int rc = strata_series_find(db, key, &s);
+    ck_assert_msg(rc == STRATA_OK, "find %s: %s", key, strata_errmsg(db));
+    return s.id;
+}
+
+/* Compare series `key` over [from, to) with the (settled) model. */
+static void expect_series(strata_db *db, const char *key, model *m, int64_t from, int64_t to)
+{
+    strata_iter *it;
+    ck_assert_int_eq(strata_iter_open(db, series_id(db, key), from, to, &it), STRATA_OK);
+    strata_series s;
+    strata_series_find(db, key, &s);
+    size_t k = 0;
+    while (k < m->n && m->p[k].ts < from)
+        k++;
+    int64_t ts;
+    strata_value v;
+    int rc;
+    while ((rc = strata_iter_next(it, &ts, &v)) == STRATA_ROW) {
+        TU_CHECK(k < m->n && (m->p[k].ts < to || to == INT64_MAX),
+                 "%s: unexpected extra point at %lld", key, (long long)ts);
+        TU_CHECK(ts == m->p[k].ts, "%s: point %zu at %lld, expected %lld", key, k, (long long)ts,
+                 (long long)m->p[k].ts);
+        uint64_t bits = s.type == STRATA_F64   ? f2b(v.f64)
+                        : s.type == STRATA_I64 ? (uint64_t)v.i64
+                                               : (uint64_t)v.boolean;
+        TU_CHECK(bits == m->p[k].bits, "%s at %lld: %016llx, expected %016llx", key,
+                 (long long)ts, (unsigned long long)bits, (unsigned long long)m->p[k].bits);
+        k++;
+    }
+    ck_assert_int_eq(rc, STRATA_DONE);
+    ck_assert_msg(k == m->n || (m->p[k].ts >= to && to != INT64_MAX), "%s: %zu of %zu points",
+                  key, k, m->n);
+    strata_iter_close(it);
+}
+
+static void write_f64(strata_db *db, strata_batch *b, const char *meas, const char *dev,
+                      const char *field, int64_t ts, double v)
+{
+    TU_CHECK(strata_batch_point(b, meas, ts) == STRATA_OK && strata_batch_tag(b, "device", dev) ==
+                 STRATA_OK && strata_batch_f64(b, field, v) == STRATA_OK,
+             "adding a point: %s", strata_errmsg(db));
+}
+
+/* Copy a live database directory: what a crash at this moment leaves. */
+static char *snapshot(const char *dir)
+{
+    char *copy = tu_tmpdir();
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd, "cp -a '%s/.' '%s/'", dir, copy);
+    ck_assert_int_eq(system(cmd), 0);
+    return copy;
+}
+
+/* ---- tests --------------------------------------------------------------------- */
+
+/* Every type, special values, several series; read back from the head,
+ * from a crash snapshot (log replay), after flush, after reopen. */
+START_TEST(test_roundtrip_everywhere)
+{
+    char *dir = tu_tmpdir();
+    /* 30-day partitions: the 4 days written below stay in the head (and
+     * the log) until the explicit flush */
+    next_partition_ns = 30 * 86400000000000LL;
+    strata_db *db = open_db(dir, STRATA_SYNC_ALWAYS, 0);
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(db, &b), STRATA_OK);
+    static const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, 5e-324, 2.2250738585072009e-308,
+                                      1.7976931348623157e308, 0.1, 45.12345, -0.533333333333333};
+    model mf = {0}, mi = {0}, mb = {0}, mn = {0};
+    const int64_t day = 86400000000000LL;
+    for (int i = 0; i < 3000; i++) {
+        int64_t ts = -day + (int64_t)i * 97000000000LL; /* spans 1969-12-31 .. 1970-01-04 */
+        double d = i < 10 ? specials[i] : sin(i) * 1000.0;
+        ck_assert_int_eq(strata_batch_point(b, "m", ts), STRATA_OK);
+        ck_assert_int_eq(strata_batch_tag(b, "host", "a b,c=d"), STRATA_OK);
+        ck_assert_int_eq(strata_batch_f64(b, "f", d), STRATA_OK);
+        int64_t iv = i == 0 ? INT64_MIN : i == 1 ? INT64_MAX : (int64_t)i * -7919;
+        ck_assert_int_eq(strata_batch_i64(b, "i", iv), STRATA_OK);
+        ck_assert_int_eq(strata_batch_bool(b, "b", i % 3 == 0), STRATA_OK);
+        model_add(&mf, ts, f2b(d));
+        model_add(&mi, ts, (uint64_t)iv);
+        model_add(&mb, ts, i % 3 == 0);
+        /* a NaN with a payload, in its own series */
+        uint64_t nan = 0x7ff0000000000001ull + (uint64_t)i;
+        double dn;
+        memcpy(&dn, &nan, sizeof dn);
+        ck_assert_int_eq(strata_batch_point(b, "m", ts), STRATA_OK);
+        ck_assert_int_eq(strata_batch_tag(b, "host", "a b,c=d"), STRATA_OK);
+        ck_assert_int_eq(strata_batch_f64(b, "nan", dn), STRATA_OK);
+        model_add(&mn, ts, nan);
+        if (i % 500 == 499) {
+            ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+            strata_batch_clear(b);
+        }
+    }
+    model_settle(&mf);
+    model_settle(&mi);
+    model_settle(&mb);
+    model_settle(&mn);
+    const char *kf = "m,host=a\\ b\\,c\\=d f", *ki = "m,host=a\\ b\\,c\\=d i",
+               *kb = "m,host=a\\ b\\,c\\=d b", *kn = "m,host=a\\ b\\,c\\=d nan";
+#define ALL(db_)                                                                                   \
+    do {                                                                                           \
+        expect_series(db_, kf, &mf, INT64_MIN, INT64_MAX);                                         \
+        expect_series(db_, ki, &mi, INT64_MIN, INT64_MAX);                                         \
+        expect_series(db_, kb, &mb, INT64_MIN, INT64_MAX);                                         \
+        expect_series(db_, kn, &mn, INT64_MIN, INT64_MAX);                                         \
+    } while (0)
+    ALL(db);
+    /* a crash now: the copy has only the log */
+    char *crash = snapshot(dir);
+    strata_db *db2 = open_db(crash, STRATA_SYNC_ALWAYS, 0);
+    strata_stats st;
+    strata_db_stats(db2, &st);
+    ck_assert_uint_eq(st.segments, 0);
+    ck_assert_uint_eq(st.replayed_records, 6);
+    ALL(db2);
+    ck_assert_int_eq(strata_db_close(db2), STRATA_OK);
+    /* flush: now in segments, one per partition */
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    strata_db_stats(db, &st);
+    ck_assert_uint_eq(st.segments, 2);
+    ck_assert_uint_eq(st.head_points, 0);
+    ALL(db);
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    db = open_db(dir, STRATA_SYNC_BATCH, 0);
+    ALL(db);
+    /* ranges: [from, to) */
+    expect_series(db, kf, &mf, 0, day);
+    expect_series(db, kf, &mf, mf.p[17].ts, mf.p[18].ts);
+    expect_series(db, kf, &mf, mf.p[17].ts + 1, mf.p[17].ts + 2);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    ck_assert_int_eq(strata_db_close(db2 = open_db(crash, STRATA_SYNC_ALWAYS, 0)), STRATA_OK);
+#undef ALL
+    free(mf.p);
+    free(mi.p);
+    free(mb.p);
+    free(mn.p);
+    tu_rmrf(crash);
+    free(crash);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Out of order and duplicates across the head, the frozen head and several
+ * segments: last write wins, everywhere. */
+START_TEST(test_out_of_order_and_duplicates)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    model m[4] = {{0}};
+    uint64_t seed = 7;
+    const char *devs[4] = {"d0", "d1", "d2", "d3"};
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < 4000; i++) {
+            int d = (int)(tu_rand(&seed) % 4);
+            /* timestamps on a 10 s grid over 3 days, many repeats */
+            int64_t ts = (int64_t)(tu_rand(&seed) % 25920) * 10000000000LL;
+            double v = (double)(tu_rand(&seed) % 100000) / 100.0;
+            write_f64(db, b, "ooo", devs[d], "v", ts, v);
+            model_add(&m[d], ts, f2b(v));
+        }
+        ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+        strata_batch_clear(b);
+        if (round % 2 == 1)
+            ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    }
+    char key[64];
+    for (int d = 0; d < 4; d++) {
+        model_settle(&m[d]);
+        snprintf(key, sizeof key, "ooo,device=%s v", devs[d]);
+        expect_series(db, key, &m[d], INT64_MIN, INT64_MAX);
+        expect_series(db, key, &m[d], 86400000000000LL, 2 * 86400000000000LL);
+    }
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    db = open_db(dir, STRATA_SYNC_NONE, 0);
+    for (int d = 0; d < 4; d++) {
+        snprintf(key, sizeof key, "ooo,device=%s v", devs[d]);
+        expect_series(db, key, &m[d], INT64_MIN, INT64_MAX);
+        free(m[d].p);
+    }
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A write is all or nothing; a type conflict names the field. */
+START_TEST(test_batch_atomic_type_conflict)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b, *b2;
+    strata_batch_new(db, &b);
+    strata_batch_new(db, &b2);
+    ck_assert_int_eq(strata_batch_point(b, "m", 1), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b, "x", 1.5), STRATA_OK);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    strata_batch_clear(b);
+    /* within one batch: the type is fixed by the first value */
+    ck_assert_int_eq(strata_batch_point(b, "m", 2), STRATA_OK);
+    ck_assert_int_eq(strata_batch_i64(b, "y", 3), STRATA_OK);
+    ck_assert_int_eq(strata_batch_point(b, "m", 3), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b, "y", 3.0), STRATA_ERROR);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_TYPE);
+    strata_batch_cancel_point(b);
+    /* against the database, found when adding */
+    ck_assert_int_eq(strata_batch_point(b, "m", 4), STRATA_OK);
+    ck_assert_int_eq(strata_batch_i64(b, "x", 4), STRATA_ERROR);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(db), "'x'"));
+    strata_batch_cancel_point(b);
+    ck_assert_uint_eq(strata_batch_values(b), 1);
+    /* against the database, found at write time (another batch created it) */
+    ck_assert_int_eq(strata_batch_point(b2, "m", 5), STRATA_OK);
+    ck_assert_int_eq(strata_batch_bool(b2, "y", 1), STRATA_OK);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK); /* creates y as int64 */
+    ck_assert_int_eq(strata_batch_point(b2, "m", 6), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b2, "z", 6.0), STRATA_OK);
+    ck_assert_int_eq(strata_db_write(db, b2), STRATA_ERROR);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_TYPE);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(db), "nothing was written"));
+    strata_series s;
+    ck_assert_int_eq(strata_series_find(db, "m z", &s), STRATA_NOTFOUND);
+    uint64_t n;
+    strata_series_count(db, &n);
+    ck_assert_uint_eq(n, 2);
+    strata_batch_free(b);
+    strata_batch_free(b2);
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_names_validated)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    struct {
+        const char *m, *k, *v, *f;
+        const char *msg;
+    } bad[] = {
+        {"", NULL, NULL, "f", "empty measurement"},
+        {"m", "time", "x", "f", "'time' is reserved"},
+        {"m", NULL, NULL, "time", "'time' is reserved"},
+        {"m", "k", "", "f", "empty tag value"},
+        {"m", "", "v", "f", "empty tag key"},
+        {"m\n", NULL, NULL, "f", "newline"},
+        {"m", "k", "a\rb", "f", "carriage return"},
+        {"#m", NULL, NULL, "f", "starts with '#'"},
+        {"m", "k", "v\\", "f", "backslash"},
+        {"m", NULL, NULL, "", "empty field name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(strata_batch_point(b, bad[i].m, 1), STRATA_OK);
+        if (bad[i].k)
+            ck_assert_int_eq(strata_batch_tag(b, bad[i].k, bad[i].v), STRATA_OK);
+        ck_assert_int_eq(strata_batch_f64(b, bad[i].f, 1.0), STRATA_ERROR);
+        ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_INPUT);
+        ck_assert_msg(strstr(strata_errmsg(db), bad[i].msg), "case %zu: %s", i,
+                      strata_errmsg(db));
+        strata_batch_cancel_point(b);
+    }
+    /* duplicate tag keys */
+    ck_assert_int_eq(strata_batch_point(b, "m", 1), STRATA_OK);
+    strata_batch_tag(b, "k", "1");
+    strata_batch_tag(b, "k", "2");
+    ck_assert_int_eq(strata_batch_f64(b, "f", 1.0), STRATA_ERROR);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(db), "appears twice"));
+    /* order misuse */
+    ck_assert_int_eq(strata_batch_tag(b, "k", "v"), STRATA_MISUSE);
+    ck_assert_int_eq(strata_batch_point(b, "m", 1), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b, "f", 1.0), STRATA_OK);
+    ck_assert_int_eq(strata_batch_tag(b, "k", "v"), STRATA_MISUSE);
+    ck_assert_int_eq(strata_batch_point(b, "m", 2), STRATA_OK);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_MISUSE); /* point without fields */
+    strata_batch_clear(b);
+    /* line protocol errors carry the column */
+    strata_lp_error e;
+    ck_assert_int_eq(strata_batch_add_lp(b, "m,k=v f=1x 5", 12, STRATA_PRECISION_NS, 0, &e),
+                     STRATA_ERROR);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_PARSE);
+    ck_assert_uint_eq(e.column, 9); /* the value "1x" */
+    ck_assert_int_eq(strata_batch_add_lp(b, "m,time=v f=1 5", 14, STRATA_PRECISION_NS, 0, &e),
+                     STRATA_ERROR);
+    ck_assert_int_eq(strata_batch_add_lp(b, "m f=1,g=2i 5", 12, STRATA_PRECISION_S, 0, &e),
+                     STRATA_OK);
+    ck_assert_uint_eq(strata_batch_values(b), 2);
+    strata_batch_free(b);
+    /* a batch of another database */
+    char *dir2 = tu_tmpdir();
+    strata_db *other = open_db(dir2, STRATA_SYNC_NONE, 0);
+    strata_batch_new(other, &b);
+    strata_batch_point(b, "m", 1);
+    strata_batch_f64(b, "f", 1);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_MISUSE);
+    strata_batch_free(b);
+    strata_db_close(other);
+    strata_db_close(db);
+    tu_rmrf(dir);
+    tu_rmrf(dir2);
+    free(dir);
+    free(dir2);
+}
+END_TEST
+
+typedef struct wthread {
+    strata_db *db;
+    int id;
+    int n;
+} wthread;
+
+static void *writer_main(void *arg)
+{
+    wthread *w = arg;
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(w->db, &b), STRATA_OK);
+    char dev[16];
+    snprintf(dev, sizeof dev, "w%d", w->id);
+    for (int i = 0; i < w->n; i++) {
+        write_f64(w->db, b, "conc", dev, "v", (int64_t)i * 1000000000LL, (double)i + w->id);
+        if (i % 100 == 99) {
+            ck_assert_int_eq(strata_db_write(w->db, b), STRATA_OK);
+            strata_batch_clear(b);
+        }
+    }
+    ck_assert_int_eq(strata_db_write(w->db, b), STRATA_OK);
+    strata_batch_free(b);
+    return NULL;
+}
+
+static void *reader_main(void *arg)
+{
+    wthread *w = arg;
+    /* Read whatever is there: always sorted, no duplicates, values match ts. */
+    for (int round = 0; round < 40; round++) {
+        uint64_t n;
+        strata_series_count(w->db, &n);
+        for (uint64_t id = 0; id < n; id++) {
+            strata_series s;
+            ck_assert_int_eq(strata_series_get(w->db, id, &s), STRATA_OK);
+            int wid = s.key[strlen("conc,device=w")] - '0';
+            strata_iter *it;
+            ck_assert_int_eq(strata_iter_open(w->db, id, INT64_MIN, INT64_MAX, &it), STRATA_OK);
+            int64_t ts, prev = INT64_MIN;
+            strata_value v;
+            int rc;
+            while ((rc = strata_iter_next(it, &ts, &v)) == STRATA_ROW) {
+                TU_CHECK(ts > prev, "not increasing at %lld", (long long)ts);
+                TU_CHECK(v.f64 == (double)(ts / 1000000000LL) + wid, "wrong value at %lld",
+                         (long long)ts);
+                prev = ts;
+            }
+            ck_assert_int_eq(rc, STRATA_DONE);
+            strata_iter_close(it);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_concurrent_writers_and_readers)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_BATCH, 1 << 20); /* flushes while running */
+    pthread_t t[6];
+    wthread w[6];
+    for (int i = 0; i < 6; i++) {
+        w[i] = (wthread){db, i, 20000};
+        pthread_create(&t[i], NULL, i < 4 ? writer_main : reader_main, &w[i]);
+    }
+    for (int i = 0; i < 6; i++)
+        pthread_join(t[i], NULL);
+    strata_stats st;
+    strata_db_stats(db, &st);
+    ck_assert_uint_gt(st.flushes, 1);
+    for (int i = 0; i < 4; i++) {
+        model m = {0};
+        for (int k = 0; k < 20000; k++)
+            model_add(&m, (int64_t)k * 1000000000LL, f2b((double)k + i));
+        char key[64];
+        snprintf(key, sizeof key, "conc,device=w%d v", i);
+        expect_series(db, key, &m, INT64_MIN, INT64_MAX);
+        free(m.p);
+    }
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* The head stays within its budget: flushes happen as it fills. */
+START_TEST(test_memory_budget)
+{
+    char *dir = tu_tmpdir();
+    const size_t budget = 2 << 20;
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, budget);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    char dev[16];
+    size_t max_head = 0;
+    for (int i = 0; i < 400000; i++) {
+        snprintf(dev, sizeof dev, "d%d", i % 100);
+        write_f64(db, b, "mem", dev, "v", (int64_t)(i / 100) * 10000000000LL, i);
+        if (i % 1000 == 999) {
+            ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+            strata_batch_clear(b);
+            strata_stats st;
+            strata_db_stats(db, &st);
+            if (st.head_bytes > max_head)
+                max_head = st.head_bytes;
+        }
+    }
+    strata_stats st;
+    strata_db_stats(db, &st);
+    ck_assert_uint_ge(st.flushes, 5);
+    ck_assert_msg(max_head <= budget + 64 * 1024, "head used %zu bytes, budget %zu", max_head,
+                  budget);
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    db = open_db(dir, STRATA_SYNC_NONE, budget);
+    model m = {0};
+    for (int i = 37; i < 400000; i += 100)
+        model_add(&m, (int64_t)(i / 100) * 10000000000LL, f2b(i));
+    expect_series(db, "mem,device=d37 v", &m, INT64_MIN, INT64_MAX);
+    free(m.p);
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(test_locks_readonly_options)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0), *db2;
+    strata_options o;
+    strata_options_init(&o);
+    ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_BUSY);
+    ck_assert_int_eq(strata_extended_errcode(NULL), STRATA_BUSY_LOCKED);
+    o.read_only = 1;
+    ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_BUSY);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    write_f64(db, b, "m", "d", "v", 5, 1.0);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    strata_batch_free(b);
+    char *crash = snapshot(dir);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+
+    /* read-only: replays the log in memory, changes no file */
+    char cmd[8600];
+    snprintf(cmd, sizeof cmd, "cd '%s' && find . -type f | sort | xargs md5sum > /tmp/ro-before-%d",
+             crash, (int)getpid());
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(strata_db_open(crash, &o, &db2), STRATA_OK);
+    strata_db *db3;
+    ck_assert_int_eq(strata_db_open(crash, &o, &db3), STRATA_OK); /* shared */
+    model m = {0};
+    model_add(&m, 5, f2b(1.0));
+    expect_series(db2, "m,device=d v", &m, INT64_MIN, INT64_MAX);
+    strata_batch_new(db2, &b);
+    write_f64(db2, b, "m", "d", "v", 6, 1.0);
+    ck_assert_int_eq(strata_db_write(db2, b), STRATA_MISUSE);
+    ck_assert_int_eq(strata_extended_errcode(db2), STRATA_MISUSE_READONLY);
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db2), STRATA_OK);
+    ck_assert_int_eq(strata_db_close(db3), STRATA_OK);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && find . -type f | sort | xargs md5sum | cmp -s - /tmp/ro-before-%d",
+             crash, (int)getpid());
+    ck_assert_msg(system(cmd) == 0, "a read-only open changed files");
+    free(m.p);
+
+    /* options */
+    strata_options_init(&o);
+    o.sync = (strata_sync)9;
+    ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_MISUSE);
+    strata_options_init(&o);
+    o.head_budget_bytes = 1000;
+    ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_MISUSE);
+    strata_options_init(&o);
+    o.partition_ns = 3600000000000LL;
+    ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_MISUSE);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(NULL), "cannot change"));
+    strata_options_init(&o);
+    o.device_tag = "name";
+    ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_MISUSE);
+    ck_assert_ptr_null(db2);
+    /* missing and foreign directories */
+    strata_options_init(&o);
+    char missing[4200];
+    snprintf(missing, sizeof missing, "%s/nope", dir);
+    ck_assert_int_eq(strata_db_open(missing, &o, &db2), STRATA_NOTFOUND);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(NULL), missing));
+    char *foreign = tu_tmpdir();
+    char *f = tu_path(foreign, "precious.txt");
+    tu_write_file(f, "x", 1);
+    o.create_if_missing = 1;
+    ck_assert_int_eq(strata_db_open(foreign, &o, &db2), STRATA_MISUSE);
+    ck_assert_int_eq(access(f, F_OK), 0);
+    free(f);
+    tu_rmrf(foreign);
+    free(foreign);
+    tu_rmrf(crash);
+    free(crash);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Fail the i-th allocation for every i: an error (never a crash or a leak),
+ * and whatever was acknowledged is there afterwards. */
+START_TEST(test_allocation_failures)
+{
+    for (long i = 1;; i++) {
+        char *dir = tu_tmpdir();
+        st_alloc_fail_at(i);
+        strata_options o;
+        strata_options_init(&o);
+        o.create_if_missing = 1;
+        o.sync = STRATA_SYNC_NONE;
+        strata_db *db = NULL;
+        strata_batch *b = NULL;
+        int acked = 0, ok = 1;
+        int rc = strata_db_open(dir, &o, &db);
+        if (rc == STRATA_OK)
+            rc = strata_batch_new(db, &b);
+        for (int k = 0; k < 3 && rc == STRATA_OK; k++) {
+            rc = strata_batch_point(b, "m", k);
+            if (rc == STRATA_OK)
+                rc = strata_batch_tag(b, "device", "d");
+            if (rc == STRATA_OK)
+                rc = strata_batch_f64(b, "v", k);
+            if (rc == STRATA_OK)
+                rc = strata_db_write(db, b);
+            if (rc == STRATA_OK)
+                acked = k + 1;
+            strata_batch_clear(b);
+        }
+        if (rc == STRATA_OK)
+            rc = strata_db_flush(db);
+        ok = rc == STRATA_OK;
+        if (rc != STRATA_OK)
+            ck_assert_msg(rc == STRATA_NOMEM, "allocation %ld: rc %d: %s", i, rc,
+                          strata_errmsg(NULL));
+        strata_batch_free(b);
+        int crc = strata_db_close(db);
+        long made = st_alloc_fail_at(0);
+        if (crc != STRATA_OK)
+            ck_assert_int_eq(crc, STRATA_NOMEM);
+        /* everything acknowledged must be readable now */
+        if (acked) {
+            o.create_if_missing = 0;
+            ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_OK);
+            model m = {0};
+            for (int k = 0; k < acked; k++)
+                model_add(&m, k, f2b(k));
+            strata_series s;
+            if (strata_series_find(db, "m,device=d v", &s) == STRATA_OK)
+                expect_series(db, "m,device=d v", &m, INT64_MIN, INT64_MAX);
+            else
+                ck_abort_msg("allocation %ld: acknowledged series missing", i);
+            free(m.p);
+            strata_db_close(db);
+        }
+        tu_rmrf(dir);
+        free(dir);
+        if (ok && made < i)
+            break; /* the whole sequence ran without reaching the i-th allocation */
+        ck_assert_int_lt(i, 100000);
+    }
+}
+END_TEST
+
+/* An I/O error during a flush: the handle fails, the data stays in the
+ * log, and a reopen has everything. */
+START_TEST(test_io_error_during_flush)
+{
+    for (long nth = 1; nth <= 6; nth++) {
+        char *dir = tu_tmpdir();
+        strata_db *db = open_db(dir, STRATA_SYNC_ALWAYS, 0);
+        strata_batch *b;
+        strata_batch_new(db, &b);
+        model m = {0};
+        for (int i = 0; i < 1000; i++) {
+            write_f64(db, b, "io", "d", "v", (int64_t)i * 1000000000LL, i * 0.5);
+            model_add(&m, (int64_t)i * 1000000000LL, f2b(i * 0.5));
+        }
+        ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+        strata_batch_clear(b);
+        os_fault_inject(OS_OP_WRITE | OS_OP_SYNC, nth, EIO, -1);
+        int rc = strata_db_flush(db);
+        os_fault_inject(0, 0, 0, 0);
+        ck_assert_int_eq(rc, STRATA_IOERR);
+        /* the handle refuses writes now, but still reads */
+        write_f64(db, b, "io", "d", "v", 5000000000000LL, 1.0);
+        ck_assert_int_eq(strata_db_write(db, b), STRATA_IOERR);
+        ck_assert_ptr_nonnull(strstr(strata_errmsg(db), "reopen"));
+        expect_series(db, "io,device=d v", &m, INT64_MIN, INT64_MAX);
+        strata_batch_free(b);
+        ck_assert_int_ne(strata_db_close(db), STRATA_OK);
+        db = open_db(dir, STRATA_SYNC_ALWAYS, 0);
+        expect_series(db, "io,device=d v", &m, INT64_MIN, INT64_MAX);
+        ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+        uint64_t problems;
+        ck_assert_int_eq(strata_verify(dir, count_problem, &(int){0}, &problems),
+                         STRATA_OK);
+        ck_assert_uint_eq(problems, 0);
+        free(m.p);
+        tu_rmrf(dir);
+        free(dir);
+    }
+}
+END_TEST
+
+/* A damaged segment: open fails naming the file (footer/index), or the
+ * read fails naming file and offset (chunk); verify finds it. */
+START_TEST(test_damaged_segment)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    for (int i = 0; i < 2000; i++)
+        write_f64(db, b, "dmg", "d", "v", (int64_t)i * 10000000000LL, sin(i));
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    char *seg = tu_path(dir, "seg/0000000000000001.seg");
+    size_t len;
+    char *orig = tu_read_file(seg, &len);
+    ck_assert_ptr_nonnull(orig);
+    uint64_t problems;
+    /* a byte in the chunk data */
+    orig[200] ^= 0x10;
+    tu_write_file(seg, orig, len);
+    ck_assert_int_eq(strata_verify(dir, count_problem, &(int){0}, &problems), STRATA_OK);
+    ck_assert_uint_eq(problems, 1);
+    db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_iter *it;
+    ck_assert_int_eq(strata_iter_open(db, 0, INT64_MIN, INT64_MAX, &it), STRATA_OK);
+    int64_t ts;
+    strata_value v;
+    int rc;
+    while ((rc = strata_iter_next(it, &ts, &v)) == STRATA_ROW)
+        ;
+    ck_assert_int_eq(rc, STRATA_CORRUPT);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_CORRUPT_SEGMENT);
+    ck_assert_msg(strstr(strata_errmsg(db), "0000000000000001.seg") &&
+                      strstr(strata_errmsg(db), "offset"),
+                  "%s", strata_errmsg(db));
+    strata_iter_close(it);
+    strata_db_close(db);
+    orig[200] ^= 0x10;
+    /* the footer: open fails */
+    orig[len - 20] ^= 0x01;
+    tu_write_file(seg, orig, len);
+    strata_options o;
+    strata_options_init(&o);
+    ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(NULL), "footer"));
+    ck_assert_int_eq(strata_verify(dir, count_problem, &(int){0}, &problems), STRATA_OK);
+    ck_assert_uint_eq(problems, 1);
+    /* truncated */
+    tu_write_file(seg, orig, len / 2);
+    ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_CORRUPT);
+    /* missing */
+    unlink(seg);
+    ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(NULL), "missing"));
+    free(orig);
+    free(seg);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Points far apart and at the int64 extremes land in the right partitions
+ * and come back. */
+START_TEST(test_extreme_timestamps)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    int64_t ts[] = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, 86399999999999LL, 86400000000000LL,
+                    INT64_MAX - 1, INT64_MAX};
+    model m = {0};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
+        write_f64(db, b, "x", "d", "v", ts[i], (double)i);
+        model_add(&m, ts[i], f2b((double)i));
+    }
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    strata_batch_free(b);
+    expect_series(db, "x,device=d v", &m, INT64_MIN, INT64_MAX);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    db = open_db(dir, STRATA_SYNC_NONE, 0);
+    expect_series(db, "x,device=d v", &m, INT64_MIN, INT64_MAX);
+    expect_series(db, "x,device=d v", &m, -1, 1);
+    strata_stats st;
+    strata_db_stats(db, &st);
+    ck_assert_uint_eq(st.segments, 5);
+    strata_db_close(db);
+    uint64_t problems;
+    ck_assert_int_eq(strata_verify(dir, count_problem, &(int){0}, &problems), STRATA_OK);
+    ck_assert_uint_eq(problems, 0);
+    free(m.p);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *db_suite(void); /* collected by run_tests.c */
+
+Suite *db_suite(void)
+{
+    Suite *s = suite_create("db");
+    TCase *t = tcase_create("db");
+    tcase_add_test(t, test_roundtrip_everywhere);
+    tcase_add_test(t, test_out_of_order_and_duplicates);
+    tcase_add_test(t, test_batch_atomic_type_conflict);
+    tcase_add_test(t, test_names_validated);
+    tcase_add_test(t, test_concurrent_writers_and_readers);
+    tcase_add_test(t, test_memory_budget);
+    tcase_add_test(t, test_locks_readonly_options);
+    tcase_add_test(t, test_allocation_failures);
+    tcase_add_test(t, test_io_error_during_flush);
+    tcase_add_test(t, test_damaged_segment);
+    tcase_add_test(t, test_extreme_timestamps);
+    suite_add_tcase(s, t);
+    return s;
+}
