@@ -1,0 +1,323 @@
+/*
+ * check_segment.c — segment files, the catalog and the manifest on their
+ * own: round trips, the chunk grid, and damage — every single-bit flip and
+ * every truncation must be detected (STRATA_CORRUPT naming the file), never
+ * crash, never read garbage as data.
+ */
+#include "tests/testutil.h"
+
+#include "engine/catalog.h"
+#include "engine/err.h"
+#include "engine/manifest.h"
+#include "engine/segment.h"
+#include "engine/segment_format.h"
+#include "strata.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void no_report(void *ctx, const char *msg)
+{
+    (void)msg;
+    (*(long *)ctx)++;
+}
+
+/* Write a segment with three series (one per type) and return its path. */
+static char *small_segment(const char *dir, size_t n)
+{
+    char *path = tu_path(dir, "0000000000000007.seg");
+    seg_writer *w;
+    ck_assert_int_eq(segw_open(path, 7, 0, 86400000000000LL - 1, &w), STRATA_OK);
+    int64_t *ts = malloc(n * sizeof *ts);
+    uint64_t *v = malloc(n * sizeof *v);
+    for (uint8_t type = STRATA_F64; type <= STRATA_BOOL; type++) {
+        for (size_t i = 0; i < n; i++) {
+            ts[i] = (int64_t)i * 10000000000LL + (int64_t)(i % 7) * 1000;
+            double d = 20.0 + sin((double)i / 10.0);
+            if (type == STRATA_F64)
+                memcpy(&v[i], &d, 8);
+            else
+                v[i] = type == STRATA_I64 ? (uint64_t)(int64_t)(i * i) - 50 : i % 5 == 0;
+        }
+        ck_assert_int_eq(segw_add(w, (uint32_t)type * 10, type, ts, v, n), STRATA_OK);
+    }
+    seg_info in;
+    ck_assert_int_eq(segw_finish(w, &in), STRATA_OK);
+    ck_assert_uint_eq(in.points, 3 * n);
+    ck_assert_uint_eq(in.nseries, 3);
+    free(ts);
+    free(v);
+    return path;
+}
+
+START_TEST(test_segment_roundtrip_and_grid)
+{
+    char *dir = tu_tmpdir();
+    char *path = small_segment(dir, 8640); /* one day of 10 s data */
+    seg_reader *r;
+    ck_assert_int_eq(segr_open(path, &r), STRATA_OK);
+    ck_assert_uint_eq(segr_info(r)->id, 7);
+    int64_t ts[SEG_CHUNK_MAX];
+    uint64_t v[SEG_CHUNK_MAX];
+    for (uint8_t type = STRATA_F64; type <= STRATA_BOOL; type++) {
+        seg_cursor c;
+        ck_assert(!segr_find(r, type * 10u + 1, &c)); /* ids are 10, 20, 30 */
+        ck_assert(segr_find(r, type * 10u, &c));
+        chunk_meta m;
+        size_t k = 0, chunks = 0;
+        int rc;
+        while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW) {
+            /* 10 s data: chunks are whole hours, 360 points each */
+            ck_assert_uint_eq(m.st.count, 360);
+            ck_assert_int_eq(m.tmin / 3600000000000LL, (int64_t)chunks);
+            ck_assert_int_eq(segr_decode(r, &m, ts, v), STRATA_OK);
+            for (uint32_t i = 0; i < m.st.count; i++, k++) {
+                TU_CHECK(ts[i] == (int64_t)k * 10000000000LL + (int64_t)(k % 7) * 1000,
+                         "ts %zu", k);
+                double d = 20.0 + sin((double)k / 10.0);
+                uint64_t want;
+                memcpy(&want, &d, 8);
+                want = type == STRATA_F64   ? want
+                       : type == STRATA_I64 ? (uint64_t)(int64_t)(k * k) - 50
+                                            : k % 5 == 0;
+                TU_CHECK(v[i] == want, "value %zu", k);
+            }
+            chunks++;
+        }
+        ck_assert_int_eq(rc, STRATA_DONE);
+        ck_assert_uint_eq(k, 8640);
+        ck_assert_uint_eq(chunks, 24);
+    }
+    segr_unref(r);
+    long problems = 0;
+    ck_assert_int_eq(segr_verify(path, no_report, &problems, NULL), 0);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* Every bit flip anywhere in the file is caught by open or by verify. */
+START_TEST(test_segment_every_bit_flip)
+{
+    char *dir = tu_tmpdir();
+    char *path = small_segment(dir, 40);
+    size_t len;
+    char *orig = tu_read_file(path, &len);
+    char *data = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            memcpy(data, orig, len);
+            data[i] ^= (char)(1 << bit);
+            tu_write_file(path, data, len);
+            long problems = 0;
+            segr_verify(path, no_report, &problems, NULL);
+            TU_CHECK(problems > 0, "flip of bit %d at offset %zu not detected", bit, i);
+            seg_reader *r;
+            if (segr_open(path, &r) == STRATA_OK) {
+                /* structure intact: then a chunk must fail to decode */
+                int64_t ts[64];
+                uint64_t v[64];
+                int bad = 0;
+                for (uint32_t s = 0; s < 3; s++) {
+                    seg_cursor c;
+                    segr_series_at(r, s, &c);
+                    chunk_meta m;
+                    int rc;
+                    while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW)
+                        bad |= segr_decode(r, &m, ts, v) != STRATA_OK;
+                    bad |= rc != STRATA_DONE;
+                }
+                TU_CHECK(bad, "flip at %zu: file opens and every chunk decodes", i);
+                segr_unref(r);
+            } else {
+                TU_CHECK((st_errcode() & 0xff) == STRATA_CORRUPT ||
+                             (st_errcode() & 0xff) == STRATA_VERSION,
+                         "flip at %zu: code %d", i, st_errcode());
+                TU_CHECK(strstr(st_errmsg(), path) != NULL, "message names the file: %s",
+                         st_errmsg());
+            }
+        }
+    }
+    /* every truncation */
+    for (size_t cut = 0; cut < len; cut++) {
+        tu_write_file(path, orig, cut);
+        seg_reader *r;
+        TU_CHECK(segr_open(path, &r) == STRATA_CORRUPT, "truncation to %zu opens", cut);
+    }
+    free(data);
+    free(orig);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static void make_catalog(const char *path, uint64_t *len1, uint64_t *len2)
+{
+    catalog *c;
+    ck_assert_int_eq(catalog_open(path, 0, 1, 0, &c), STRATA_OK);
+    uint32_t t, s;
+    ck_assert_int_eq(catalog_add_tagset(c, "cpu,host=a", 10, 3, &t), STRATA_OK);
+    ck_assert_int_eq(catalog_add_series(c, t, "usage", 5, STRATA_F64, &s), STRATA_OK);
+    ck_assert_int_eq(catalog_persist(c, len1), STRATA_OK);
+    ck_assert_int_eq(catalog_add_tagset(c, "cpu,host=b", 10, 3, &t), STRATA_OK);
+    ck_assert_int_eq(catalog_add_series(c, t, "usage", 5, STRATA_F64, &s), STRATA_OK);
+    ck_assert_int_eq(catalog_add_series(c, t, "up", 2, STRATA_BOOL, &s), STRATA_OK);
+    ck_assert_uint_eq(s, 2);
+    ck_assert_int_eq(catalog_persist(c, len2), STRATA_OK);
+    catalog_close(c);
+}
+
+START_TEST(test_catalog_reload_and_damage)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "catalog");
+    uint64_t len1, len2;
+    make_catalog(path, &len1, &len2);
+    catalog *c;
+    /* committed length decides what is loaded; the rest is cut */
+    ck_assert_int_eq(catalog_open(path, len1, 0, 0, &c), STRATA_OK);
+    ck_assert_uint_eq(catalog_series_count(c), 1);
+    catalog_close(c);
+    struct stat st;
+    stat(path, &st);
+    ck_assert_int_eq(st.st_size, (off_t)len1);
+    make_catalog(path, &len1, &len2);
+    ck_assert_int_eq(catalog_open(path, len2, 0, 0, &c), STRATA_OK);
+    ck_assert_uint_eq(catalog_series_count(c), 3);
+    uint32_t sid;
+    uint8_t type;
+    uint32_t tid;
+    ck_assert(catalog_find_tagset(c, "cpu,host=b", 10, catalog_hash("cpu,host=b", 10), &tid));
+    ck_assert(catalog_find_series(c, tid, "up", 2, &sid, &type));
+    ck_assert_uint_eq(sid, 2);
+    ck_assert_uint_eq(type, STRATA_BOOL);
+    ck_assert_str_eq(catalog_series_key(c, 2), "cpu,host=b up");
+    catalog_close(c);
+    /* every flip inside the committed part is damage */
+    size_t len;
+    char *orig = tu_read_file(path, &len);
+    char *data = malloc(len);
+    for (size_t i = 0; i < len; i++) {
+        memcpy(data, orig, len);
+        data[i] ^= 0x21;
+        tu_write_file(path, data, len);
+        int rc = catalog_open(path, len2, 0, 1, &c);
+        TU_CHECK(rc == STRATA_CORRUPT || rc == STRATA_VERSION, "flip at %zu: rc %d", i, rc);
+        TU_CHECK(strstr(st_errmsg(), "offset") != NULL, "no offset: %s", st_errmsg());
+        long problems = 0;
+        catalog_verify(path, len2, no_report, &problems);
+        TU_CHECK(problems > 0, "verify misses the flip at %zu", i);
+    }
+    /* a file shorter than its committed length */
+    tu_write_file(path, orig, len - 1);
+    ck_assert_int_eq(catalog_open(path, len2, 0, 1, &c), STRATA_CORRUPT);
+    free(data);
+    free(orig);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static man_state base_state(void)
+{
+    man_state st = {0};
+    st.partition_ns = 86400000000000LL;
+    strcpy(st.device_tag, "name");
+    st.flushed_lsn = 1;
+    st.catalog_len = 32;
+    st.next_segment_id = 1;
+    return st;
+}
+
+START_TEST(test_manifest_edits_torn_and_damaged)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "MANIFEST");
+    man_state st = base_state();
+    ck_assert_int_eq(manifest_create(path, &st), STRATA_OK);
+    manifest *m;
+    uint64_t torn;
+    ck_assert_int_eq(manifest_open(path, 0, &m, &torn), STRATA_OK);
+    man_segment a = {1, 0, 99, 1000, 10}, b = {2, 100, 199, 2000, 20};
+    man_edit e1 = {.add = &a, .nadd = 1, .flushed_lsn = 5, .catalog_len = 40, .next_segment_id = 2};
+    ck_assert_int_eq(manifest_commit(m, &e1), STRATA_OK);
+    size_t len_before;
+    free(tu_read_file(path, &len_before));
+    uint64_t rm = 1;
+    man_edit e2 = {.add = &b, .nadd = 1, .remove = &rm, .nremove = 1, .flushed_lsn = 9,
+                   .next_segment_id = 3};
+    ck_assert_int_eq(manifest_commit(m, &e2), STRATA_OK);
+    /* removing a segment that is not live is refused, state unchanged */
+    ck_assert_int_eq(manifest_commit(m, &e2), STRATA_CORRUPT);
+    ck_assert_uint_eq(manifest_state(m)->nsegs, 1);
+    manifest_close(m);
+
+    size_t len;
+    char *full = tu_read_file(path, &len);
+    ck_assert_int_eq(manifest_open(path, 1, &m, &torn), STRATA_OK);
+    const man_state *s = manifest_state(m);
+    ck_assert_uint_eq(s->nsegs, 1);
+    ck_assert_uint_eq(s->segs[0].id, 2);
+    ck_assert_uint_eq(s->flushed_lsn, 9);
+    ck_assert_uint_eq(s->catalog_len, 40);
+    ck_assert_str_eq(s->device_tag, "name");
+    manifest_close(m);
+    /* torn last edit, at every byte: the state before it */
+    for (size_t cut = len_before; cut < len; cut++) {
+        tu_write_file(path, full, cut);
+        ck_assert_int_eq(manifest_open(path, 0, &m, &torn), STRATA_OK);
+        ck_assert_uint_eq(torn, cut - len_before);
+        s = manifest_state(m);
+        ck_assert_uint_eq(s->nsegs, 1);
+        ck_assert_uint_eq(s->segs[0].id, 1);
+        ck_assert_uint_eq(s->flushed_lsn, 5);
+        manifest_close(m);
+        struct stat sb;
+        stat(path, &sb);
+        ck_assert_int_eq(sb.st_size, (off_t)len_before);
+    }
+    /* damage in the first edit, with an intact edit after it */
+    for (size_t i = 32; i < len_before; i++) {
+        char *d = malloc(len);
+        memcpy(d, full, len);
+        d[i] ^= 4;
+        tu_write_file(path, d, len);
+        TU_CHECK(manifest_open(path, 1, &m, &torn) == STRATA_CORRUPT, "flip at %zu accepted", i);
+        free(d);
+    }
+    /* rewrite keeps the state in one edit */
+    tu_write_file(path, full, len);
+    ck_assert_int_eq(manifest_open(path, 0, &m, &torn), STRATA_OK);
+    ck_assert_int_eq(manifest_rewrite(m), STRATA_OK);
+    manifest_close(m);
+    ck_assert_int_eq(manifest_open(path, 1, &m, &torn), STRATA_OK);
+    ck_assert_uint_eq(manifest_state(m)->segs[0].id, 2);
+    ck_assert_uint_eq(manifest_state(m)->next_segment_id, 3);
+    manifest_close(m);
+    free(full);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+Suite *segment_suite(void); /* collected by run_tests.c */
+
+Suite *segment_suite(void)
+{
+    Suite *s = suite_create("segment");
+    TCase *t = tcase_create("segment");
+    tcase_add_test(t, test_segment_roundtrip_and_grid);
+    tcase_add_test(t, test_segment_every_bit_flip);
+    tcase_add_test(t, test_catalog_reload_and_damage);
+    tcase_add_test(t, test_manifest_edits_torn_and_damaged);
+    suite_add_tcase(s, t);
+    return s;
+}
