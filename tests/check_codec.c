@@ -1,5 +1,5 @@
 /*
- * check_codec.c — the column codecs (engine/codec*.c, FORMAT.md §5):
+ * check_codec.c — the column codecs (engine/codec*.c, FORMAT.md §6):
  * bit-exact round trips on edge values, golden bytes for each format,
  * bucket boundaries, the bound() guarantee (canaries around a buffer of
  * exactly bound(n) bytes), and corruption (every truncation, trailing
