@@ -679,13 +679,32 @@ int batch_resolve(strata_batch *b)
             s->db_sid = sid;
         }
     }
-    /* Pass 2: create what is missing. */
+    /* Pass 2: create what is missing.  Two cache entries can name the same
+     * new tag set (its tags written in two orders) or series: look again
+     * before creating, so each is created once. */
     for (size_t i = 0; i < b->nvals; i++) {
         lseries *s = &b->ls[b->vals[i].ls];
         if (s->db_sid != CAT_NONE)
             continue;
         ltagset *t = &b->lt[s->lt];
+        const char *canon = (const char *)b->names.p + t->canon_off;
+        const char *name = (const char *)b->names.p + s->name_off;
         int rc;
+        uint8_t dbt;
+        if (t->db_id == CAT_NONE &&
+            !catalog_find_tagset_locked(c, canon, t->canon_len, t->canon_hash, &t->db_id))
+            t->db_id = CAT_NONE;
+        if (t->db_id != CAT_NONE &&
+            catalog_find_series_locked(c, t->db_id, name, s->name_len, &s->db_sid, &dbt)) {
+            if (dbt == s->type)
+                continue;
+            s->db_sid = CAT_NONE;
+            return st_err(STRATA_ERROR_TYPE,
+                          "field '%.*s' is written as both %s and %s in one batch; nothing was "
+                          "written",
+                          (int)(s->name_len > 80 ? 80 : s->name_len), name, type_name(dbt),
+                          type_name(s->type));
+        }
         if (t->db_id == CAT_NONE) {
             rc = catalog_add_tagset(c, (const char *)b->names.p + t->canon_off, t->canon_len,
                                     t->mlen, &t->db_id);

@@ -72,8 +72,9 @@ struct strata_batch {
 /* Complete the point under construction (an empty one is an error). */
 int batch_finish(strata_batch *b);
 /* Under the writer lock: give every series the batch uses a database id,
- * creating what is missing.  Fails (STRATA_ERROR_TYPE) without creating
- * series when a field's type conflicts with the database. */
+ * creating what is missing.  A field whose type conflicts with the
+ * database fails it (STRATA_ERROR_TYPE) before any sample is written;
+ * series created on the way stay, empty. */
 int batch_resolve(strata_batch *b);
 
 /* Find the series named by `key` (`measurement,tags field`, line-protocol

@@ -1,6 +1,6 @@
 /*
  * bitstream.h — MSB-first bit writer and reader shared by the bit-packed
- * codecs (FORMAT.md §5, docs/codecs-format.md).
+ * codecs (FORMAT.md §6).
  *
  * Bit order: the first bit written is the most significant bit of the first
  * byte; a k-bit field is written most significant bit first; the last,

@@ -282,6 +282,8 @@ int catalog_add_series(catalog *c, uint32_t tagset, const char *field, size_t fl
 
 int catalog_define_tagset(catalog *c, uint32_t id, const char *key, size_t len, uint32_t mlen)
 {
+    if (len == 0 || mlen == 0 || mlen > len || len > UINT32_MAX)
+        return st_err(STRATA_CORRUPT_CATALOG, "tag set %u: invalid definition", id);
     if (id < c->ntagsets) {
         ctagset *t = &c->tagsets[id];
         if (t->len == len && t->mlen == mlen && memcmp(t->key, key, len) == 0)
@@ -298,6 +300,9 @@ int catalog_define_tagset(catalog *c, uint32_t id, const char *key, size_t len, 
 int catalog_define_series(catalog *c, uint32_t id, uint32_t tagset, uint8_t type,
                           const char *field, size_t flen)
 {
+    if (flen == 0 || flen > UINT32_MAX || type < STRATA_F64 || type > STRATA_BOOL)
+        return st_err(STRATA_CORRUPT_CATALOG, "series %u: invalid definition (type %u)", id,
+                      type);
     if (id < c->nseries) {
         cseries *s = &c->series[id];
         if (s->tagset == tagset && s->type == type && s->flen == flen &&
@@ -664,9 +669,14 @@ int catalog_persist(catalog *c, uint64_t *committed)
     }
     /* Writers may add definitions meanwhile; they land in the next block. */
     buf raw = {0};
-    if (catalog_encode_defs(c, t0, t1, s0, s1, &raw) || raw.len > CAT_MAX_BLOCK) {
+    if (catalog_encode_defs(c, t0, t1, s0, s1, &raw)) {
         buf_free(&raw);
         return st_err(STRATA_NOMEM, "out of memory persisting the catalog");
+    }
+    if (raw.len > CAT_MAX_BLOCK) {
+        buf_free(&raw);
+        return st_err(STRATA_FULL, "%zu bytes of new series definitions exceed the catalog's "
+                      "block limit of %u", raw.len, CAT_MAX_BLOCK);
     }
 
     /* Compress when it pays. */

@@ -35,7 +35,8 @@ void chunk_stats_compute(uint8_t type, const uint64_t *v, size_t n, chunk_stats 
 
 /* The grid width (ns) for cutting sorted timestamps ts[0..n) that lie in a
  * partition of width part_ns into chunks of about SEG_CHUNK_TARGET points;
- * chunk boundaries fall on multiples of it. */
+ * chunk boundaries fall on multiples of it (a cell holding more than
+ * SEG_CHUNK_MAX points is split into several chunks by count). */
 int64_t chunk_grid(const int64_t *ts, size_t n, int64_t part_ns);
 /* Length of the chunk starting at ts[0] (at most n, at most SEG_CHUNK_MAX):
  * the points in the same grid cell. */

@@ -1,5 +1,5 @@
 /*
- * codec.c — the codec table: maps the on-disk codec id (FORMAT.md §5) to
+ * codec.c — the codec table: maps the on-disk codec id (FORMAT.md §6) to
  * its implementation.  Ids are never reused; an unknown id is NULL so that
  * a reader can report a chunk it cannot decode instead of guessing.
  */

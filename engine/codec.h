@@ -1,6 +1,6 @@
 /*
  * codec.h — column codecs: how one chunk's timestamps or values become
- * bytes (FORMAT.md §5, "Codecs").
+ * bytes (FORMAT.md §6, "Codecs").
  *
  * Every column is passed as an array of 64-bit words: timestamps as int64
  * cast to uint64, float64 values as their IEEE-754 bit patterns (so NaN

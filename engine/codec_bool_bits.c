@@ -1,6 +1,6 @@
 /*
  * codec_bool_bits.c — CODEC_BOOL_BITS: bool columns as one bit per value,
- * FORMAT.md §5.4.
+ * FORMAT.md §6.4.
  *
  * Encoding: value i is bit 7 - (i % 8) of byte i / 8 (MSB-first, as the
  * other bit streams); the last byte is padded with zero bits, so the stream

@@ -1,7 +1,7 @@
 /*
  * codec_f64_gorilla.c — CODEC_F64_GORILLA: float64 columns as XOR against
  * the previous value (Pelkonen et al., "Gorilla", VLDB 2015, §4.1.2),
- * FORMAT.md §5.2.
+ * FORMAT.md §6.2.
  *
  * Works on the raw IEEE-754 bit patterns, so every value round-trips bit for
  * bit (NaN payloads, signalling NaNs, -0.0, denormals); no float arithmetic.

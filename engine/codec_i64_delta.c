@@ -1,6 +1,6 @@
 /*
  * codec_i64_delta.c — CODEC_I64_DELTA: int64 columns as zigzag deltas in
- * LEB128 varints, FORMAT.md §5.3.
+ * LEB128 varints, FORMAT.md §6.3.
  *
  * Encoding, a byte stream (varints as in FORMAT.md §1, varint.h):
  *

@@ -1,6 +1,6 @@
 /*
  * codec_ts_dod.c — CODEC_TS_DOD: int64 nanosecond timestamps as
- * delta-of-delta with Gorilla-style buckets, FORMAT.md §5.1.
+ * delta-of-delta with Gorilla-style buckets, FORMAT.md §6.1.
  *
  * Any sequence round-trips exactly: negative, equal, decreasing, and the
  * full int64 range.  Differences are taken in uint64 (wrapping), so the

@@ -91,7 +91,7 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
     db_partition_bounds(db, part, &first, &last);
     char path[4300];
     uint64_t id = (*next_id)++;
-    snprintf(path, sizeof path, "%s/%016llx.seg", db->seg_dir, (unsigned long long)id);
+    seg_file_path(db->seg_dir, id, path, sizeof path);
     pwriter *p = &(*ws)[*n];
     memset(p, 0, sizeof *p);
     p->part = part;
@@ -157,8 +157,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
             segw_abort(ws[i].w);
         for (size_t i = 0; i < nfinished; i++) {
             char path[4300];
-            snprintf(path, sizeof path, "%s/%016llx.seg", db->seg_dir,
-                     (unsigned long long)ws[i].info.id);
+            seg_file_path(db->seg_dir, ws[i].info.id, path, sizeof path);
             os_unlink(path);
         }
         goto out;
@@ -198,8 +197,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     size_t first_new = n;
     for (size_t i = 0; i < nws && rc == STRATA_OK; i++) {
         char path[4300];
-        snprintf(path, sizeof path, "%s/%016llx.seg", db->seg_dir,
-                 (unsigned long long)ws[i].info.id);
+        seg_file_path(db->seg_dir, ws[i].info.id, path, sizeof path);
         rc = segr_open(path, &all[n]);
         if (rc == STRATA_OK)
             n++;

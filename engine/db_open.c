@@ -155,7 +155,7 @@ static int open_segments(strata_db *db)
     for (; n < st->nsegs; n++) {
         const man_segment *m = &st->segs[n];
         char p[4300];
-        snprintf(p, sizeof p, "%s/%016llx.seg", db->seg_dir, (unsigned long long)m->id);
+        seg_file_path(db->seg_dir, m->id, p, sizeof p);
         rc = segr_open(p, &rs[n]);
         if (rc != STRATA_OK) {
             if ((st_errcode() & 0xff) == STRATA_NOTFOUND)
@@ -197,9 +197,8 @@ static int remove_orphans(strata_db *db)
     struct dirent *e;
     int rc = STRATA_OK;
     while ((e = readdir(d)) != NULL) {
-        unsigned long long id;
-        char tail[8];
-        if (sscanf(e->d_name, "%16llx.%7s", &id, tail) != 2 || strcmp(tail, "seg") != 0)
+        uint64_t id;
+        if (!seg_parse_file_name(e->d_name, &id))
             continue;
         int live = 0;
         for (size_t i = 0; i < st->nsegs && !live; i++)
@@ -301,6 +300,19 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
             goto fail;
         }
         int e = os_mkdir(path, 0755);
+        if (e == 0) {
+            /* the new directory entry must survive a power loss too */
+            char parent[4200];
+            snprintf(parent, sizeof parent, "%s", path);
+            char *slash = strrchr(parent, '/');
+            while (slash && slash > parent && slash[1] == '\0') { /* trailing slashes */
+                *slash = '\0';
+                slash = strrchr(parent, '/');
+            }
+            if (slash)
+                *(slash == parent ? slash + 1 : slash) = '\0';
+            e = os_fsync_dir(slash ? parent : ".");
+        }
         if (e < 0) {
             rc = st_err_os(STRATA_IOERR_OPEN, -e, "cannot create %s", path);
             goto fail;

@@ -9,9 +9,14 @@
  *                                     format, refused (STRATA_VERSION)
  *
  * An edit at offset o is intact iff it fits in the file, its type is 1 and
- * its checksum matches.  The first edit that is not intact ends the log: if
- * an intact edit starts anywhere after it, the file is damaged
- * (STRATA_CORRUPT); otherwise it is a torn tail from a crash and is cut off.
+ * its checksum matches.  The first edit that is not intact ends the log.
+ * It is a torn tail — a crash during the append — and is cut off when no
+ * intact edit starts anywhere after it and it is incomplete (it extends
+ * past the end of the file) or its checksum bytes are all zero (the file
+ * grew but its last page never reached the disk).  Anything else is damage
+ * (STRATA_CORRUPT): a complete, non-zero but wrong edit may describe a
+ * committed flush whose log was already trimmed, so cutting it would lose
+ * data.
  */
 #include "engine/manifest.h"
 
@@ -259,6 +264,17 @@ static int edit_intact(const uint8_t *base, size_t size, size_t off)
            load_u64(base + off + MAN_EDIT_HEAD + len);
 }
 
+/* Does the non-intact edit at off look like an interrupted append? */
+static int edit_torn(const uint8_t *base, size_t size, size_t off)
+{
+    if (size - off < MAN_EDIT_OVERHEAD)
+        return 1;
+    uint32_t len = load_u32(base + off);
+    if ((uint64_t)len + MAN_EDIT_OVERHEAD > size - off)
+        return 1;
+    return load_u64(base + off + MAN_EDIT_HEAD + len) == 0;
+}
+
 /* Walk the file; fills st.  Returns STRATA_OK with *cut = offset of a torn
  * tail (or size), or an error with *why and *where. */
 static int load(const uint8_t *base, size_t size, man_state *st, size_t *cap, size_t *cut,
@@ -283,6 +299,10 @@ static int load(const uint8_t *base, size_t size, man_state *st, size_t *cap, si
                     *why = "damaged edit followed by intact ones";
                     return STRATA_CORRUPT_MANIFEST;
                 }
+            if (!edit_torn(base, size, off)) {
+                *why = "damaged last edit (complete, so not a torn write)";
+                return STRATA_CORRUPT_MANIFEST;
+            }
             *cut = off;
             return STRATA_OK;
         }
@@ -294,6 +314,24 @@ static int load(const uint8_t *base, size_t size, man_state *st, size_t *cap, si
     }
     *cut = size;
     return STRATA_OK;
+}
+
+/* The state must make sense before anything trusts it: a partition width
+ * (divides timestamps), a log position, a catalog length, and a next
+ * segment id above every live one (a reused id would overwrite a live
+ * file). */
+static const char *state_problem(const man_state *st)
+{
+    if (st->partition_ns < 1000000000LL)
+        return "no valid partition width";
+    if (st->flushed_lsn < 1)
+        return "no valid flushed log position";
+    if (st->catalog_len < 32)
+        return "no valid catalog length";
+    for (size_t i = 0; i < st->nsegs; i++)
+        if (st->segs[i].id >= st->next_segment_id || st->segs[i].id == 0)
+            return "a live segment id is not below the next segment id";
+    return NULL;
 }
 
 static int write_new_file(const char *path, const man_state *st)
@@ -362,6 +400,12 @@ int manifest_open(const char *path, int read_only, manifest **out, uint64_t *tor
     st_free(data);
     if (rc != STRATA_OK) {
         rc = st_err(rc, "%s: %s at offset %zu", path, why, where);
+        manifest_close(m);
+        return rc;
+    }
+    const char *bad = state_problem(&m->st);
+    if (bad) {
+        rc = st_err(STRATA_CORRUPT_MANIFEST, "%s: %s", path, bad);
         manifest_close(m);
         return rc;
     }
@@ -463,7 +507,11 @@ int manifest_rewrite(manifest *m)
     if (fd < 0)
         return st_err_os(STRATA_IOERR_OPEN, -fd, "cannot open manifest %s", m->path);
     uint64_t size;
-    os_fsize(fd, &size);
+    int e = os_fsize(fd, &size);
+    if (e < 0) {
+        os_close(fd);
+        return st_err_os(STRATA_IOERR_READ, -e, "cannot stat %s", m->path);
+    }
     os_close(m->fd);
     m->fd = fd;
     m->size = size;
@@ -488,6 +536,10 @@ long manifest_verify(const char *path, void (*report)(void *ctx, const char *msg
     int rc = load(data, size, &st, &cap, &cut, &why, &where);
     if (rc != STRATA_OK) {
         snprintf(msg, sizeof msg, "%s: %s at offset %zu", path, why, where);
+        report(ctx, msg);
+        n++;
+    } else if (state_problem(&st)) {
+        snprintf(msg, sizeof msg, "%s: %s", path, state_problem(&st));
         report(ctx, msg);
         n++;
     } else if (cut < size) {

@@ -28,6 +28,11 @@ typedef struct seg_info {
     uint32_t nseries;
 } seg_info;
 
+/* Segment files are `<16 lowercase hex digits of the id>.seg` in seg/. */
+void seg_file_path(const char *seg_dir, uint64_t id, char *out, size_t cap);
+/* 1 and *id set if name is exactly a segment file name. */
+int seg_parse_file_name(const char *name, uint64_t *id /* OUT */);
+
 typedef struct seg_writer seg_writer;
 
 int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_last,

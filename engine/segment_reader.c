@@ -106,6 +106,27 @@ static int check_structure(seg_reader *r, const char **why, uint64_t *where)
     return STRATA_OK;
 }
 
+void seg_file_path(const char *seg_dir, uint64_t id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%016llx.seg", seg_dir, (unsigned long long)id);
+}
+
+int seg_parse_file_name(const char *name, uint64_t *id)
+{
+    if (strlen(name) != 20 || strcmp(name + 16, ".seg") != 0)
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++) {
+        char c = name[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v << 4 | (uint64_t)d;
+    }
+    *id = v;
+    return 1;
+}
+
 static int map_file(const char *path, seg_reader **out)
 {
     seg_reader *r = st_calloc(1, sizeof *r);
@@ -300,6 +321,8 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
     m->val_codec = codecs & 15;
     if (!codec_get(m->ts_codec) || !codec_get(m->val_codec))
         return corrupt_at(c, "unknown codec");
+    if (m->ts_codec != CODEC_TS_DOD || m->val_codec != chunk_value_codec(c->type))
+        return corrupt_at(c, "codec does not fit the column's type");
     uint64_t index_off = (uint64_t)(r->index - r->base);
     if (tl > index_off || vl > index_off || c->data_off + tl + vl > index_off)
         return corrupt_at(c, "chunk data outside the data area");
@@ -368,6 +391,7 @@ long segr_verify(const char *path, void (*report)(void *ctx, const char *msg), v
     }
     uint64_t points = 0, chunks = 0;
     uint64_t next_data = SEG_HEADER_SIZE;
+    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     for (uint32_t i = 0; i < r->info.nseries; i++) {
         seg_cursor c;
         segr_series_at(r, i, &c);
@@ -379,6 +403,8 @@ long segr_verify(const char *path, void (*report)(void *ctx, const char *msg), v
         while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW) {
             chunks++;
             points += m.st.count;
+            tmin = m.tmin < tmin ? m.tmin : tmin;
+            tmax = m.tmax > tmax ? m.tmax : tmax;
             if (segr_decode(r, &m, ts, vals) != STRATA_OK) {
                 vsay(&v, "%s (series %u)", st_errmsg(), c.sid);
                 continue;
@@ -397,6 +423,11 @@ long segr_verify(const char *path, void (*report)(void *ctx, const char *msg), v
         }
         next_data = c.data_off;
     }
+    if (r->info.nseries && next_data != (uint64_t)(r->index - r->base))
+        vsay(&v, "%s: chunk data ends at offset %llu but the index starts at %llu", path,
+             (unsigned long long)next_data, (unsigned long long)(r->index - r->base));
+    if (points && (tmin != r->info.tmin || tmax != r->info.tmax))
+        vsay(&v, "%s: footer time range differs from the chunks'", path);
     if (chunks != r->info.chunks || points != r->info.points)
         vsay(&v, "%s: footer counts %llu chunks / %llu points, index has %llu / %llu", path,
              (unsigned long long)r->info.chunks, (unsigned long long)r->info.points,

@@ -135,7 +135,7 @@ static int record_intact_at(const uint8_t *base, size_t size, size_t p, uint64_t
     const uint8_t *r = base + p;
     uint32_t len = load_u32(r);
     uint64_t lsn = load_u64(r + 8);
-    if (lsn < lsn_lo || lsn > lsn_hi || r[4] != WAL_REC_WRITE || len > WAL_MAX_PAYLOAD ||
+    if (lsn < lsn_lo || lsn > lsn_hi || len > WAL_MAX_PAYLOAD ||
         (uint64_t)len + WAL_RECORD_OVERHEAD > size - p)
         return 0;
     return XXH3_64bits(r, WAL_RECORD_HEAD + len) == load_u64(r + WAL_RECORD_HEAD + len);
@@ -155,8 +155,6 @@ static const char *record_problem(const uint8_t *base, size_t size, size_t off,
         return "record extends past the end of the file";
     if (XXH3_64bits(r, WAL_RECORD_HEAD + len) != load_u64(r + WAL_RECORD_HEAD + len))
         return "record checksum mismatch";
-    if (r[4] != WAL_REC_WRITE)
-        return "unknown record type";
     if (load_u64(r + 8) != expect_lsn)
         return "record sequence number out of order";
     return NULL;
@@ -226,9 +224,9 @@ static int scan_file(scan *s, uint64_t seq, const char *path, int is_last, uint6
     size_t cut = SIZE_MAX; /* offset of a torn tail to cut */
     int hc = wal_header_check(base, size, seq, &first_lsn, &why);
     if (hc == -2) {
+        uint32_t version = load_u32(base + 8); /* hc == -2 implies a whole header */
         os_munmap(map, size);
-        return problem(s, STRATA_VERSION, "%s: %s (version %u)", path, why,
-                       size >= 12 ? load_u32(base + 8) : 0);
+        return problem(s, STRATA_VERSION, "%s: %s (version %u)", path, why, version);
     }
     if (hc != 0) {
         /* A crash while creating the last file can leave its header torn;
@@ -275,6 +273,16 @@ static int scan_file(scan *s, uint64_t seq, const char *path, int is_last, uint6
         }
         const uint8_t *r = base + off;
         uint32_t len = load_u32(r);
+        if (r[4] != WAL_REC_WRITE) {
+            /* intact, but of a kind this build does not know: written by a
+             * newer version; skipping it would lose data */
+            int code = problem(s, STRATA_VERSION,
+                               "%s: record of unknown type %u at offset %zu (written by a newer "
+                               "version?)",
+                               path, r[4], off);
+            os_munmap(map, size);
+            return code;
+        }
         s->rec->records++;
         if (*expect >= s->from_lsn && s->fn) {
             rc = s->fn(s->ctx, *expect, r[4], r + WAL_RECORD_HEAD, len);
