@@ -13,7 +13,13 @@
  * timestamp winning, and compared with the dump's lines in order.
  *
  * Tests marked KNOWN BUG assert the documented behaviour and fail today;
- * the comment above each says what goes wrong and where.
+ * the comment above each says what goes wrong and where.  Under the
+ * sanitizers (make check-san) almost every test here and in check_crash.c
+ * fails today at the first flush of a database, a KNOWN BUG in
+ * engine/manifest.c: manifest_commit() calls memcpy(next.segs,
+ * m->st.segs, 0) with m->st.segs NULL while the manifest lists no
+ * segment (manifest.c:429), which is undefined behaviour, and UBSan
+ * (-fno-sanitize-recover) ends the process.
  *
  * Fixtures: ../shared/fixtures (relative to the repository root, where the
  * runner starts) is used only when present; without it those tests print
@@ -1663,6 +1669,31 @@ static void check_inspect(const char *db, uint64_t values, uint64_t in_wal, uint
     free(err);
 }
 
+/* A writer that adds n points "extra v=k/2 k" (k < n) to db, creating it
+ * if need be, and dies without closing: the values stay in the log. */
+static void write_and_die(const char *db, int n)
+{
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        strata_options o;
+        strata_options_init(&o);
+        o.create_if_missing = 1;
+        strata_db *h;
+        strata_batch *b;
+        if (strata_db_open(db, &o, &h) != STRATA_OK || strata_batch_new(h, &b) != STRATA_OK)
+            _exit(1);
+        for (int i = 0; i < n; i++)
+            if (strata_batch_point(b, "extra", i) != STRATA_OK ||
+                strata_batch_f64(b, "v", i * 0.5) != STRATA_OK)
+                _exit(2);
+        _exit(strata_db_write(h, b) == STRATA_OK ? 0 : 3);
+    }
+    int status;
+    ck_assert(waitpid(pid, &status, 0) == pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer: status %d", status);
+}
+
 START_TEST(test_inspect_json)
 {
     char *dir = tu_tmpdir(), *lp = tu_path(dir, "f.lp"), *db = tu_path(dir, "db");
@@ -1677,27 +1708,62 @@ START_TEST(test_inspect_json)
     free(err);
     check_inspect(db, 10800, 0, 30, 6, 2);
 
-    /* unflushed values in the log: a writer that dies without closing */
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        strata_db *h;
-        strata_batch *b;
-        if (strata_db_open(db, NULL, &h) != STRATA_OK || strata_batch_new(h, &b) != STRATA_OK)
-            _exit(1);
-        for (int i = 0; i < 1000; i++)
-            if (strata_batch_point(b, "extra", i) != STRATA_OK ||
-                strata_batch_f64(b, "v", i * 0.5) != STRATA_OK)
-                _exit(2);
-        _exit(strata_db_write(h, b) == STRATA_OK ? 0 : 3);
-    }
-    int status;
-    ck_assert(waitpid(pid, &status, 0) == pid);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer: status %d", status);
+    write_and_die(db, 1000);
     check_inspect(db, 11800, 1000, 31, 7, 3);
     tu_rmrf(dir);
     free(db);
     free(lp);
+    free(dir);
+}
+END_TEST
+
+/* Every file under dir with its size, sorted. */
+static char *listing(const char *dir)
+{
+    char *cmd = fmt("cd '%s' && find . -type f -printf '%%P %%s\\n' | sort", dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    char *text = NULL;
+    size_t cap = 0;
+    FILE *m = open_memstream(&text, &cap);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0)
+        fwrite(buf, 1, n, m);
+    fclose(m);
+    ck_assert_int_eq(pclose(p), 0);
+    free(cmd);
+    return text;
+}
+
+/* dump includes values that are only in the log, and changes no file.
+ * KNOWN BUG under LeakSanitizer (make check-san), engine/iter.c:
+ * strata_iter_open() st_mallocs a holder for the copy of the active head
+ * (`active`, iter.c:162); after add_src() has copied it into it->s the
+ * pointer is set to NULL without st_free (iter.c:198-204), so every
+ * iterator over a series with unflushed points leaks 112 bytes and LSan
+ * makes the dump exit 1. */
+START_TEST(test_dump_unflushed)
+{
+    char *dir = tu_tmpdir(), *db = tu_path(dir, "db"), *out, *err;
+    write_and_die(db, 5);
+    char *before = listing(db);
+    int rc = cli(&out, &err, ARGS("dump", db));
+    ck_assert_msg(rc == 0 && err[0] == 0, "dump: exit %d:\n%s", rc, err);
+    ck_assert_str_eq(out, "extra v=0 0\nextra v=0.5 1\nextra v=1 2\nextra v=1.5 3\nextra v=2 4\n");
+    free(out);
+    free(err);
+    char *after = listing(db);
+    ck_assert_str_eq(after, before);
+    ck_assert_msg(strstr(after, "wal/") && !strstr(after, "seg/"), "files:\n%s", after);
+    rc = cli(&out, &err, ARGS("verify", db));
+    ck_assert_msg(rc == 0, "verify: exit %d: %s%s", rc, out, err);
+    free(out);
+    free(err);
+    free(after);
+    free(before);
+    tu_rmrf(dir);
+    free(db);
     free(dir);
 }
 END_TEST
@@ -1853,6 +1919,7 @@ Suite *cli_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("inspect");
     tcase_add_test(tc, test_inspect_json);
+    tcase_add_test(tc, test_dump_unflushed);
     tcase_add_test(tc, test_verify_and_damage);
     suite_add_tcase(s, tc);
     return s;
