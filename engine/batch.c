@@ -283,6 +283,19 @@ static int ls_get(strata_batch *b, uint32_t lt, const char *name, size_t nl, uin
     return STRATA_OK;
 }
 
+/* Forget the cached series created since the cache had n of them: a line
+ * or point that failed must not fix a field's type for later ones.  Rare
+ * (a failing line that introduced a series), so the map is rebuilt. */
+static void ls_truncate(strata_batch *b, uint32_t n)
+{
+    if (b->nls == n)
+        return;
+    b->nls = n;
+    memset(b->ls_map, 0, (size_t)b->ls_map_cap * sizeof *b->ls_map);
+    for (uint32_t i = 0; i < n; i++)
+        map_insert(b->ls_map, b->ls_map_cap, b->ls[i].hash, i);
+}
+
 static int push_val(strata_batch *b, uint32_t ls, int64_t ts, uint64_t bits)
 {
     if (b->nvals == b->cap_vals) {
@@ -370,6 +383,8 @@ void strata_batch_cancel_point(strata_batch *b)
     if (!b || !b->in_point)
         return;
     b->nvals = b->point_first_val;
+    /* series first seen in this point were only ever seen here */
+    ls_truncate(b, b->point_first_ls);
     if (b->nfields)
         b->npoints--;
     b->in_point = 0;
@@ -391,6 +406,7 @@ int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
     b->nfields = 0;
     b->cur_lt = CAT_NONE;
     b->point_first_val = b->nvals;
+    b->point_first_ls = b->nls;
     return rc;
 }
 
@@ -481,7 +497,7 @@ static int api_field(strata_batch *b, const char *field, uint8_t type, uint64_t 
     if (b->cur_lt == CAT_NONE) {
         rc = api_tagset(b);
         if (rc != STRATA_OK) {
-            b->in_point = 0; /* the point cannot be completed */
+            strata_batch_cancel_point(b); /* the point cannot be completed */
             return rc;
         }
     }
@@ -606,6 +622,7 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
     }
     int64_t ts = ln->has_ts ? ln->ts : default_ts_ns;
     size_t start = b->nvals;
+    uint32_t first_ls = b->nls;
     for (uint32_t i = 0; i < ln->nfields; i++) {
         const lp_field *f = &ln->field[i];
         size_t off, nl;
@@ -643,6 +660,7 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
     }
     if (rc != STRATA_OK) {
         b->nvals = start;
+        ls_truncate(b, first_ls);
         return rc;
     }
     b->npoints++;

@@ -62,6 +62,7 @@ struct strata_batch {
     int64_t ts;
     uint32_t cur_lt, nfields;
     size_t point_first_val;
+    uint32_t point_first_ls;
     buf scratch; /* measurement and tags of that point */
     btag *tags;
     uint32_t ntags, cap_tags;

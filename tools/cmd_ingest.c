@@ -360,6 +360,8 @@ static int add_value(ingest *in, const char *field, strata_type t, uint64_t bits
 
 static void csv_line(ingest *in, const char *line, size_t len)
 {
+    if (len && line[len - 1] == '\r')
+        len--; /* CRLF files */
     size_t n;
     uint32_t bad;
     if (csv_split(line, len, &n, &bad)) {
