@@ -109,7 +109,7 @@ demo: deps
 	./tools/demo.sh $(abspath $(CLI))
 
 bench: deps
-	$(MAKE) --no-print-directory all $(BENCH_BIN)
+	$(MAKE) --no-print-directory all $(filter-out %/bench_selftest,$(BENCH_BIN))
 	./bench/run.sh $(abspath $(BUILD))
 
 install: all
@@ -135,3 +135,4 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:
