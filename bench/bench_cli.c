@@ -7,7 +7,9 @@
  * figure /usr/bin/time -v prints), and the database's bytes on disk per
  * value (allocated blocks, as du counts them).
  *
- *   BM_CliIngest/trucks:<n>   --strata=PATH (default build/strata)
+ *   BM_CliIngest/trucks:<n>/cores:<c>   --strata=PATH (default build/strata);
+ *                             cores:1 pins the process (and its flush
+ *                             thread) to one CPU with taskset
  *   BM_CliDump/trucks:<n>     `strata dump` of that database to /dev/null
  */
 #define _GNU_SOURCE
@@ -76,6 +78,7 @@ static uint64_t du_bytes(const char *dir)
 
 static void bm_cli_ingest(gb_state *st)
 {
+    int one_core = gb_arg(st, 1) == 1;
     char db[4300];
     snprintf(db, sizeof db, "%s/db", workdir);
     long rss = 0, max_rss = 0;
@@ -84,7 +87,10 @@ static void bm_cli_ingest(gb_state *st)
     while (gb_loop(st)) {
         gb_pause_timing(st);
         wl_rmrf(db);
-        char *argv[] = {(char *)strata_bin, "ingest", db, "--quiet", lp_path, NULL};
+        char *plain[] = {(char *)strata_bin, "ingest", db, "--quiet", lp_path, NULL};
+        char *pinned[] = {"/usr/bin/taskset", "-c", "0", (char *)strata_bin, "ingest", db,
+                          "--quiet", lp_path, NULL};
+        char **argv = one_core ? pinned : plain;
         double t0 = now_s();
         int rc = run(argv, NULL, &rss);
         double t1 = now_s();
@@ -153,8 +159,9 @@ int main(int argc, char **argv)
                     (long long)sb.st_size);
     gb_context_add("strata", strata_bin);
     gb_bench *b = gb_bench_register("BM_CliIngest", bm_cli_ingest);
-    gb_bench_arg(b, trucks);
-    gb_bench_arg_names(b, 1, (const char *const[]){"trucks"});
+    gb_bench_args(b, 2, (const int64_t[]){trucks, 1});
+    gb_bench_args(b, 2, (const int64_t[]){trucks, 2});
+    gb_bench_arg_names(b, 2, (const char *const[]){"trucks", "cores"});
     gb_bench_unit(b, GB_MS);
     gb_bench_manual_time(b);
     b = gb_bench_register("BM_CliDump", bm_cli_dump);
