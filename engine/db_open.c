@@ -95,7 +95,8 @@ static int dir_is_fresh(const char *path)
     return fresh;
 }
 
-static int create_db(strata_db *db, const char *manifest_path, const char *catalog_path)
+static int create_db(strata_db *db, const strata_options *opts, const char *manifest_path,
+                     const char *catalog_path)
 {
     int e = os_mkdir(db->wal_dir, 0755);
     if (e == 0)
@@ -108,9 +109,9 @@ static int create_db(strata_db *db, const char *manifest_path, const char *catal
         return rc;
     catalog_close(c);
     man_state st = {0};
-    st.partition_ns = db->opts.partition_ns ? db->opts.partition_ns : DAY_NS;
+    st.partition_ns = opts->partition_ns ? opts->partition_ns : DAY_NS;
     snprintf(st.device_tag, sizeof st.device_tag, "%s",
-             db->opts.device_tag ? db->opts.device_tag : "device");
+             opts->device_tag ? opts->device_tag : "device");
     st.flushed_lsn = 1;
     st.catalog_len = 32; /* the catalog header */
     st.next_segment_id = 1;
@@ -336,7 +337,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
                         path);
             goto fail;
         }
-        rc = create_db(db, manifest_path, catalog_path);
+        rc = create_db(db, opts, manifest_path, catalog_path);
         if (rc != STRATA_OK)
             goto fail;
     }

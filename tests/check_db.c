@@ -599,6 +599,21 @@ START_TEST(test_locks_readonly_options)
     o.device_tag = "name";
     ck_assert_int_eq(strata_db_open(dir, &o, &db2), STRATA_MISUSE);
     ck_assert_ptr_null(db2);
+    /* a device tag given at creation is kept */
+    char *dir3 = tu_tmpdir();
+    o.create_if_missing = 1;
+    ck_assert_int_eq(strata_db_open(dir3, &o, &db2), STRATA_OK);
+    ck_assert_int_eq(strata_db_close(db2), STRATA_OK);
+    ck_assert_int_eq(strata_db_open(dir3, &o, &db2), STRATA_OK);
+    ck_assert_int_eq(strata_db_close(db2), STRATA_OK);
+    o.device_tag = NULL;
+    ck_assert_int_eq(strata_db_open(dir3, &o, &db2), STRATA_OK);
+    ck_assert_int_eq(strata_db_close(db2), STRATA_OK);
+    o.device_tag = "device";
+    ck_assert_int_eq(strata_db_open(dir3, &o, &db2), STRATA_MISUSE);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(NULL), "uses device tag 'name'"));
+    tu_rmrf(dir3);
+    free(dir3);
     /* missing and foreign directories */
     strata_options_init(&o);
     char missing[4200];
