@@ -12,14 +12,8 @@
  * keys, sorted by key (bytewise) then time with the last write of a
  * timestamp winning, and compared with the dump's lines in order.
  *
- * Tests marked KNOWN BUG assert the documented behaviour and fail today;
- * the comment above each says what goes wrong and where.  Under the
- * sanitizers (make check-san) almost every test here and in check_crash.c
- * fails today at the first flush of a database, a KNOWN BUG in
- * engine/manifest.c: manifest_commit() calls memcpy(next.segs,
- * m->st.segs, 0) with m->st.segs NULL while the manifest lists no
- * segment (manifest.c:429), which is undefined behaviour, and UBSan
- * (-fno-sanitize-recover) ends the process.
+ * Regression tests for bugs these tests found carry a "Regression:" note
+ * saying what went wrong.
  *
  * Fixtures: ../shared/fixtures (relative to the repository root, where the
  * runner starts) is used only when present; without it those tests print
@@ -29,6 +23,7 @@
 #include "engine/lineproto.h"
 #include "engine/numtext.h"
 #include "engine/segment.h"
+#include "engine/timetext.h"
 #include "strata.h"
 #include "tests/testutil.h"
 
@@ -760,14 +755,14 @@ START_TEST(test_lp_strict)
 }
 END_TEST
 
-/* KNOWN BUG (engine/batch.c): a rejected line still teaches the batch the
+/* Regression (engine/batch.c): a rejected line taught the batch the
  * types of its fields.  Line 2 fails on its second field ('a' is float64);
  * its first field 'b' (new, int64) was already entered into the batch's
- * series cache by ls_get() (batch.c, "The cached series for field ...")
- * and strata_batch_add_lp() only rolls back nvals on failure, so line 3,
- * the first real write of 'b' (as float64), is rejected as "int64, not
- * float64" although no int64 'b' was ever stored.  The cache survives
- * strata_batch_clear(), so --batch 1 fails the same way. */
+ * series cache, and strata_batch_add_lp() rolled back only nvals on
+ * failure, so line 3, the first real write of 'b' (as float64), was
+ * rejected as "int64, not float64" although no int64 'b' was ever stored.
+ * The cache survives strata_batch_clear(), so --batch 1 failed the same
+ * way. */
 START_TEST(test_lp_rejected_line_keeps_no_types)
 {
     static const char text[] = "m,host=c a=1 1\n"
@@ -797,8 +792,8 @@ START_TEST(test_lp_rejected_line_keeps_no_types)
 }
 END_TEST
 
-/* KNOWN BUG (engine/batch.c): the C API form of the bug above — a point
- * cancelled after a failed field leaves its other new fields' types in the
+/* Regression (engine/batch.c): the C API form of the bug above — a point
+ * cancelled after a failed field left its other new fields' types in the
  * batch's cache. */
 START_TEST(test_api_cancelled_point_keeps_no_types)
 {
@@ -1066,8 +1061,8 @@ START_TEST(test_csv_wide)
 }
 END_TEST
 
-/* KNOWN BUG (tools/cmd_ingest.c): CSV input with CRLF line endings is not
- * read.  ingest_stream() cuts lines at '\n' only and csv_line()/
+/* Regression (tools/cmd_ingest.c): CSV input with CRLF line endings was
+ * not read.  ingest_stream() cuts lines at '\n' only and csv_line()/
  * csv_split() keep the '\r', so the last header cell is "ok:bool\r" (the
  * :bool suffix is not recognised and the field name holds a carriage
  * return) and every last data cell ends in '\r' ("'1.5\r' is not a
@@ -1175,6 +1170,28 @@ static size_t vset_add_nab(vset *s, const nab_file *f)
     return rows;
 }
 
+/* The NAB file as line protocol (measurement nab, tag file=<name>, field
+ * value with the CSV's text unchanged, ns timestamps), appended to out. */
+static void nab_to_lp(const nab_file *f, FILE *out)
+{
+    size_t len;
+    char *csv = tu_read_file(f->path, &len);
+    ck_assert_ptr_nonnull(csv);
+    char *line = strtok(csv, "\n");
+    ck_assert(line && strncmp(line, "timestamp,value", 15) == 0);
+    while ((line = strtok(NULL, "\n")) != NULL) {
+        size_t l = strlen(line);
+        if (l && line[l - 1] == '\r')
+            line[--l] = '\0';
+        char *comma = strchr(line, ',');
+        ck_assert_ptr_nonnull(comma);
+        int64_t ts;
+        ck_assert_int_eq(time_parse(line, (size_t)(comma - line), &ts), 0);
+        fprintf(out, "nab,file=%s value=%s %" PRId64 "\n", f->name, comma + 1, ts);
+    }
+    free(csv);
+}
+
 static void nab_round_trip(int crlf)
 {
     if (!exists(NAB_DIR)) {
@@ -1204,6 +1221,21 @@ static void nab_round_trip(int crlf)
     }
     ck_assert_uint_gt(used, 0);
     vset_finish(&s);
+    /* The same files converted to line protocol, into a second database. */
+    char *lp = tu_path(dir, "nab.lp"), *db_lp = tu_path(dir, "db_lp");
+    FILE *lpf = fopen(lp, "w");
+    ck_assert_ptr_nonnull(lpf);
+    for (size_t i = 0; i < nf; i++)
+        if (files[i].crlf == crlf)
+            nab_to_lp(&files[i], lpf);
+    ck_assert_int_eq(fclose(lpf), 0);
+    {
+        char *out, *err;
+        int rc = cli(&out, &err, ARGS("ingest", "--quiet", db_lp, lp));
+        ck_assert_msg(rc == 0 && err[0] == 0, "ingest %s: exit %d:\n%.600s", lp, rc, err);
+        free(out);
+        free(err);
+    }
     /* Repeated timestamps (SOURCE.md): 11 extra rows in each of
      * ec2_disk_write_bytes_1ef3de, ec2_network_in_5abac7 and
      * ec2_request_latency_system_failure, 12 in machine_temperature, one
@@ -1215,8 +1247,12 @@ static void nab_round_trip(int crlf)
     ck_assert_int_eq(strata_db_open(db, NULL, &h), STRATA_OK);
     ck_assert_int_eq(strata_db_close(h), STRATA_OK);
     check_dump_file(&s, db, dump);
-    printf("check_cli: nab%s: %zu files, %zu rows, %zu values after last-wins\n",
+    check_dump_file(&s, db_lp, dump);
+    printf("check_cli: nab%s: %zu files, %zu rows, %zu values after last-wins (csv and line "
+           "protocol)\n",
            crlf ? "_crlf" : "", used, rows, s.n);
+    free(lp);
+    free(db_lp);
     vset_free(&s);
     for (size_t i = 0; i < nf; i++) {
         free(files[i].name);
@@ -1235,7 +1271,7 @@ START_TEST(test_nab)
 }
 END_TEST
 
-/* KNOWN BUG: the CRLF files of NAB (see test_csv_crlf). */
+/* The CRLF files of NAB. */
 START_TEST(test_nab_crlf)
 {
     nab_round_trip(1);
@@ -1737,7 +1773,7 @@ static char *listing(const char *dir)
 }
 
 /* dump includes values that are only in the log, and changes no file.
- * KNOWN BUG under LeakSanitizer (make check-san), engine/iter.c:
+ * Regression under LeakSanitizer (make check-san), engine/iter.c:
  * strata_iter_open() st_mallocs a holder for the copy of the active head
  * (`active`, iter.c:162); after add_src() has copied it into it->s the
  * pointer is set to NULL without st_free (iter.c:198-204), so every

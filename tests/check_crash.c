@@ -24,9 +24,7 @@
  * was cut), report the cut bytes in wal_torn_bytes and through the log
  * callback, and open cleanly a second time.
  *
- * STRATA_CRASH_SEED=n reruns one iteration's seed.  Under the sanitizers
- * these tests fail today at the first flush (see check_cli.c: the KNOWN
- * BUG at engine/manifest.c:429).
+ * STRATA_CRASH_SEED=n reruns one iteration's seed.
  */
 #define _GNU_SOURCE
 #include "strata.h"
