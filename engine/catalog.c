@@ -338,6 +338,21 @@ uint32_t catalog_tagset_count(catalog *c)
     return n;
 }
 
+int catalog_tagset_key(catalog *c, uint32_t tid, const char **key, uint32_t *len, uint32_t *mlen)
+{
+    pthread_rwlock_rdlock(&c->lock);
+    int rc = STRATA_OK;
+    if (tid >= c->ntagsets) {
+        rc = st_err(STRATA_NOTFOUND, "no tag set with id %u", tid);
+    } else {
+        *key = c->tagsets[tid].key;
+        *len = c->tagsets[tid].len;
+        *mlen = c->tagsets[tid].mlen;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return rc;
+}
+
 int catalog_series_info(catalog *c, uint32_t sid, cat_series_info *out)
 {
     pthread_rwlock_rdlock(&c->lock);

@@ -72,6 +72,10 @@ int catalog_define_series(catalog *c, uint32_t id, uint32_t tagset, uint8_t type
                           const char *field, size_t flen);
 
 uint32_t catalog_series_count(catalog *c);
+/* Tag set tid's canonical key and escaped-measurement length; the string
+ * stays valid until catalog_close().  STRATA_NOTFOUND for an unknown id. */
+int catalog_tagset_key(catalog *c, uint32_t tid, const char **key /* OUT */,
+                       uint32_t *len /* OUT */, uint32_t *mlen /* OUT */);
 uint32_t catalog_tagset_count(catalog *c);
 int catalog_series_info(catalog *c, uint32_t sid, cat_series_info *out /* OUT */);
 /* `tagset_key field` with the field escaped; valid until catalog_close(). */

@@ -72,9 +72,16 @@ struct strata_db {
     int failed_ext;
     char failed_msg[512];
 
+    /* the query layer's tag index (query/index.h), built on first use */
+    pthread_mutex_t qindex_mu;
+    struct qindex *qindex;
+
     atomic_uint_least64_t flushes;
     uint64_t replayed, wal_torn_bytes;
 };
+
+struct qindex;
+void qindex_free(struct qindex *x); /* query/index.c */
 
 /* ---- views (view.c) ---- */
 view *view_new(seg_reader **segs, size_t nsegs, head *frozen);

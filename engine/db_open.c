@@ -244,6 +244,8 @@ static void free_db(strata_db *db)
     catalog_close(db->cat);
     manifest_close(db->man);
     buf_free(&db->wbuf);
+    qindex_free(db->qindex);
+    pthread_mutex_destroy(&db->qindex_mu);
     if (db->lock_fd >= 0)
         os_close(db->lock_fd);
     pthread_mutex_destroy(&db->write_mu);
@@ -287,6 +289,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     pthread_cond_init(&db->flush_cv, NULL);
     pthread_rwlock_init(&db->head_lock, NULL);
     pthread_mutex_init(&db->view_mu, NULL);
+    pthread_mutex_init(&db->qindex_mu, NULL);
     db->flush_threshold = opts->head_budget_bytes / 2;
 
     char manifest_path[4200], catalog_path[4200];

@@ -213,6 +213,22 @@ uint32_t head_series_points(const head_series *s)
     return s->n;
 }
 
+void head_series_bounds(const head_series *s, int64_t *lo, int64_t *hi)
+{
+    if (s->sorted) {
+        *lo = s->first->ts[0];
+        *hi = s->last_ts;
+        return;
+    }
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++) {
+            *lo = b->ts[i] < *lo ? b->ts[i] : *lo;
+            *hi = b->ts[i] > *hi ? b->ts[i] : *hi;
+        }
+}
+
 typedef struct tpoint {
     int64_t ts;
     uint64_t seq, v;

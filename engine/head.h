@@ -43,6 +43,9 @@ head_series *head_get(const head *h, uint32_t sid); /* NULL when no data */
 uint8_t head_series_type(const head_series *s);
 uint32_t head_series_points(const head_series *s);
 
+/* The smallest and largest timestamp of s (which has points). */
+void head_series_bounds(const head_series *s, int64_t *lo /* OUT */, int64_t *hi /* OUT */);
+
 /* The points of s with from <= ts < to (to == INT64_MAX: no upper bound),
  * sorted, one per timestamp (the
  * last written), into arrays from st_malloc (*ts and *v NULL when n = 0). */

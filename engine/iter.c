@@ -36,6 +36,13 @@ typedef struct src {
     int64_t bound;
     seg_cursor c;
     seg_reader *r;
+    /* planned (chunks offered to the caller): the in-range chunks still to
+     * read, in order, instead of walking the index again */
+    int planned;
+    chunk_meta *todo;
+    size_t ntodo, itodo;
+    int64_t lo, hi; /* time span of this source's chunks in range */
+    uint8_t *ntaken; /* while offering: which todo chunks the caller took */
 } src;
 
 #define NEXT_BUF 256
@@ -53,6 +60,7 @@ struct strata_iter {
     int64_t nts[NEXT_BUF];
     uint64_t nv[NEXT_BUF];
     size_t nn, npos;
+    iter_stats stats;
 };
 
 static int in_range(const strata_iter *it, int64_t t)
@@ -67,6 +75,16 @@ static int advance(strata_iter *it, src *s)
     while (!s->done && !s->pending && s->pos >= s->n) {
         if (!s->is_seg) {
             s->done = 1;
+            break;
+        }
+        if (s->planned) {
+            if (s->itodo == s->ntodo) {
+                s->done = 1;
+                break;
+            }
+            s->m = s->todo[s->itodo++];
+            s->pending = 1;
+            s->bound = s->m.tmin > it->from ? s->m.tmin : it->from;
             break;
         }
         int rc = segr_next_chunk(&s->c, &s->m);
@@ -100,6 +118,8 @@ static int decode_pending(strata_iter *it, src *s)
     int rc = segr_decode(s->r, &s->m, s->ts, s->v);
     if (rc != STRATA_OK)
         return rc;
+    it->stats.chunks_decoded++;
+    it->stats.points_decoded += s->m.st.count;
     size_t a = 0, b = s->m.st.count;
     while (a < b && s->ts[a] < it->from)
         a++;
@@ -151,14 +171,218 @@ void strata_iter_close(strata_iter *it)
     for (size_t i = 0; i < it->ns; i++) {
         st_free(it->s[i].ts);
         st_free(it->s[i].v);
+        st_free(it->s[i].todo);
     }
     st_free(it->s);
     view_unref(it->v);
     st_free(it);
 }
 
+/* ---- answering chunks from their statistics ----------------------------------- */
+
+static int overlaps_other(const strata_iter *it, size_t self, int64_t lo, int64_t hi)
+{
+    for (size_t i = 0; i < it->ns; i++) {
+        const src *s = &it->s[i];
+        if (i == self || s->done || s->hi < lo || s->lo > hi)
+            continue;
+        if (s->is_seg) {
+            /* chunks are in time order: the first ending at or after lo */
+            size_t a = 0, b = s->ntodo;
+            while (a < b) {
+                size_t mid = (a + b) / 2;
+                if (s->todo[mid].tmax < lo)
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            if (a < s->ntodo && s->todo[a].tmin <= hi)
+                return 1;
+        } else {
+            size_t a = 0, b = s->n;
+            while (a < b) {
+                size_t mid = (a + b) / 2;
+                if (s->ts[mid] < lo)
+                    a = mid + 1;
+                else
+                    b = mid;
+            }
+            if (a < s->n && s->ts[a] <= hi)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Read every segment source's in-range chunk entries once (they become the
+ * source's list of chunks to read), then offer each chunk that the merge
+ * could take whole — inside the range, no other source holding a point in
+ * its time span, so there is nothing to de-duplicate — to fn; those it
+ * takes leave the list. */
+static int offer_chunks(strata_iter *it, iter_chunk_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < it->ns; i++) {
+        src *s = &it->s[i];
+        s->lo = INT64_MAX;
+        s->hi = INT64_MIN;
+        if (!s->is_seg) {
+            if (s->n) {
+                s->lo = s->ts[0];
+                s->hi = s->ts[s->n - 1];
+            }
+            continue;
+        }
+        s->planned = 1;
+        s->todo = st_malloc((s->c.left + 1) * sizeof *s->todo);
+        if (!s->todo)
+            return st_err(STRATA_NOMEM, "out of memory planning a read");
+        int r;
+        while ((r = segr_next_chunk(&s->c, &s->m)) == STRATA_ROW) {
+            if (s->m.tmax < it->from)
+                continue;
+            if (s->m.tmin >= it->to && it->to != INT64_MAX)
+                break;
+            s->todo[s->ntodo++] = s->m;
+        }
+        if (r != STRATA_ROW && r != STRATA_DONE)
+            return r;
+        if (s->ntodo) {
+            s->lo = s->todo[0].tmin;
+            s->hi = s->todo[s->ntodo - 1].tmax;
+        }
+        it->stats.chunks += s->ntodo;
+    }
+    /* Decide on every chunk against the full lists, then drop the taken
+     * ones (a taken chunk still has its points: other sources must still
+     * see it as occupying its span). */
+    for (size_t i = 0; i < it->ns; i++) {
+        src *s = &it->s[i];
+        if (!s->is_seg || !s->ntodo)
+            continue;
+        uint8_t *taken = st_calloc(s->ntodo, 1);
+        if (!taken)
+            return st_err(STRATA_NOMEM, "out of memory planning a read");
+        for (size_t k = 0; k < s->ntodo; k++) {
+            const chunk_meta *m = &s->todo[k];
+            if (m->tmin < it->from || !in_range(it, m->tmax) ||
+                overlaps_other(it, i, m->tmin, m->tmax))
+                continue;
+            if (fn(ctx, m)) {
+                taken[k] = 1;
+                it->stats.chunks_summarized++;
+                it->stats.points_summarized += m->st.count;
+            }
+        }
+        s->ntaken = taken;
+    }
+    for (size_t i = 0; i < it->ns; i++) {
+        src *s = &it->s[i];
+        if (!s->ntaken)
+            continue;
+        size_t keep = 0;
+        for (size_t k = 0; k < s->ntodo; k++)
+            if (!s->ntaken[k])
+                s->todo[keep++] = s->todo[k];
+        s->ntodo = keep;
+        st_free(s->ntaken);
+        s->ntaken = NULL;
+        if (!keep)
+            s->done = 1;
+    }
+    return STRATA_OK;
+}
+
 int strata_iter_open(strata_db *db, uint64_t series_id, int64_t from, int64_t to,
                      strata_iter **out)
+{
+    return iter_open_ex(db, series_id, from, to, NULL, NULL, out);
+}
+
+static void widen(int64_t *lo, int64_t *hi, int64_t a, int64_t b)
+{
+    *lo = a < *lo ? a : *lo;
+    *hi = b > *hi ? b : *hi;
+}
+
+int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
+{
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    int64_t a, b;
+    pthread_rwlock_rdlock(&db->head_lock);
+    view *v = db_view_get(db);
+    head_series *hs = head_get(db->active, sid);
+    if (hs) {
+        head_series_bounds(hs, &a, &b);
+        widen(lo, hi, a, b);
+    }
+    pthread_rwlock_unlock(&db->head_lock);
+    if (v->frozen && (hs = head_get(v->frozen, sid)) != NULL) {
+        head_series_bounds(hs, &a, &b);
+        widen(lo, hi, a, b);
+    }
+    for (size_t i = 0; i < v->nsegs; i++) {
+        seg_cursor c;
+        if (!segr_find(v->segs[i], sid, &c))
+            continue;
+        chunk_meta m;
+        int first = 1;
+        while (segr_next_chunk(&c, &m) == STRATA_ROW) {
+            if (first)
+                widen(lo, hi, m.tmin, m.tmax);
+            first = 0;
+            *hi = m.tmax > *hi ? m.tmax : *hi;
+        }
+    }
+    view_unref(v);
+    return *lo <= *hi;
+}
+
+int iter_series_last(strata_db *db, uint32_t sid, int64_t from, int64_t to, int64_t *ts,
+                     uint64_t *v)
+{
+    pthread_rwlock_rdlock(&db->head_lock);
+    view *vw = db_view_get(db);
+    int in_head = head_get(db->active, sid) != NULL;
+    pthread_rwlock_unlock(&db->head_lock);
+    if (in_head || (vw->frozen && head_get(vw->frozen, sid))) {
+        view_unref(vw);
+        return 2;
+    }
+    int found = 0;
+    for (size_t i = 0; i < vw->nsegs; i++) {
+        const seg_info *in = segr_info(vw->segs[i]);
+        if (in->tmax < from || (in->tmin >= to && to != INT64_MAX))
+            continue;
+        chunk_meta m;
+        int r = segr_last_chunk(vw->segs[i], sid, &m);
+        if (r < 0) {
+            view_unref(vw);
+            return r;
+        }
+        if (r == 0 || m.tmax < from)
+            continue;
+        if (m.tmax >= to && to != INT64_MAX) {
+            view_unref(vw);
+            return 2; /* its last point in range is inside the chunk */
+        }
+        if (!found || m.tmax >= *ts) { /* later segments are newer: they win ties */
+            *ts = m.tmax;
+            *v = m.st.last;
+            found = 1;
+        }
+    }
+    view_unref(vw);
+    return found;
+}
+
+void iter_get_stats(const strata_iter *it, iter_stats *out)
+{
+    *out = it->stats;
+}
+
+int iter_open_ex(strata_db *db, uint64_t series_id, int64_t from, int64_t to, iter_chunk_fn fn,
+                 void *ctx, strata_iter **out)
 {
     if (!out)
         return st_err(STRATA_MISUSE, "strata_iter_open: NULL output pointer");
@@ -214,6 +438,11 @@ int strata_iter_open(strata_db *db, uint64_t series_id, int64_t from, int64_t to
         st_free(active.ts);
         st_free(active.v);
     }
+    for (size_t i = 0; i < it->ns && rc == STRATA_OK; i++)
+        if (!it->s[i].is_seg)
+            it->stats.head_points += it->s[i].n;
+    if (rc == STRATA_OK && fn)
+        rc = offer_chunks(it, fn, ctx);
     if (rc != STRATA_OK) {
         strata_iter_close(it);
         return rc;

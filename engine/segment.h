@@ -64,6 +64,7 @@ typedef struct seg_cursor {
     uint64_t data_off, prev_t;
     uint32_t left, index;
     uint32_t sid;
+    uint32_t slot; /* the series' position in the series table */
     uint8_t type;
 } seg_cursor;
 
@@ -74,6 +75,12 @@ int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c /* OUT */);
 /* STRATA_ROW with *m filled, STRATA_DONE, or STRATA_CORRUPT (message names
  * the file and offset). */
 int segr_next_chunk(seg_cursor *c, chunk_meta *m /* OUT */);
+/* The last chunk entry of series sid (1, *m set) or 0 when the segment
+ * lacks the series; <0 (STRATA_CORRUPT negated) when its index is damaged.
+ * The first call walks the whole index once and keeps every series' last
+ * entry in memory. */
+int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m /* OUT */);
+
 /* Decode a chunk into ts/v (room for m->st.count); STRATA_CORRUPT with file
  * and offset when its checksum or encoding is wrong. */
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,

@@ -37,6 +37,13 @@ struct seg_reader {
     const uint8_t *index, *table;
     uint64_t unit; /* ns per index time unit */
     seg_info info;
+    /* sid -> position in the series table (UINT32_MAX: absent), built on
+     * the first lookup when the ids are dense enough; NULL: binary search */
+    _Atomic(uint32_t *) pos;
+    atomic_int pos_tried;
+    uint32_t pos_n;
+    /* each series' last chunk entry, by series-table position (lazy) */
+    _Atomic(chunk_meta *) lasts;
 };
 
 /* Check the structure; on success fill r's pointers and info.  *why and
@@ -159,6 +166,8 @@ static int map_file(const char *path, seg_reader **out)
 static void unmap(seg_reader *r)
 {
     os_munmap((void *)r->base, r->size);
+    st_free(atomic_load(&r->pos));
+    st_free(atomic_load(&r->lasts));
     st_free(r);
 }
 
@@ -222,6 +231,7 @@ static void cursor_at(const seg_reader *r, uint32_t i, seg_cursor *c)
     c->index = 0;
     c->prev_t = (uint64_t)r->info.part_first;
     c->type = 0; /* read with the first chunk */
+    c->slot = i;
 }
 
 int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c)
@@ -232,8 +242,49 @@ int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c)
     return 1;
 }
 
+/* The position map, built once (racing builders: one wins, the others
+ * free theirs).  Only for dense ids: at most 4 slots per series. */
+static const uint32_t *pos_map(seg_reader *r, uint32_t *n)
+{
+    uint32_t *p = atomic_load(&r->pos);
+    if (p || atomic_load(&r->pos_tried)) {
+        *n = r->pos_n;
+        return p;
+    }
+    uint32_t ns = r->info.nseries;
+    uint64_t max = ns ? load_u64(r->table + (size_t)(ns - 1) * SEG_TABLE_ENTRY) : 0;
+    if (ns == 0 || max >= 4ull * ns + 1024) {
+        atomic_store(&r->pos_tried, 1);
+        *n = 0;
+        return NULL;
+    }
+    uint32_t *m = st_malloc((size_t)(max + 1) * sizeof *m);
+    if (!m) {
+        *n = 0;
+        return NULL; /* binary search still works */
+    }
+    memset(m, 0xff, (size_t)(max + 1) * sizeof *m);
+    for (uint32_t i = 0; i < ns; i++)
+        m[load_u64(r->table + (size_t)i * SEG_TABLE_ENTRY)] = i;
+    uint32_t *expected = NULL;
+    r->pos_n = (uint32_t)(max + 1); /* same value from every builder */
+    if (!atomic_compare_exchange_strong(&r->pos, &expected, m))
+        st_free(m);
+    atomic_store(&r->pos_tried, 1);
+    *n = r->pos_n;
+    return atomic_load(&r->pos);
+}
+
 int segr_find(const seg_reader *r, uint32_t sid, seg_cursor *c)
 {
+    uint32_t n;
+    const uint32_t *map = pos_map((seg_reader *)r, &n);
+    if (map) {
+        if (sid >= n || map[sid] == UINT32_MAX)
+            return 0;
+        cursor_at(r, map[sid], c);
+        return 1;
+    }
     uint32_t lo = 0, hi = r->info.nseries;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -271,7 +322,8 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
     if (get_varint(&p, end, &count) || get_varint(&p, end, &dt) || get_varint(&p, end, &span) ||
         get_u8(&p, end, &codecs) || get_varint(&p, end, &tl) || get_varint(&p, end, &vl))
         return corrupt_at(c, "truncated chunk entry");
-    memset(m, 0, sizeof *m);
+    m->st.nan_count = 0;
+    m->st.flags = 0;
     if (count == 0 || count > SEG_CHUNK_MAX)
         return corrupt_at(c, "chunk point count out of range");
     m->st.count = (uint32_t)count;
@@ -335,6 +387,37 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
     c->left--;
     c->index++;
     return STRATA_ROW;
+}
+
+int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m)
+{
+    seg_cursor c;
+    if (!segr_find(r, sid, &c))
+        return 0;
+    chunk_meta *lasts = atomic_load(&((seg_reader *)r)->lasts);
+    if (!lasts) {
+        uint32_t ns = r->info.nseries;
+        chunk_meta *l = st_malloc(((size_t)ns + 1) * sizeof *l);
+        if (!l)
+            return -st_err(STRATA_NOMEM, "out of memory reading %s", r->path);
+        for (uint32_t i = 0; i < ns; i++) {
+            seg_cursor k;
+            segr_series_at(r, i, &k);
+            int rc;
+            while ((rc = segr_next_chunk(&k, &l[i])) == STRATA_ROW)
+                ;
+            if (rc != STRATA_DONE) {
+                st_free(l);
+                return -rc;
+            }
+        }
+        chunk_meta *expected = NULL;
+        if (!atomic_compare_exchange_strong(&((seg_reader *)r)->lasts, &expected, l))
+            st_free(l);
+        lasts = atomic_load(&((seg_reader *)r)->lasts);
+    }
+    *m = lasts[c.slot];
+    return 1;
 }
 
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)

@@ -291,6 +291,53 @@ STRATA_API int strata_iter_next_block(strata_iter *it, int64_t *ts /* OUT */,
                                       size_t *n /* OUT */);
 STRATA_API void strata_iter_close(strata_iter *it);
 
+/* ---- Queries ---------------------------------------------------------------
+ * A small language close to InfluxQL, documented in docs/QUERY.md:
+ *
+ *   SELECT mean(fuel_consumption), max(velocity) FROM readings
+ *    WHERE fleet = 'East' AND time >= '2024-01-01T00:00:00Z' AND time < now()
+ *    GROUP BY time(1h), fleet FILL(none)
+ *
+ * Lifecycle: strata_query_prepare() parses and plans; strata_query_step()
+ * produces one row at a time (STRATA_ROW, then STRATA_DONE); the column
+ * accessors read the current row; strata_query_finalize() releases it.
+ * Rows stream: a query holds at most one group's buckets in memory.
+ * "EXPLAIN <query>" yields the plan as rows of one text column instead. */
+
+typedef struct strata_query strata_query;
+
+/* Column value types of the current row. */
+#define STRATA_COL_NULL 0 /* no value (an empty bucket with FILL(null)) */
+#define STRATA_COL_TIME 1 /* int64 ns: strata_query_column_i64() */
+#define STRATA_COL_TEXT 2 /* tag values, EXPLAIN lines */
+#define STRATA_COL_F64 3
+#define STRATA_COL_I64 4
+#define STRATA_COL_BOOL 5 /* strata_query_column_i64() gives 0 or 1 */
+
+/* Parse and plan `text`.  A syntax error is STRATA_ERROR (extended
+ * STRATA_ERROR_PARSE) with a message naming line and column; an unknown
+ * measurement or field is not an error (no rows). */
+STRATA_API int strata_query_prepare(strata_db *db, const char *text,
+                                    strata_query **q /* OUT */);
+/* STRATA_ROW, STRATA_DONE, or an error (e.g. STRATA_CORRUPT). */
+STRATA_API int strata_query_step(strata_query *q);
+/* Columns: "time", then the GROUP BY tags, then one per selected value. */
+STRATA_API int strata_query_column_count(const strata_query *q);
+/* Valid until strata_query_finalize(). */
+STRATA_API const char *strata_query_column_name(const strata_query *q, int i);
+/* The type of column i in the current row (STRATA_COL_*). */
+STRATA_API int strata_query_column_type(const strata_query *q, int i);
+STRATA_API double strata_query_column_f64(const strata_query *q, int i);
+STRATA_API int64_t strata_query_column_i64(const strata_query *q, int i);
+/* Valid until the next step or finalize. */
+STRATA_API const char *strata_query_column_text(const strata_query *q, int i);
+/* The plan and what execution did so far (series matched, chunks answered
+ * from their statistics vs decoded, points read), as text; valid until the
+ * next call or finalize. */
+STRATA_API const char *strata_query_explain(strata_query *q);
+/* Accepts NULL. */
+STRATA_API void strata_query_finalize(strata_query *q);
+
 /* ---- Checking ------------------------------------------------------------- */
 
 /* Re-read every checksum of the database at path (manifest, catalog, every

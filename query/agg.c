@@ -1,0 +1,336 @@
+/*
+ * agg.c — the aggregate functions (definitions in agg.h and docs/QUERY.md).
+ *
+ * Float sums are plain double sums in time order, the same way chunk
+ * statistics are summed, so a bucket answered from statistics and one
+ * answered from points agree to rounding.  Int sums are exact (128-bit).
+ */
+#include "query/agg.h"
+
+#include "engine/alloc.h"
+#include "engine/err.h"
+#include "engine/segment_format.h"
+#include "strata.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void agg_init(agg_state *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void agg_reset(agg_state *s)
+{
+    double *vals = s->vals;
+    size_t cap = s->cap;
+    memset(s, 0, sizeof *s);
+    s->vals = vals;
+    s->cap = cap;
+}
+
+void agg_free(agg_state *s)
+{
+    st_free(s->vals);
+    memset(s, 0, sizeof *s);
+}
+
+static double as_double(uint8_t type, uint64_t bits)
+{
+    if (type == STRATA_F64) {
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        return d;
+    }
+    if (type == STRATA_I64)
+        return (double)(int64_t)bits;
+    return (double)(bits & 1);
+}
+
+static void note_first_last(agg_state *s, int64_t ts, uint8_t type, uint64_t bits, int64_t ts_last,
+                            uint64_t bits_last)
+{
+    if (!s->has_first || ts < s->first_t) {
+        s->first_t = ts;
+        s->first_v = bits;
+        s->first_type = type;
+    }
+    if (!s->has_first || ts_last >= s->last_t) {
+        s->last_t = ts_last;
+        s->last_v = bits_last;
+        s->last_type = type;
+    }
+    s->has_first = 1;
+}
+
+static void note_minmax(agg_state *s, uint8_t type, uint64_t bits, double d)
+{
+    if (type != STRATA_F64) {
+        int64_t i = type == STRATA_I64 ? (int64_t)bits : (int64_t)(bits & 1);
+        if (!s->has_minmax || i < s->imin)
+            s->imin = i;
+        if (!s->has_minmax || i > s->imax)
+            s->imax = i;
+    }
+    if (!s->has_minmax || d < s->min)
+        s->min = d;
+    if (!s->has_minmax || d > s->max)
+        s->max = d;
+    s->has_minmax = 1;
+}
+
+int agg_add(agg_state *s, agg_kind k, uint8_t type, int64_t ts, uint64_t bits)
+{
+    double d = as_double(type, bits);
+    s->count++;
+    note_first_last(s, ts, type, bits, ts, bits);
+    if (isnan(d))
+        return STRATA_OK;
+    s->nnum++;
+    if (type == STRATA_F64) {
+        s->have_float = 1;
+        s->fsum += d;
+    } else {
+        s->have_int = 1;
+        s->isum += type == STRATA_I64 ? (int64_t)bits : (int64_t)(bits & 1);
+    }
+    note_minmax(s, type, bits, d);
+    switch (k) {
+    case AGG_STDDEV: {
+        s->w_n++;
+        double delta = d - s->w_mean;
+        s->w_mean += delta / (double)s->w_n;
+        s->w_m2 += delta * (d - s->w_mean);
+        break;
+    }
+    case AGG_MEDIAN:
+    case AGG_PERCENTILE:
+        if (s->nvals == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 256;
+            double *v = st_realloc(s->vals, cap * sizeof *v);
+            if (!v)
+                return st_err(STRATA_NOMEM, "out of memory computing a %s", agg_name(k));
+            s->vals = v;
+            s->cap = cap;
+        }
+        s->vals[s->nvals++] = d;
+        break;
+    case AGG_INTEGRAL:
+    case AGG_DERIVATIVE:
+    case AGG_RATE:
+        if (!s->s_has) {
+            s->s_has = 1;
+            s->s_first_t = ts;
+            s->s_first_v = d;
+        } else {
+            double dt = (double)(ts - s->s_prev_t);
+            s->area += (d + s->s_prev_v) / 2.0 * dt;
+            s->increase += d >= s->s_prev_v ? d - s->s_prev_v : d;
+        }
+        s->s_prev_t = ts;
+        s->s_prev_v = d;
+        break;
+    default:
+        break;
+    }
+    return STRATA_OK;
+}
+
+void agg_series_end(agg_state *s, agg_kind k)
+{
+    if (!s->s_has)
+        return;
+    if ((k == AGG_DERIVATIVE || k == AGG_RATE) && s->s_prev_t > s->s_first_t) {
+        double span = (double)(s->s_prev_t - s->s_first_t);
+        s->deriv += (k == AGG_RATE ? s->increase : s->s_prev_v - s->s_first_v) / span;
+        s->deriv_n++;
+    }
+    s->increase = 0;
+    s->s_has = 0;
+}
+
+int agg_from_stats_ok(agg_kind k, uint8_t type, const chunk_stats *st)
+{
+    switch (k) {
+    case AGG_COUNT:
+    case AGG_FIRST:
+    case AGG_LAST:
+    case AGG_MIN:
+    case AGG_MAX:
+    case AGG_SPREAD:
+        return 1;
+    case AGG_SUM:
+    case AGG_MEAN:
+        return !(type == STRATA_I64 && (st->flags & SEG_STAT_SUM_OVERFLOW));
+    default:
+        return 0;
+    }
+}
+
+void agg_add_stats(agg_state *s, uint8_t type, const chunk_meta *m)
+{
+    const chunk_stats *st = &m->st;
+    s->count += st->count;
+    note_first_last(s, m->tmin, type, st->first, m->tmax, st->last);
+    uint64_t nums = st->count - st->nan_count;
+    if (!nums)
+        return;
+    s->nnum += nums;
+    if (type == STRATA_F64) {
+        s->have_float = 1;
+        double sum;
+        memcpy(&sum, &st->sum, sizeof sum);
+        s->fsum += sum;
+        note_minmax(s, type, st->min, as_double(type, st->min));
+        note_minmax(s, type, st->max, as_double(type, st->max));
+    } else {
+        s->have_int = 1;
+        s->isum += (int64_t)st->sum; /* bool: the number of true values */
+        note_minmax(s, type, st->min, as_double(type, st->min));
+        note_minmax(s, type, st->max, as_double(type, st->max));
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int agg_result_type(agg_kind k, uint8_t t)
+{
+    switch (k) {
+    case AGG_COUNT: return STRATA_COL_I64;
+    case AGG_SUM: return t == STRATA_F64 ? STRATA_COL_F64 : STRATA_COL_I64;
+    case AGG_MIN:
+    case AGG_MAX:
+    case AGG_FIRST:
+    case AGG_LAST:
+    case AGG_PERCENTILE:
+        return t == STRATA_F64 ? STRATA_COL_F64 : t == STRATA_I64 ? STRATA_COL_I64 : STRATA_COL_BOOL;
+    case AGG_SPREAD: return t == STRATA_I64 ? STRATA_COL_I64 : STRATA_COL_F64;
+    default: return STRATA_COL_F64;
+    }
+}
+
+const char *agg_type_problem(agg_kind k, uint8_t t)
+{
+    if (t != STRATA_BOOL)
+        return NULL;
+    switch (k) {
+    case AGG_COUNT:
+    case AGG_SUM:
+    case AGG_MEAN:
+    case AGG_FIRST:
+    case AGG_LAST:
+    case AGG_MIN:
+    case AGG_MAX:
+        return NULL;
+    default:
+        return "applies to numbers, not to bool fields";
+    }
+}
+
+static void put_bits(agg_value *out, uint8_t type, uint64_t bits)
+{
+    if (type == STRATA_F64) {
+        out->type = STRATA_COL_F64;
+        memcpy(&out->f, &bits, sizeof out->f);
+    } else {
+        out->type = type == STRATA_I64 ? STRATA_COL_I64 : STRATA_COL_BOOL;
+        out->i = type == STRATA_I64 ? (int64_t)bits : (int64_t)(bits & 1);
+    }
+}
+
+static void put_number(agg_value *out, const agg_state *s, double f, __int128 i, int int_ok)
+{
+    if (int_ok && !s->have_float && i >= INT64_MIN && i <= INT64_MAX) {
+        out->type = STRATA_COL_I64;
+        out->i = (int64_t)i;
+    } else {
+        out->type = STRATA_COL_F64;
+        out->f = f;
+    }
+}
+
+void agg_final(agg_state *s, const q_expr *e, agg_value *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = STRATA_COL_NULL;
+    agg_series_end(s, e->agg);
+    if (e->agg == AGG_COUNT) {
+        out->type = STRATA_COL_I64;
+        out->i = (int64_t)s->count;
+        return;
+    }
+    if (!s->count)
+        return;
+    double total = s->fsum + (double)s->isum;
+    double unit = (double)e->unit_ns;
+    switch (e->agg) {
+    case AGG_FIRST: put_bits(out, s->first_type, s->first_v); return;
+    case AGG_LAST: put_bits(out, s->last_type, s->last_v); return;
+    default: break;
+    }
+    if (!s->nnum)
+        return; /* only NaNs */
+    switch (e->agg) {
+    case AGG_SUM: put_number(out, s, total, s->isum, 1); break;
+    case AGG_MEAN:
+        out->type = STRATA_COL_F64;
+        out->f = total / (double)s->nnum;
+        break;
+    case AGG_MIN:
+        if (!s->have_float && s->first_type == STRATA_BOOL) {
+            out->type = STRATA_COL_BOOL;
+            out->i = s->imin;
+        } else {
+            put_number(out, s, s->min, s->imin, 1);
+        }
+        break;
+    case AGG_MAX:
+        if (!s->have_float && s->first_type == STRATA_BOOL) {
+            out->type = STRATA_COL_BOOL;
+            out->i = s->imax;
+        } else {
+            put_number(out, s, s->max, s->imax, 1);
+        }
+        break;
+    case AGG_SPREAD:
+        put_number(out, s, s->max - s->min, (__int128)s->imax - s->imin, 1);
+        break;
+    case AGG_STDDEV:
+        if (s->w_n >= 2) {
+            out->type = STRATA_COL_F64;
+            out->f = sqrt(s->w_m2 / (double)(s->w_n - 1));
+        }
+        break;
+    case AGG_MEDIAN:
+    case AGG_PERCENTILE: {
+        qsort(s->vals, s->nvals, sizeof *s->vals, cmp_double);
+        size_t n = s->nvals;
+        if (e->agg == AGG_MEDIAN) {
+            out->type = STRATA_COL_F64;
+            out->f = n % 2 ? s->vals[n / 2] : (s->vals[n / 2 - 1] + s->vals[n / 2]) / 2.0;
+        } else {
+            size_t rank = (size_t)ceil(e->param / 100.0 * (double)n);
+            size_t idx = rank ? rank - 1 : 0;
+            put_number(out, s, s->vals[idx], (__int128)s->vals[idx], 1);
+        }
+        break;
+    }
+    case AGG_INTEGRAL:
+        out->type = STRATA_COL_F64;
+        out->f = s->area / unit;
+        break;
+    case AGG_DERIVATIVE:
+    case AGG_RATE:
+        if (s->deriv_n) {
+            out->type = STRATA_COL_F64;
+            out->f = s->deriv * unit;
+        }
+        break;
+    default: break;
+    }
+}

@@ -1,0 +1,667 @@
+/*
+ * exec.c — executing a planned query (see query.h), one group at a time.
+ *
+ * Aggregates: for every tag set of the group and every field the SELECT
+ * aggregates, the series is read through iter_open_ex(); each chunk that
+ * lies inside one bucket, that nothing else overlaps, and whose statistics
+ * every aggregate of that field can use is taken from its index entry
+ * (never decoded); the other points are read and fed one by one.  When
+ * the WHERE clause tests field values, every point must be seen, so rows
+ * are assembled per tag set (fields joined on time) and nothing is taken
+ * from statistics.
+ *
+ * Raw fields: per tag set a cursor joins the selected (and condition)
+ * fields on time; the group's cursors are merged by time through a heap.
+ */
+#include "query/query.h"
+
+#include "engine/alloc.h"
+#include "engine/err.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#define FBUF 512
+
+/* ---- per tag set: fields joined on time ---------------------------------------- */
+
+typedef struct fstream {
+    strata_iter *it;
+    uint8_t type;
+    int64_t ts[FBUF];
+    uint64_t v[FBUF];
+    size_t n, pos;
+    int done;
+} fstream;
+
+typedef struct tcur {
+    size_t t; /* index into q->tagsets */
+    fstream *fs; /* one per field, it == NULL when the tag set lacks it */
+    int64_t ts;  /* the current row */
+    uint64_t *v; /* per field */
+    uint8_t *has;
+    int done;
+} tcur;
+
+struct rawcur {
+    tcur *c;
+    size_t n;
+    size_t *heap, nheap;
+};
+
+static double bits_f(uint8_t type, uint64_t b)
+{
+    if (type == STRATA_F64) {
+        double d;
+        memcpy(&d, &b, sizeof d);
+        return d;
+    }
+    return type == STRATA_I64 ? (double)(int64_t)b : (double)(b & 1);
+}
+
+static void note_stats(strata_query *q, strata_iter *it)
+{
+    iter_stats s;
+    iter_get_stats(it, &s);
+    q->st.chunks += s.chunks;
+    q->st.chunks_summarized += s.chunks_summarized;
+    q->st.points_summarized += s.points_summarized;
+    q->st.chunks_decoded += s.chunks_decoded;
+    q->st.points_decoded += s.points_decoded;
+    q->st.head_points += s.head_points;
+    q->series_read++;
+}
+
+static int fs_fill(strata_query *q, fstream *f)
+{
+    if (f->done || f->pos < f->n)
+        return STRATA_OK;
+    int rc = iter_next_raw(f->it, f->ts, f->v, FBUF, &f->n);
+    f->pos = 0;
+    if (rc == STRATA_DONE) {
+        f->done = 1;
+        note_stats(q, f->it);
+        strata_iter_close(f->it);
+        f->it = NULL;
+        return STRATA_OK;
+    }
+    return rc == STRATA_ROW ? STRATA_OK : rc;
+}
+
+static void tcur_free(strata_query *q, tcur *c)
+{
+    if (!c->fs)
+        return;
+    for (size_t f = 0; f < q->nfields; f++)
+        if (c->fs[f].it) {
+            note_stats(q, c->fs[f].it);
+            strata_iter_close(c->fs[f].it);
+        }
+    st_free(c->fs);
+    st_free(c->v);
+    st_free(c->has);
+    memset(c, 0, sizeof *c);
+}
+
+static int tcur_open(strata_query *q, tcur *c, size_t t)
+{
+    memset(c, 0, sizeof *c);
+    c->t = t;
+    c->fs = st_calloc(q->nfields, sizeof *c->fs);
+    c->v = st_calloc(q->nfields + 1, sizeof *c->v);
+    c->has = st_calloc(q->nfields + 1, 1);
+    if (!c->fs || !c->v || !c->has)
+        return st_err(STRATA_NOMEM, "out of memory running a query");
+    for (size_t f = 0; f < q->nfields; f++) {
+        uint32_t sid = q->sid[t * q->nfields + f];
+        c->fs[f].done = 1;
+        if (sid == CAT_NONE)
+            continue;
+        c->fs[f].type = q->stype[t * q->nfields + f];
+        int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, NULL, NULL, &c->fs[f].it);
+        if (rc != STRATA_OK)
+            return rc;
+        c->fs[f].done = 0;
+    }
+    return STRATA_OK;
+}
+
+static int cond_holds(const strata_query *q, const tcur *c)
+{
+    const q_ast *a = &q->a;
+    for (size_t i = 0; i < a->nfconds; i++) {
+        size_t f = q->cond_field[i];
+        if (!c->has[f])
+            return 0;
+        double x = bits_f(c->fs[f].type, c->v[f]), y = a->fconds[i].value;
+        int ok = 0;
+        switch (a->fconds[i].op) {
+        case CMP_EQ: ok = x == y; break;
+        case CMP_NE: ok = x != y; break;
+        case CMP_LT: ok = x < y; break;
+        case CMP_LE: ok = x <= y; break;
+        case CMP_GT: ok = x > y; break;
+        case CMP_GE: ok = x >= y; break;
+        }
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Advance c to its next row that passes the conditions and has a selected
+ * value; c->done at the end. */
+static int tcur_next(strata_query *q, tcur *c)
+{
+    for (;;) {
+        int64_t t = INT64_MAX;
+        int any = 0;
+        for (size_t f = 0; f < q->nfields; f++) {
+            fstream *s = &c->fs[f];
+            int rc = fs_fill(q, s);
+            if (rc != STRATA_OK)
+                return rc;
+            if (!s->done && (!any || s->ts[s->pos] < t)) {
+                t = s->ts[s->pos];
+                any = 1;
+            }
+        }
+        if (!any) {
+            c->done = 1;
+            return STRATA_OK;
+        }
+        int sel = 0;
+        for (size_t f = 0; f < q->nfields; f++) {
+            fstream *s = &c->fs[f];
+            c->has[f] = !s->done && s->ts[s->pos] == t;
+            if (c->has[f]) {
+                c->v[f] = s->v[s->pos++];
+                sel |= f < q->nsel_fields;
+            }
+        }
+        if (sel && cond_holds(q, c)) {
+            c->ts = t;
+            return STRATA_OK;
+        }
+    }
+}
+
+/* ---- aggregates -------------------------------------------------------------------- */
+
+typedef struct actx {
+    strata_query *q;
+    agg_state *st; /* nb x nex */
+    size_t field;
+    uint8_t type;
+} actx;
+
+static size_t bucket_of(const strata_query *q, int64_t ts)
+{
+    if (!q->width)
+        return 0;
+    return (size_t)(((__int128)ts - q->b0) / q->width);
+}
+
+/* iter_chunk_fn: take a chunk from its statistics when it lies in one
+ * bucket and every aggregate of this field can use them. */
+static int take_chunk(void *arg, const chunk_meta *m)
+{
+    actx *c = arg;
+    strata_query *q = c->q;
+    size_t b = bucket_of(q, m->tmin);
+    if (b != bucket_of(q, m->tmax))
+        return 0;
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == c->field && !agg_from_stats_ok(q->ex[e].agg, c->type, &m->st))
+            return 0;
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == c->field)
+            agg_add_stats(&c->st[b * q->nex + e], c->type, m);
+    return 1;
+}
+
+static void series_end(strata_query *q, agg_state *st, size_t field, size_t blo, size_t bhi)
+{
+    for (size_t e = 0; e < q->nex; e++) {
+        agg_kind k = q->ex[e].agg;
+        if (q->ex_field[e] != field || (k != AGG_INTEGRAL && k != AGG_RATE && k != AGG_DERIVATIVE))
+            continue;
+        for (size_t b = blo; b <= bhi && b < q->nb; b++)
+            agg_series_end(&st[b * q->nex + e], k);
+    }
+}
+
+static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
+{
+    uint32_t sid = q->sid[t * q->nfields + f];
+    if (sid == CAT_NONE)
+        return STRATA_OK;
+    actx c = {q, st, f, q->stype[t * q->nfields + f]};
+    strata_iter *it;
+    int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, take_chunk, &c, &it);
+    if (rc != STRATA_OK)
+        return rc;
+    int64_t ts[FBUF];
+    uint64_t v[FBUF];
+    size_t n, blo = SIZE_MAX, bhi = 0;
+    while ((rc = iter_next_raw(it, ts, v, FBUF, &n)) == STRATA_ROW) {
+        for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
+            size_t b = bucket_of(q, ts[i]);
+            blo = b < blo ? b : blo;
+            bhi = b > bhi ? b : bhi;
+            for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
+                if (q->ex_field[e] == f)
+                    rc = agg_add(&st[b * q->nex + e], q->ex[e].agg, c.type, ts[i], v[i]);
+        }
+        if (rc != STRATA_OK)
+            break;
+    }
+    note_stats(q, it);
+    strata_iter_close(it);
+    if (blo != SIZE_MAX)
+        series_end(q, st, f, blo, bhi);
+    return rc == STRATA_DONE ? STRATA_OK : rc;
+}
+
+/* With field conditions: join the tag set's fields on time, feed rows. */
+static int feed_rows(strata_query *q, agg_state *st, size_t t)
+{
+    tcur c;
+    int rc = tcur_open(q, &c, t);
+    size_t blo = SIZE_MAX, bhi = 0;
+    while (rc == STRATA_OK && (rc = tcur_next(q, &c)) == STRATA_OK && !c.done) {
+        size_t b = bucket_of(q, c.ts);
+        blo = b < blo ? b : blo;
+        bhi = b > bhi ? b : bhi;
+        for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++) {
+            size_t f = q->ex_field[e];
+            if (c.has[f])
+                rc = agg_add(&st[b * q->nex + e], q->ex[e].agg, c.fs[f].type, c.ts, c.v[f]);
+        }
+    }
+    if (blo != SIZE_MAX)
+        for (size_t f = 0; f < q->nsel_fields; f++)
+            series_end(q, st, f, blo, bhi);
+    tcur_free(q, &c);
+    return rc;
+}
+
+static int is_selector_query(const strata_query *q, agg_kind k)
+{
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex[e].agg != k)
+            return 0;
+    return 1;
+}
+
+static void apply_fill(strata_query *q)
+{
+    q_ast *a = &q->a;
+    if (!q->width || a->fill == FILL_NULL || a->fill == FILL_NONE)
+        return;
+    for (size_t e = 0; e < q->nex; e++) {
+        for (size_t b = 0; b < q->nb; b++) {
+            agg_value *v = &q->vals[b * q->nex + e];
+            if (v->type != STRATA_COL_NULL || q->present[b])
+                continue;
+            if (a->fill == FILL_VALUE) {
+                int rt = agg_result_type(q->ex[e].agg, q->ftypes[q->ex_field[e]]);
+                if (rt == STRATA_COL_I64 && a->fill_value == (double)(int64_t)a->fill_value) {
+                    v->type = STRATA_COL_I64;
+                    v->i = (int64_t)a->fill_value;
+                } else {
+                    v->type = STRATA_COL_F64;
+                    v->f = a->fill_value;
+                }
+            } else if (a->fill == FILL_PREVIOUS) {
+                if (b > 0)
+                    *v = q->vals[(b - 1) * q->nex + e];
+            } else if (a->fill == FILL_LINEAR) {
+                /* between the nearest present buckets on both sides */
+                size_t l = b, r = b;
+                while (l > 0 && !q->present[l - 1])
+                    l--;
+                while (r + 1 < q->nb && !q->present[r + 1])
+                    r++;
+                if (l == 0 || r + 1 >= q->nb)
+                    continue;
+                const agg_value *x = &q->vals[(l - 1) * q->nex + e], *y = &q->vals[(r + 1) * q->nex + e];
+                if (x->type == STRATA_COL_NULL || y->type == STRATA_COL_NULL)
+                    continue;
+                double xv = x->type == STRATA_COL_F64 ? x->f : (double)x->i;
+                double yv = y->type == STRATA_COL_F64 ? y->f : (double)y->i;
+                double frac = (double)(b - (l - 1)) / (double)((r + 1) - (l - 1));
+                v->type = STRATA_COL_F64;
+                v->f = xv + (yv - xv) * frac;
+            }
+        }
+    }
+}
+
+/* last() alone, one bucket: each series' newest chunk entry answers it
+ * (iter_series_last); 1 when it did, 0 when the series must be read. */
+static int feed_last(strata_query *q, agg_state *st, size_t t, size_t f, int *rc)
+{
+    uint32_t sid = q->sid[t * q->nfields + f];
+    if (sid == CAT_NONE)
+        return 1;
+    int64_t ts;
+    uint64_t v;
+    int r = iter_series_last(q->db, sid, q->tmin, q->tmax, &ts, &v);
+    if (r < 0) {
+        *rc = -r;
+        return 1;
+    }
+    if (r == 2)
+        return 0;
+    q->series_read++;
+    q->last_fast++;
+    for (size_t e = 0; e < q->nex && r == 1 && *rc == STRATA_OK; e++)
+        if (q->ex_field[e] == f)
+            *rc = agg_add(&st[e], AGG_LAST, q->stype[t * q->nfields + f], ts, v);
+    return 1;
+}
+
+static int load_agg_group(strata_query *q, const qgroup *g)
+{
+    size_t cells = q->nb * q->nex;
+    agg_state *st = st_calloc(cells ? cells : 1, sizeof *st);
+    if (!st)
+        return st_err(STRATA_NOMEM, "out of memory: %zu buckets x %zu columns", q->nb, q->nex);
+    int rc = STRATA_OK;
+    int last_only = !q->width && !q->a.nfconds && is_selector_query(q, AGG_LAST);
+    for (size_t k = 0; k < g->n && rc == STRATA_OK; k++) {
+        size_t t = g->tagsets[k];
+        if (q->a.nfconds) {
+            rc = feed_rows(q, st, t);
+        } else {
+            for (size_t f = 0; f < q->nsel_fields && rc == STRATA_OK; f++)
+                if (!(last_only && feed_last(q, st, t, f, &rc)) && rc == STRATA_OK)
+                    rc = feed_series(q, st, t, f);
+        }
+    }
+    if (rc == STRATA_OK) {
+        st_free(q->vals);
+        st_free(q->present);
+        st_free(q->btime);
+        q->vals = st_calloc(cells ? cells : 1, sizeof *q->vals);
+        q->present = st_calloc(q->nb ? q->nb : 1, 1);
+        q->btime = st_calloc(q->nb ? q->nb : 1, sizeof *q->btime);
+        if (!q->vals || !q->present || !q->btime)
+            rc = st_err(STRATA_NOMEM, "out of memory running a query");
+    }
+    int last_sel = is_selector_query(q, AGG_LAST), first_sel = is_selector_query(q, AGG_FIRST);
+    for (size_t b = 0; b < q->nb && rc == STRATA_OK; b++) {
+        q->btime[b] = q->width ? q->b0 + (int64_t)b * q->width : q->b0;
+        int64_t sel_t = last_sel ? INT64_MIN : INT64_MAX;
+        for (size_t e = 0; e < q->nex; e++) {
+            agg_state *s = &st[b * q->nex + e];
+            if (s->count) {
+                q->present[b] = 1;
+                if (last_sel && s->last_t > sel_t)
+                    sel_t = s->last_t;
+                if (first_sel && s->first_t < sel_t)
+                    sel_t = s->first_t;
+            }
+            agg_final(s, &q->ex[e], &q->vals[b * q->nex + e]);
+        }
+        if (!q->width && q->present[b] && (last_sel || first_sel))
+            q->btime[b] = sel_t; /* a selector without time buckets: the point's time */
+    }
+    for (size_t i = 0; i < cells; i++)
+        agg_free(&st[i]);
+    st_free(st);
+    if (rc == STRATA_OK)
+        apply_fill(q);
+    q->bpos = 0;
+    q->emitted = 0;
+    return rc;
+}
+
+/* The next bucket row of the loaded group; 0 when the group is done. */
+static int next_agg_row(strata_query *q, const qgroup *g)
+{
+    q_ast *a = &q->a;
+    while (q->bpos < q->nb) {
+        if (a->limit && q->emitted >= (size_t)a->limit)
+            return 0;
+        size_t b = a->desc ? q->nb - 1 - q->bpos : q->bpos;
+        q->bpos++;
+        if (!q->present[b] && (a->fill == FILL_NONE || !q->width))
+            continue;
+        q->row[0] = (qcell){STRATA_COL_TIME, 0, q->btime[b], NULL};
+        for (size_t c = 0; c < q->ngcols; c++)
+            q->row[1 + c] = (qcell){STRATA_COL_TEXT, 0, 0, g->vals[c]};
+        for (size_t e = 0; e < q->nex; e++) {
+            const agg_value *v = &q->vals[b * q->nex + e];
+            q->row[1 + q->ngcols + e] = (qcell){v->type, v->f, v->i, NULL};
+        }
+        q->emitted++;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- raw rows -------------------------------------------------------------------- */
+
+static int heap_less(const rawcur *r, size_t a, size_t b)
+{
+    const tcur *x = &r->c[r->heap[a]], *y = &r->c[r->heap[b]];
+    return x->ts < y->ts || (x->ts == y->ts && x->t < y->t);
+}
+
+static void heap_down(rawcur *r, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < r->nheap && heap_less(r, l, m))
+            m = l;
+        if (l + 1 < r->nheap && heap_less(r, l + 1, m))
+            m = l + 1;
+        if (m == i)
+            return;
+        size_t tmp = r->heap[i];
+        r->heap[i] = r->heap[m];
+        r->heap[m] = tmp;
+        i = m;
+    }
+}
+
+static void raw_free(strata_query *q)
+{
+    if (!q->cur)
+        return;
+    for (size_t i = 0; i < q->cur->n; i++)
+        tcur_free(q, &q->cur->c[i]);
+    st_free(q->cur->c);
+    st_free(q->cur->heap);
+    st_free(q->cur);
+    q->cur = NULL;
+}
+
+static int open_raw_group(strata_query *q, const qgroup *g)
+{
+    raw_free(q);
+    rawcur *r = st_calloc(1, sizeof *r);
+    if (!r)
+        return st_err(STRATA_NOMEM, "out of memory running a query");
+    q->cur = r;
+    r->c = st_calloc(g->n + 1, sizeof *r->c);
+    r->heap = st_calloc(g->n + 1, sizeof *r->heap);
+    if (!r->c || !r->heap)
+        return st_err(STRATA_NOMEM, "out of memory running a query");
+    r->n = g->n;
+    for (size_t k = 0; k < g->n; k++) {
+        int rc = tcur_open(q, &r->c[k], g->tagsets[k]);
+        if (rc == STRATA_OK)
+            rc = tcur_next(q, &r->c[k]);
+        if (rc != STRATA_OK)
+            return rc;
+        if (!r->c[k].done)
+            r->heap[r->nheap++] = k;
+    }
+    for (size_t i = r->nheap; i-- > 0;)
+        heap_down(r, i);
+    return STRATA_OK;
+}
+
+static void fill_raw_row(strata_query *q, const qgroup *g, int64_t ts, const qcell *vals)
+{
+    q->row[0] = (qcell){STRATA_COL_TIME, 0, ts, NULL};
+    for (size_t c = 0; c < q->ngcols; c++)
+        q->row[1 + c] = (qcell){STRATA_COL_TEXT, 0, 0, g->vals[c]};
+    for (size_t e = 0; e < q->nex; e++)
+        q->row[1 + q->ngcols + e] = vals[q->ex_field[e]];
+}
+
+static void cell_of(qcell *out, uint8_t type, uint64_t bits)
+{
+    if (type == STRATA_F64) {
+        out->type = STRATA_COL_F64;
+        memcpy(&out->f, &bits, sizeof out->f);
+    } else {
+        out->type = type == STRATA_I64 ? STRATA_COL_I64 : STRATA_COL_BOOL;
+        out->i = type == STRATA_I64 ? (int64_t)bits : (int64_t)(bits & 1);
+    }
+}
+
+/* The next merged row of the group (ascending); 0 at the end. */
+static int next_raw_merged(strata_query *q, int64_t *ts, qcell *vals, int *rc)
+{
+    rawcur *r = q->cur;
+    *rc = STRATA_OK;
+    if (!r->nheap)
+        return 0;
+    tcur *c = &r->c[r->heap[0]];
+    *ts = c->ts;
+    for (size_t f = 0; f < q->nsel_fields; f++) {
+        vals[f] = (qcell){STRATA_COL_NULL, 0, 0, NULL};
+        if (c->has[f])
+            cell_of(&vals[f], c->fs[f].type, c->v[f]);
+    }
+    *rc = tcur_next(q, c);
+    if (*rc != STRATA_OK)
+        return 0;
+    if (c->done)
+        r->heap[0] = r->heap[--r->nheap];
+    heap_down(r, 0);
+    return 1;
+}
+
+static int next_raw_row(strata_query *q, const qgroup *g, int *rc)
+{
+    q_ast *a = &q->a;
+    *rc = STRATA_OK;
+    if (a->limit && q->emitted >= (size_t)a->limit)
+        return 0;
+    if (!a->desc) {
+        qcell *vals = q->row + q->ncols; /* scratch after the row */
+        int64_t ts;
+        if (!next_raw_merged(q, &ts, vals, rc))
+            return 0;
+        fill_raw_row(q, g, ts, vals);
+        q->emitted++;
+        return 1;
+    }
+    if (q->rpos == 0) /* serve the buffered group backwards */
+        return 0;
+    q->rpos--;
+    fill_raw_row(q, g, q->rts[q->rpos], &q->rvals[q->rpos * q->nsel_fields]);
+    q->emitted++;
+    return 1;
+}
+
+/* DESC: read the whole group, then serve it from the end. */
+static int buffer_raw_group(strata_query *q)
+{
+    q->rn = 0;
+    int64_t ts;
+    int rc;
+    qcell *vals = q->row + q->ncols;
+    while (next_raw_merged(q, &ts, vals, &rc)) {
+        if (q->rn == q->rcap) {
+            size_t cap = q->rcap ? q->rcap * 2 : 1024;
+            int64_t *t = st_realloc(q->rts, cap * sizeof *t);
+            if (t)
+                q->rts = t;
+            qcell *v = st_realloc(q->rvals, cap * (q->nsel_fields ? q->nsel_fields : 1) * sizeof *v);
+            if (v)
+                q->rvals = v;
+            if (!t || !v)
+                return st_err(STRATA_NOMEM, "out of memory ordering rows by time DESC");
+            q->rcap = cap;
+        }
+        q->rts[q->rn] = ts;
+        memcpy(&q->rvals[q->rn * q->nsel_fields], vals, q->nsel_fields * sizeof *vals);
+        q->rn++;
+    }
+    q->rpos = q->rn;
+    return rc;
+}
+
+/* ---- stepping ------------------------------------------------------------------ */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+int query_exec_step(strata_query *q)
+{
+    if (q->finished)
+        return STRATA_DONE;
+    double t0 = now_ms();
+    int rc = STRATA_OK, got = 0;
+    if (!q->row || q->ncols == 0) {
+        q->finished = 1;
+        return STRATA_DONE;
+    }
+    while (!got && rc == STRATA_OK) {
+        if (!q->loaded) {
+            if (q->gi >= q->ngroups || q->nb == 0) {
+                q->finished = 1;
+                break;
+            }
+            const qgroup *g = &q->groups[q->gi];
+            q->emitted = 0;
+            if (q->raw) {
+                rc = open_raw_group(q, g);
+                if (rc == STRATA_OK && q->a.desc)
+                    rc = buffer_raw_group(q);
+            } else {
+                rc = load_agg_group(q, g);
+            }
+            q->loaded = 1;
+            continue;
+        }
+        const qgroup *g = &q->groups[q->gi];
+        got = q->raw ? next_raw_row(q, g, &rc) : next_agg_row(q, g);
+        if (!got && rc == STRATA_OK) {
+            q->loaded = 0;
+            q->gi++;
+            if (q->raw)
+                raw_free(q);
+        }
+    }
+    q->exec_ms += now_ms() - t0;
+    if (rc != STRATA_OK)
+        return rc;
+    if (got) {
+        q->rows_out++;
+        return STRATA_ROW;
+    }
+    return STRATA_DONE;
+}
+
+void query_exec_free(strata_query *q)
+{
+    raw_free(q);
+    st_free(q->vals);
+    st_free(q->present);
+    st_free(q->btime);
+    st_free(q->rts);
+    st_free(q->rvals);
+}
