@@ -216,7 +216,7 @@ int agg_result_type(agg_kind k, uint8_t t)
 
 const char *agg_type_problem(agg_kind k, uint8_t t)
 {
-    if (t != STRATA_BOOL)
+    if (t != STRATA_BOOL || k == AGG_NONE)
         return NULL;
     switch (k) {
     case AGG_COUNT:

@@ -246,6 +246,7 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     uint64_t v[FBUF];
     size_t n, blo = SIZE_MAX, bhi = 0;
     while ((rc = iter_next_raw(it, ts, v, FBUF, &n)) == STRATA_ROW) {
+        rc = STRATA_OK;
         for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
             size_t b = bucket_of(q, ts[i]);
             blo = b < blo ? b : blo;

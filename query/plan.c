@@ -68,7 +68,8 @@ static int match_tagsets(strata_query *q, qindex *x)
     if (!base)
         return STRATA_OK;
     for (size_t i = 0; i < a->ntags; i++) {
-        if (a->tags[i].op != TAG_EQ)
+        /* tag = '' also matches tag sets without the tag: no posting list */
+        if (a->tags[i].op != TAG_EQ || !a->tags[i].value[0])
             continue;
         const qlist *l = qindex_tag(x, a->measurement, a->tags[i].key, a->tags[i].value);
         if (!l)
