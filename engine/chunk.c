@@ -175,3 +175,13 @@ int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t
             return -2;
     return 0;
 }
+
+int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v)
+{
+    if ((uint32_t)XXH3_64bits(data, (size_t)m->ts_len + m->val_len) != m->checksum)
+        return -1;
+    const codec *vc = codec_get(m->val_codec);
+    if (!vc || vc->decode(data + m->ts_len, m->val_len, m->st.count, v) != 0)
+        return -2;
+    return 0;
+}

@@ -55,4 +55,8 @@ size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n
 int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */,
                  uint64_t *v /* OUT */);
 
+/* The same checks and the value column only (its times are not needed,
+ * e.g. a chunk that lies in one aggregation bucket). */
+int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v /* OUT */);
+
 #endif

@@ -267,7 +267,12 @@ static int offer_chunks(strata_iter *it, iter_chunk_fn fn, void *ctx)
             if (m->tmin < it->from || !in_range(it, m->tmax) ||
                 overlaps_other(it, i, m->tmin, m->tmax))
                 continue;
-            if (fn(ctx, m)) {
+            int took = fn(ctx, m, s->r);
+            if (took < 0) {
+                st_free(taken);
+                return -took;
+            }
+            if (took) {
                 taken[k] = 1;
                 it->stats.chunks_summarized++;
                 it->stats.points_summarized += m->st.count;

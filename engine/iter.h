@@ -18,10 +18,13 @@ int iter_next_raw(strata_iter *it, int64_t *ts /* OUT */, uint64_t *v /* OUT */,
                   size_t *n /* OUT */);
 uint8_t iter_type(const strata_iter *it);
 
-/* Offered a chunk (its index entry only) that lies wholly in the range and
- * whose time span no other source touches; return 1 to take it from its
- * statistics (its points are then not produced), 0 to have them read. */
-typedef int (*iter_chunk_fn)(void *ctx, const chunk_meta *m);
+/* Offered a chunk (its index entry, and the segment holding it) that lies
+ * wholly in the range and whose time span no other source touches: return
+ * 1 when the caller has dealt with it — from its statistics, or by decoding
+ * it itself (segr_decode_values) — and its points are then not produced;
+ * 0 to have them read; a negative value (-STRATA_*) to fail the open. */
+struct seg_reader;
+typedef int (*iter_chunk_fn)(void *ctx, const chunk_meta *m, const struct seg_reader *r);
 
 /* strata_iter_open, plus fn (may be NULL): every eligible chunk is offered
  * before this returns. */

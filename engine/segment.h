@@ -86,6 +86,10 @@ int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m /* OUT */);
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
                 uint64_t *v /* OUT */);
 
+/* Decode only the chunk's value column (checksum checked as for
+ * segr_decode); STRATA_CORRUPT with file and offset. */
+int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
+
 /* Check everything in the file, decoding every chunk; one report() call per
  * problem; returns the number of problems.  *info is filled when the file
  * structure is readable (may be NULL). */

@@ -430,6 +430,16 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t 
                   d == -1 ? "checksum mismatch" : "data does not decode");
 }
 
+int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
+{
+    int d = chunk_decode_values(m, r->base + m->data_off, v);
+    if (d == 0)
+        return STRATA_OK;
+    return st_err(STRATA_CORRUPT_SEGMENT, "%s: chunk at offset %llu (%u points): %s", r->path,
+                  (unsigned long long)m->data_off, m->st.count,
+                  d == -1 ? "checksum mismatch" : "data does not decode");
+}
+
 typedef struct vreport {
     void (*fn)(void *ctx, const char *msg);
     void *ctx;

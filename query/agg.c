@@ -137,6 +137,124 @@ int agg_add(agg_state *s, agg_kind k, uint8_t type, int64_t ts, uint64_t bits)
     return STRATA_OK;
 }
 
+int agg_needs_time(agg_kind k)
+{
+    return k == AGG_FIRST || k == AGG_LAST || k == AGG_INTEGRAL || k == AGG_RATE ||
+           k == AGG_DERIVATIVE;
+}
+
+/* Merge a block's mean and squared deviations into the running ones
+ * (Chan et al.'s pairwise update). */
+static void welford_merge(agg_state *s, uint64_t n, double mean, double m2)
+{
+    if (!n)
+        return;
+    uint64_t total = s->w_n + n;
+    double delta = mean - s->w_mean;
+    s->w_m2 += m2 + delta * delta * (double)s->w_n * (double)n / (double)total;
+    s->w_mean += delta * (double)n / (double)total;
+    s->w_n = total;
+}
+
+int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, const uint64_t *v,
+                  size_t n)
+{
+    if (!n)
+        return STRATA_OK;
+    if (k == AGG_INTEGRAL || k == AGG_RATE || k == AGG_DERIVATIVE) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = agg_add(s, k, type, ts[i], v[i]);
+            if (rc != STRATA_OK)
+                return rc;
+        }
+        return STRATA_OK;
+    }
+    if (ts)
+        note_first_last(s, ts[0], type, v[0], ts[n - 1], v[n - 1]);
+    s->count += n;
+    if (k == AGG_COUNT || k == AGG_FIRST || k == AGG_LAST)
+        return STRATA_OK;
+    size_t nums = 0;
+    if (type == STRATA_F64) {
+        const double *d = (const double *)(const void *)v;
+        double sum = 0, mn = INFINITY, mx = -INFINITY;
+        /* squared deviations from a shift K (the first value): one pass,
+         * and no cancellation trouble for data near K */
+        double shift = 0, s1 = 0, s2 = 0;
+        size_t i = 0;
+        while (i < n && d[i] != d[i])
+            i++;
+        if (i < n)
+            shift = d[i];
+        for (; i < n; i++) {
+            double x = d[i];
+            if (x != x)
+                continue; /* NaN */
+            nums++;
+            sum += x;
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+            double y = x - shift;
+            s1 += y;
+            s2 += y * y;
+        }
+        if (!nums)
+            return STRATA_OK;
+        s->have_float = 1;
+        s->fsum += sum;
+        if (!s->has_minmax || mn < s->min)
+            s->min = mn;
+        if (!s->has_minmax || mx > s->max)
+            s->max = mx;
+        s->has_minmax = 1;
+        if (k == AGG_STDDEV) {
+            double m2 = s2 - s1 * s1 / (double)nums;
+            welford_merge(s, nums, shift + s1 / (double)nums, m2 > 0 ? m2 : 0);
+        }
+    } else {
+        __int128 sum = 0;
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (size_t i = 0; i < n; i++) {
+            int64_t x = type == STRATA_I64 ? (int64_t)v[i] : (int64_t)(v[i] & 1);
+            sum += x;
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+        }
+        nums = n;
+        s->have_int = 1;
+        s->isum += sum;
+        note_minmax(s, STRATA_I64, (uint64_t)mn, (double)mn);
+        note_minmax(s, STRATA_I64, (uint64_t)mx, (double)mx);
+        if (k == AGG_STDDEV) {
+            double mean = (double)sum / (double)n, m2 = 0;
+            for (size_t i = 0; i < n; i++) {
+                double x = type == STRATA_I64 ? (double)(int64_t)v[i] : (double)(v[i] & 1);
+                m2 += (x - mean) * (x - mean);
+            }
+            welford_merge(s, n, mean, m2);
+        }
+    }
+    s->nnum += nums;
+    if (k == AGG_MEDIAN || k == AGG_PERCENTILE) {
+        if (s->nvals + nums > s->cap) {
+            size_t cap = s->cap ? s->cap : 256;
+            while (cap < s->nvals + nums)
+                cap *= 2;
+            double *a = st_realloc(s->vals, cap * sizeof *a);
+            if (!a)
+                return st_err(STRATA_NOMEM, "out of memory computing a %s", agg_name(k));
+            s->vals = a;
+            s->cap = cap;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double x = as_double(type, v[i]);
+            if (x == x)
+                s->vals[s->nvals++] = x;
+        }
+    }
+    return STRATA_OK;
+}
+
 void agg_series_end(agg_state *s, agg_kind k)
 {
     if (!s->s_has)

@@ -59,6 +59,11 @@ void agg_reset(agg_state *s); /* keeps the value buffer */
 void agg_free(agg_state *s);
 /* Feed one point of a series of type `type` (STRATA_F64/I64/BOOL). */
 int agg_add(agg_state *s, agg_kind k, uint8_t type, int64_t ts, uint64_t bits);
+/* Feed n points in time order (ts may be NULL when the aggregate does not
+ * need times: agg_needs_time() is 0). */
+int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, const uint64_t *v,
+                  size_t n);
+int agg_needs_time(agg_kind k);
 /* Points of a new series follow (integral/derivative/rate are per series). */
 void agg_series_end(agg_state *s, agg_kind k);
 /* Can this aggregate take a chunk of this type from its statistics? */

@@ -230,6 +230,10 @@ char *query_explain_text(strata_query *q)
               (unsigned long long)q->st.points_summarized,
               (unsigned long long)q->st.chunks_decoded, (unsigned long long)q->st.points_decoded,
               (unsigned long long)q->st.head_points);
+    if (q->values_only)
+        sb_printf(&b, "of those answered: %llu chunk(s) (%llu points) read from their value "
+                      "column alone (no statistics fit, no times needed)\n",
+                  (unsigned long long)q->values_only, (unsigned long long)q->values_only_points);
     if (q->last_fast)
         sb_printf(&b, "last(): %llu series answered from the index entry of their newest chunk\n",
                   (unsigned long long)q->last_fast);

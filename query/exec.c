@@ -17,6 +17,8 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
+#include "engine/segment.h"
+#include "engine/segment_format.h"
 
 #include <math.h>
 #include <string.h>
@@ -194,6 +196,8 @@ typedef struct actx {
     agg_state *st; /* nb x nex */
     size_t field;
     uint8_t type;
+    int values_ok; /* every aggregate of this field works without times */
+    uint64_t *vbuf; /* room for one chunk's values */
 } actx;
 
 static size_t bucket_of(const strata_query *q, int64_t ts)
@@ -203,21 +207,37 @@ static size_t bucket_of(const strata_query *q, int64_t ts)
     return (size_t)(((__int128)ts - q->b0) / q->width);
 }
 
-/* iter_chunk_fn: take a chunk from its statistics when it lies in one
- * bucket and every aggregate of this field can use them. */
-static int take_chunk(void *arg, const chunk_meta *m)
+/* iter_chunk_fn: a chunk that lies in one bucket is taken from its
+ * statistics when every aggregate of this field can use them, or else, if
+ * none of them needs times, from its value column alone. */
+static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r)
 {
     actx *c = arg;
     strata_query *q = c->q;
     size_t b = bucket_of(q, m->tmin);
     if (b != bucket_of(q, m->tmax))
         return 0;
-    for (size_t e = 0; e < q->nex; e++)
+    int stats_ok = 1;
+    for (size_t e = 0; e < q->nex && stats_ok; e++)
         if (q->ex_field[e] == c->field && !agg_from_stats_ok(q->ex[e].agg, c->type, &m->st))
-            return 0;
-    for (size_t e = 0; e < q->nex; e++)
+            stats_ok = 0;
+    if (stats_ok) {
+        for (size_t e = 0; e < q->nex; e++)
+            if (q->ex_field[e] == c->field)
+                agg_add_stats(&c->st[b * q->nex + e], c->type, m);
+        return 1;
+    }
+    if (!c->values_ok)
+        return 0;
+    int rc = segr_decode_values(r, m, c->vbuf);
+    for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
         if (q->ex_field[e] == c->field)
-            agg_add_stats(&c->st[b * q->nex + e], c->type, m);
+            rc = agg_add_block(&c->st[b * q->nex + e], q->ex[e].agg, c->type, NULL, c->vbuf,
+                               m->st.count);
+    if (rc != STRATA_OK)
+        return -rc;
+    q->values_only++;
+    q->values_only_points += m->st.count;
     return 1;
 }
 
@@ -237,7 +257,13 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     uint32_t sid = q->sid[t * q->nfields + f];
     if (sid == CAT_NONE)
         return STRATA_OK;
-    actx c = {q, st, f, q->stype[t * q->nfields + f]};
+    actx c = {q, st, f, q->stype[t * q->nfields + f], 1, NULL};
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == f && agg_needs_time(q->ex[e].agg))
+            c.values_ok = 0;
+    if (c.values_ok && !q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
+        return st_err(STRATA_NOMEM, "out of memory running a query");
+    c.vbuf = q->vbuf;
     strata_iter *it;
     int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, take_chunk, &c, &it);
     if (rc != STRATA_OK)
@@ -247,13 +273,18 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     size_t n, blo = SIZE_MAX, bhi = 0;
     while ((rc = iter_next_raw(it, ts, v, FBUF, &n)) == STRATA_ROW) {
         rc = STRATA_OK;
-        for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
-            size_t b = bucket_of(q, ts[i]);
+        /* runs of points in one bucket go in as blocks */
+        for (size_t i = 0; i < n && rc == STRATA_OK;) {
+            size_t b = bucket_of(q, ts[i]), j = i + 1;
+            while (j < n && bucket_of(q, ts[j]) == b)
+                j++;
             blo = b < blo ? b : blo;
             bhi = b > bhi ? b : bhi;
             for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
                 if (q->ex_field[e] == f)
-                    rc = agg_add(&st[b * q->nex + e], q->ex[e].agg, c.type, ts[i], v[i]);
+                    rc = agg_add_block(&st[b * q->nex + e], q->ex[e].agg, c.type, ts + i, v + i,
+                                       j - i);
+            i = j;
         }
         if (rc != STRATA_OK)
             break;
@@ -660,6 +691,7 @@ int query_exec_step(strata_query *q)
 void query_exec_free(strata_query *q)
 {
     raw_free(q);
+    st_free(q->vbuf);
     st_free(q->vals);
     st_free(q->present);
     st_free(q->btime);
