@@ -152,8 +152,9 @@ static void table_print(FILE *f, strata_query *q, table *t)
             w[i] = l > w[i] ? l : w[i];
         }
     }
-    for (int i = 0; i < t->ncols; i++)
-        fprintf(f, "%s%-*s", i ? "  " : "", (int)w[i], strata_query_column_name(q, i));
+    for (int i = 0; i < t->ncols; i++) /* no padding after the last column */
+        fprintf(f, "%s%-*s", i ? "  " : "", i + 1 < t->ncols ? (int)w[i] : 0,
+                strata_query_column_name(q, i));
     fputc('\n', f);
     for (int i = 0; i < t->ncols; i++) {
         fputs(i ? "  " : "", f);
