@@ -26,13 +26,11 @@
 
 #include <check.h>
 #include <ctype.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <poll.h>
 #include <pty.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +38,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})

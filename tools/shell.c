@@ -264,7 +264,11 @@ static void history_close(history *h)
     if (h->path && h->in_file > HISTORY_MAX) {
         size_t n = strlen(h->path) + 5;
         char *tmp = malloc(n);
-        FILE *f = tmp ? (snprintf(tmp, n, "%s.tmp", h->path), fopen(tmp, "w")) : NULL;
+        FILE *f = NULL;
+        if (tmp) {
+            snprintf(tmp, n, "%s.tmp", h->path);
+            f = fopen(tmp, "w");
+        }
         if (f) {
             for (size_t i = 0; i < h->n; i++)
                 fprintf(f, "%s\n", h->e[i]);
@@ -489,7 +493,10 @@ static int edit_line(shell *sh, const char *prompt, char **out)
     if (raw_mode(sh) != 0)
         return LINE_ERROR;
     editor e = {{0}, 0, prompt};
-    sb_add(&e.b, "", 0);
+    if (sb_add(&e.b, "", 0) != 0) {
+        cooked_mode(sh);
+        return LINE_ERROR;
+    }
     size_t hidx = sh->h.n; /* sh->h.n: the new line, not a history entry */
     char *fresh = NULL;    /* the new line while browsing the history */
     int rc = LINE_ERROR;
