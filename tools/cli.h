@@ -22,6 +22,7 @@
  * the command name itself, as getopt_long expects. */
 int cmd_ingest(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

@@ -16,6 +16,7 @@ static const struct command {
 } commands[] = {
     {"ingest", cmd_ingest, "ingest <db> [--format lp|csv] [--precision ns|us|ms|s] [--strict] FILE…|-"},
     {"dump", cmd_dump, "dump <db> [--measurement M] [--from T] [--to T]"},
+    {"query", cmd_query, "query <db> ['<query>'] [--format table|csv|json|ndjson] [--epoch ns] [--plot FILE.svg|-]"},
     {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
     {"verify", cmd_verify, "verify <db>"},
     {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
