@@ -162,8 +162,9 @@ int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t
     const codec *tc = codec_get(m->ts_codec), *vc = codec_get(m->val_codec);
     if (!tc || !vc)
         return -2;
-    if (tc->decode(data, m->ts_len, m->st.count, (uint64_t *)ts) != 0 ||
-        vc->decode(data + m->ts_len, m->val_len, m->st.count, v) != 0)
+    codec_ends te = {(uint64_t)m->tmin, (uint64_t)m->tmax}, ve = {m->st.first, m->st.last};
+    if (tc->decode(data, m->ts_len, m->st.count, &te, (uint64_t *)ts) != 0 ||
+        vc->decode(data + m->ts_len, m->val_len, m->st.count, &ve, v) != 0)
         return -2;
     /* The index's time range and strictly increasing times are what the
      * readers rely on; a chunk that disagrees is damaged. */
