@@ -1811,7 +1811,8 @@ typedef struct chunk_at {
     uint32_t sid;
 } chunk_at;
 
-/* Where the chunks of a segment file are (through the engine's reader). */
+/* Where the chunks of a segment file are that occupy bytes (through the
+ * engine's reader; a constant column of regular timestamps takes none). */
 static chunk_at *list_chunks(const char *path, size_t *n)
 {
     seg_reader *r;
@@ -1823,8 +1824,10 @@ static chunk_at *list_chunks(const char *path, size_t *n)
         ck_assert(segr_series_at(r, i, &c) == 1);
         chunk_meta m;
         while (segr_next_chunk(&c, &m) == STRATA_ROW) {
+            if (chunk_stored_len(&m) == 0)
+                continue;
             v = realloc(v, (*n + 1) * sizeof *v);
-            v[(*n)++] = (chunk_at){m.data_off, (uint64_t)m.ts_len + m.val_len, c.sid};
+            v[(*n)++] = (chunk_at){m.data_off, chunk_stored_len(&m), c.sid};
         }
     }
     segr_unref(r);
@@ -1886,14 +1889,14 @@ START_TEST(test_verify_and_damage)
     size_t nc;
     chunk_at *ch = list_chunks(seg, &nc);
     ck_assert_uint_gt(nc, 2);
-    ck_assert_uint_eq(ch[0].off, 64); /* data starts after the 64-byte header */
+    ck_assert_uint_ge(ch[0].off, 64); /* data starts after the 64-byte header */
 
     /* first byte of the first chunk */
-    flip(seg, 64);
-    char *what = fmt("%s: chunk at offset 64 (", seg);
+    flip(seg, ch[0].off);
+    char *what = fmt("%s: chunk at offset %" PRIu64 " (", seg, ch[0].off);
     expect_damage(db, what);
     free(what);
-    flip(seg, 64);
+    flip(seg, ch[0].off);
     rc = cli(&out, &err, ARGS("verify", db));
     ck_assert_str_eq(out, ok);
     free(out);
