@@ -1753,6 +1753,42 @@ START_TEST(test_inspect_json)
 }
 END_TEST
 
+/* --partition sets a new database's partition width (one segment per
+ * partition and flush); an existing database keeps its own. */
+START_TEST(test_ingest_partition)
+{
+    char *dir = tu_tmpdir(), *lp = tu_path(dir, "f.lp"), *db = tu_path(dir, "db");
+    char *out, *err;
+    int rc = cli(&out, &err, ARGS("gen", "fleet", "--trucks", "2", "--span", "1d", "-o", lp));
+    ck_assert_int_eq(rc, 0);
+    free(out);
+    free(err);
+    rc = cli(&out, &err, ARGS("ingest", "--quiet", "--partition", "7d", db, lp));
+    ck_assert_msg(rc == 0, "ingest: %s", err);
+    free(out);
+    free(err);
+    rc = cli(&out, &err, ARGS("inspect", db));
+    ck_assert_int_eq(rc, 0);
+    ck_assert_msg(strstr(out, "partition     168 h"), "%s", out);
+    ck_assert_msg(strstr(out, "segments      1,"), "one 7-day partition: %s", out);
+    free(out);
+    free(err);
+    rc = cli(&out, &err, ARGS("ingest", "--quiet", "--partition", "1d", db, lp));
+    ck_assert_int_eq(rc, 1);
+    ck_assert_msg(strstr(err, "cannot change"), "%s", err);
+    free(out);
+    free(err);
+    rc = cli(&out, &err, ARGS("ingest", "--quiet", "--partition", "10ms", db, lp));
+    ck_assert_int_eq(rc, 2);
+    free(out);
+    free(err);
+    tu_rmrf(dir);
+    free(db);
+    free(lp);
+    free(dir);
+}
+END_TEST
+
 /* Every file under dir with its size, sorted. */
 static char *listing(const char *dir)
 {
@@ -1958,6 +1994,7 @@ Suite *cli_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("inspect");
     tcase_add_test(tc, test_inspect_json);
+    tcase_add_test(tc, test_ingest_partition);
     tcase_add_test(tc, test_dump_unflushed);
     tcase_add_test(tc, test_verify_and_damage);
     suite_add_tcase(s, tc);
