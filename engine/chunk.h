@@ -69,7 +69,8 @@ size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n
                     uint8_t *out, chunk_meta *m /* OUT */);
 /* Decode the chunk (its chunk_stored_len(m) bytes at data) after checking
  * the checksum: 0 ok, -1 checksum mismatch, -2 the columns do not decode
- * (or disagree with the index), -3 out of memory. */
+ * (or disagree with the index), -3 out of memory.  With ts NULL only the
+ * values are decoded (the checksum still covers both columns). */
 int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */,
                  uint64_t *v /* OUT */);
 

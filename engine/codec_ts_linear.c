@@ -31,27 +31,27 @@
 static const uint64_t pow10u[MAX_UNIT + 1] = {
     1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
 
-typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef uint64_t u64x2 __attribute__((vector_size(16)));
 
-/* out[i] = t0 + i s, or with add out[i] = t0 + (out[i] + i s) * k: four at
- * a time. */
+/* out[i] = t0 + i s, or with add out[i] = t0 + (out[i] + i s) * k: two at
+ * a time (the width every x86-64 CPU has) when k is 1. */
 static void line(uint64_t *out, size_t n, uint64_t t0, uint64_t s, int add, uint64_t k)
 {
-    u64x4 v = {0, s, 2 * s, 3 * s}, step = {4 * s, 4 * s, 4 * s, 4 * s},
-          base = {t0, t0, t0, t0}, vk = {k, k, k, k};
     size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        u64x4 o = v;
-        if (add) {
-            memcpy(&o, out + i, sizeof o);
-            o = (o + v) * vk;
+    if (k == 1) {
+        u64x2 v = {t0, t0 + s}, step = {2 * s, 2 * s};
+        for (; i + 2 <= n; i += 2) {
+            u64x2 o = v;
+            if (add) {
+                memcpy(&o, out + i, sizeof o);
+                o += v;
+            }
+            memcpy(out + i, &o, sizeof o);
+            v += step;
         }
-        o += base;
-        memcpy(out + i, &o, sizeof o);
-        v += step;
     }
     for (; i < n; i++)
-        out[i] = t0 + ((add ? out[i] : 0) + i * s) * (add ? k : 1);
+        out[i] = t0 + ((add ? out[i] : 0) + i * s) * k;
 }
 
 /* Room: the pack, and the offsets as working space after it. */

@@ -237,6 +237,13 @@ static inline void lsbw_flush(lsbw *w)
     w->acc = 0;
 }
 
+static unsigned allowed_orders = 7;
+
+void pack_set_orders(unsigned mask)
+{
+    __atomic_store_n(&allowed_orders, mask | 1u, __ATOMIC_RELAXED);
+}
+
 size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, uint8_t *out)
 {
     /* Candidates in order: (0, smallest), (0, zigzag), (1, zigzag), (1,
@@ -245,7 +252,10 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
     static const int pref[3][2] = {{0, 1}, {1, 0}, {1, 0}};
     plan plans[3][2];
     plan *best = NULL;
+    unsigned orders = __atomic_load_n(&allowed_orders, __ATOMIC_RELAXED);
     for (unsigned o = 0; o < 3 && o < m; o++) {
+        if (o > 0 && !(orders & 1u << o))
+            continue;
         make_plans(x, m, slope, x0_known, o, plans[o]);
         for (int j = 0; j < 2; j++) {
             plan *c = &plans[o][pref[o][j]];
@@ -509,6 +519,24 @@ static uint64_t finish_scalar(uint64_t *out, size_t k, unsigned o, int zz, uint6
 }
 
 
+/* Inclusive prefix sum of four lanes: one in-lane shift, then the low
+ * half's total added to the high half (one cross-lane permute). */
+__attribute__((target("avx2"), always_inline)) static inline u64x4 scan4(u64x4 v)
+{
+    __m256i x = (__m256i)v;
+    x = _mm256_add_epi64(x, _mm256_slli_si256(x, 8));
+    __m256i h = _mm256_permute2x128_si256(x, x, 0x08); /* [0, 0 | x0, x1] */
+    x = _mm256_add_epi64(x, _mm256_shuffle_epi32(h, 0xee));
+    return (u64x4)x;
+}
+
+/* The last lane in all four. */
+__attribute__((target("avx2"), always_inline)) static inline u64x4 last4(u64x4 v)
+{
+    __m256i x = _mm256_permute2x128_si256((__m256i)v, (__m256i)v, 0x11);
+    return (u64x4)_mm256_shuffle_epi32(x, 0xee);
+}
+
 /* As finish_scalar, four words at a time, with the flags constant so that
  * each combination compiles to its own loop.  Running sums are in-register
  * prefix sums (two shifted adds); the carry of the words before is a
@@ -520,7 +548,6 @@ finish_body(uint64_t *out, size_t k, const unsigned o, const int zz, uint64_t ba
 {
     uint64_t *u = out + o, bad = 0;
     const u64x4 one = {1, 1, 1, 1}, zero = {0, 0, 0, 0}, vb = {base, base, base, base};
-    const u64x4 up1 = {0, 4, 5, 6}, up2 = {0, 1, 4, 5}, last = {3, 3, 3, 3};
     const u64x4 magic = {MAGIC, MAGIC, MAGIC, MAGIC};
     const f64x4 md = {MAGIC_D, MAGIC_D, MAGIC_D, MAGIC_D}, v1 = {m1, m1, m1, m1},
                 v2 = {m2, m2, m2, m2};
@@ -537,15 +564,13 @@ finish_body(uint64_t *out, size_t k, const unsigned o, const int zz, uint64_t ba
             v = (v >> 1) ^ (zero - (v & one));
         v += vb;
         if (o >= 1) {
-            v += __builtin_shuffle(zero, v, up1);
-            v += __builtin_shuffle(zero, v, up2);
-            u64x4 lastv = __builtin_shuffle(v, last);
+            v = scan4(v);
+            u64x4 lastv = last4(v);
             if (o == 2) {
                 v += cd;
                 cd += lastv;
-                v += __builtin_shuffle(zero, v, up1);
-                v += __builtin_shuffle(zero, v, up2);
-                lastv = __builtin_shuffle(v, last);
+                v = scan4(v);
+                lastv = last4(v);
             }
             v += cv;
             cv += lastv;

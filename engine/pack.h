@@ -43,6 +43,11 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
 long pack_decode(const uint8_t *in, size_t len, size_t m, int x0_known, uint64_t x0,
                  uint64_t *out);
 
+/* Benchmarks: the orders the encoder may choose from, bit o for order o
+ * (order 0 is always allowed); 7, all of them, by default.  1 gives the
+ * frame-of-reference packs alone, ALP's layout.  Not thread-safe. */
+void pack_set_orders(unsigned mask);
+
 /* Tests: 0 makes the decoders use their portable code even where the CPU
  * has AVX2 and FMA; 1 (the default) uses those when it has them.  Both
  * produce the same words.  Not thread-safe: call before decoding. */

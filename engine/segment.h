@@ -86,6 +86,10 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m /* OUT */);
  * and offset when its checksum or encoding is wrong. */
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
                 uint64_t *v /* OUT */);
+/* As segr_decode, the values only: for an aggregate over chunks that lie
+ * wholly inside the time range asked for (the checksum covers both columns,
+ * the timestamps are not decoded). */
+int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
 
 /* Check everything in the file, decoding every chunk; one report() call per
  * problem; returns the number of problems.  *info is filled when the file

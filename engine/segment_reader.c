@@ -509,6 +509,11 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
     return STRATA_ROW;
 }
 
+int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
+{
+    return segr_decode(r, m, NULL, v);
+}
+
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
 {
     int d = chunk_decode(m, r->base + m->data_off, ts, v);

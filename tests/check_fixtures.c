@@ -299,6 +299,8 @@ static void check_dataset(const dataset *d, const char *name)
             for (size_t i = 0; i < n; i++)
                 TU_CHECK(ts_out[i] == ts[i] && out[i] == v[i], "%s %s: chunk value %zu", name,
                          s->key, at + i);
+            TU_CHECK(chunk_decode(&m, enc, NULL, out) == 0 && !memcmp(out, v, n * sizeof *v),
+                     "%s %s: values only, chunk at %zu", name, s->key, at);
             chunk_stats st;
             chunk_stats_compute(s->type, v, n, &st);
             TU_CHECK(!memcmp(&st, &m.st, sizeof st), "%s %s: statistics at %zu", name, s->key, at);

@@ -246,6 +246,9 @@ START_TEST(test_segment_statistics)
             for (uint32_t i = 0; i < m.st.count; i++)
                 TU_CHECK(dt[i] == ts[at + i] && dv[i] == v[s][at + i], "series %u value %zu", s,
                          at + i);
+            memset(dv, 0, m.st.count * sizeof *dv);
+            ck_assert_int_eq(segr_decode_values(r, &m, dv), STRATA_OK);
+            TU_CHECK(!memcmp(dv, v[s] + at, m.st.count * sizeof *dv), "values only, series %u", s);
             at += m.st.count;
         }
         ck_assert_int_eq(rc, STRATA_DONE);
