@@ -57,7 +57,9 @@ static int64_t partition_days = 1, fixture_partition_days = 30;
 static const char *fixtures = "../shared/fixtures";
 
 #define NSETS 3
-#define NCOL 12 /* codec ids 1..9, then "chosen" (10), f64-decimal with frame of reference only (11) */
+/* Rows: codec ids 1..9, then "chosen", then f64-decimal with frame of
+ * reference only. */
+#define NCOL 12
 #define CHOSEN 10
 #define DEC_FOR 11
 
@@ -159,7 +161,8 @@ static void encode_set(dataset *d, unsigned id)
         const chunkref *c = &d->ch[k];
         if (id == CHOSEN) {
             e->buf[k] = malloc(chunk_bound(c->type, c->n));
-            e->len[k] = chunk_encode(c->type, c->ts, c->v, c->n, CHUNK_BEST, e->buf[k], &e->meta[k]);
+            e->len[k] =
+                chunk_encode(c->type, c->ts, c->v, c->n, CHUNK_BEST, e->buf[k], &e->meta[k]);
             e->bytes += e->len[k];
             e->values += c->n;
             e->all += c->n;
@@ -201,7 +204,8 @@ static void write_segments(dataset *d, int policy)
     size_t *at = calloc(d->cols.n + 1, sizeof *at);
     for (int64_t p = lo; p <= hi; p++) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/%016llx.seg", d->dir[policy], (unsigned long long)(p - lo + 1));
+        snprintf(path, sizeof path, "%s/%016llx.seg", d->dir[policy],
+                 (unsigned long long)(p - lo + 1));
         seg_writer *w = NULL;
         int opened = 0;
         for (size_t s = 0; s < d->cols.n; s++) {
@@ -551,7 +555,8 @@ int main(int argc, char **argv)
     gb_flag_int("partition_days", &partition_days, "the fleet's time partition in days (chunking)");
     gb_flag_int("fixture_partition_days", &fixture_partition_days,
                 "NAB's and Beijing's time partition in days");
-    gb_flag_string("fixtures", &fixtures, "directory with nab/ and beijing-aq/ (skipped when absent)");
+    gb_flag_string("fixtures", &fixtures,
+                   "directory with nab/ and beijing-aq/ (skipped when absent)");
     gb_set_default_min_time(0.2);
     int rc = gb_init(argc, argv);
     if (rc != GB_CONTINUE)

@@ -33,10 +33,19 @@
 
 #include "engine/varint.h"
 
-#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The AVX2 and FMA decoders exist for x86-64 builds (picked at run time);
+ * every other build has the portable ones only.  PACK_PORTABLE forces
+ * that (a check of the portable build on x86-64). */
+#if defined(__x86_64__) && !defined(PACK_PORTABLE)
+#define PACK_X86 1
+#include <immintrin.h>
+#else
+#define PACK_X86 0
+#endif
 
 #define MB PACK_MINIBLOCK
 #define HEAD_ORDER 3u
@@ -353,6 +362,7 @@ static void unpack32_any(const uint8_t *p, unsigned w, uint64_t *out)
 typedef uint64_t u64x4 __attribute__((vector_size(32)));
 typedef double f64x4 __attribute__((vector_size(32)));
 
+#if PACK_X86
 /* unpack32 with AVX2 for 1 <= w <= 28: one 64-bit load holds four values
  * (w <= 14) or two (w <= 28); it is broadcast to the four lanes, which
  * shift it each by its value's constant offset. */
@@ -398,12 +408,17 @@ __attribute__((target("avx2"))) static void unpack32_avx2(const uint8_t *p, unsi
         _mm256_storeu_si256(o + 7, z);
         break;
     }
-#define W(n)                                                                                           case n:                                                                                                unpack32_v(p, n, out);                                                                             break;
+#define W(n)                                                                                       \
+    case n:                                                                                        \
+        unpack32_v(p, n, out);                                                                     \
+        break;
         W(1) W(2) W(3) W(4) W(5) W(6) W(7) W8(8) W8(16) W(24) W(25) W(26) W(27) W(28)
 #undef W
     default: unpack32_any(p, w, out); break;
     }
 }
+
+#endif
 
 /* -1: not yet asked; 0: the portable decoders; 1: AVX2 and FMA.  Any
  * thread may set it first, all to the same value (relaxed atomics). */
@@ -411,10 +426,15 @@ static int simd = -1;
 
 void pack_set_simd(int on)
 {
+#if PACK_X86
     int v = on && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    int v = 0 * on;
+#endif
     __atomic_store_n(&simd, v, __ATOMIC_RELAXED);
 }
 
+#if PACK_X86
 static int have_avx2_fma(void)
 {
     int v = __atomic_load_n(&simd, __ATOMIC_RELAXED);
@@ -424,14 +444,19 @@ static int have_avx2_fma(void)
     }
     return v;
 }
+#endif
 
 /* Unpack the k residuals into u[0..k); data points at the first
  * miniblock, end is the end of the input.  Returns the end of the data. */
 static const uint8_t *unpack_all(const uint8_t *data, const uint8_t *end, const uint8_t *w,
                                  size_t k, uint64_t *u)
 {
+#if PACK_X86
     void (*unpack)(const uint8_t *, unsigned, uint64_t *) =
         have_avx2_fma() ? unpack32_avx2 : unpack32_any;
+#else
+    void (*unpack)(const uint8_t *, unsigned, uint64_t *) = unpack32_any;
+#endif
     size_t nmb = (k + MB - 1) / MB;
     const uint8_t *p = data;
     for (size_t j = 0; j < nmb; j++) {
@@ -455,9 +480,9 @@ static const uint8_t *unpack_all(const uint8_t *data, const uint8_t *end, const 
 }
 
 /* The integer-to-double step of pack_decode_f64: none, two products, or
- * the product corrected by two fused multiply-adds (pack.h).  The conversion is the magic-number trick: the bits of
- * 1.5 * 2^52 plus an integer x in [-2^51, 2^51) are the double
- * 1.5 * 2^52 + x, exactly. */
+ * the product corrected by two fused multiply-adds (pack.h).  The
+ * conversion is the magic-number trick: the bits of 1.5 * 2^52 plus an
+ * integer x in [-2^51, 2^51) are the double 1.5 * 2^52 + x, exactly. */
 #define CONV_NONE 0
 #define CONV_MUL 1
 #define CONV_FMA 2
@@ -519,6 +544,7 @@ static uint64_t finish_scalar(uint64_t *out, size_t k, unsigned o, int zz, uint6
 }
 
 
+#if PACK_X86
 /* Inclusive prefix sum of four lanes: one in-lane shift, then the low
  * half's total added to the high half (one cross-lane permute). */
 __attribute__((target("avx2"), always_inline)) static inline u64x4 scan4(u64x4 v)
@@ -611,7 +637,10 @@ finish_body(uint64_t *out, size_t k, const unsigned o, const int zz, uint64_t ba
     return bad;
 }
 
-#define FINISH_CONV(o, zz)                                                                             (conv == CONV_NONE  ? finish_body(out, k, o, zz, base, x0, d1, CONV_NONE, m1, m2)                 : conv == CONV_MUL ? finish_body(out, k, o, zz, base, x0, d1, CONV_MUL, m1, m2)                                     : finish_body(out, k, o, zz, base, x0, d1, CONV_FMA, m1, m2))
+#define FINISH_CONV(o, zz)                                                                         \
+    (conv == CONV_NONE  ? finish_body(out, k, o, zz, base, x0, d1, CONV_NONE, m1, m2)              \
+     : conv == CONV_MUL ? finish_body(out, k, o, zz, base, x0, d1, CONV_MUL, m1, m2)               \
+                        : finish_body(out, k, o, zz, base, x0, d1, CONV_FMA, m1, m2))
 
 __attribute__((target("avx2,fma"))) static uint64_t finish_avx2(uint64_t *out, size_t k, unsigned o,
                                                             int zz, uint64_t base, uint64_t x0,
@@ -649,11 +678,18 @@ static int in_range(size_t k, unsigned o, int zz, uint64_t base, uint64_t x0, ui
     return b < lim;
 }
 
+#endif
+
 static uint64_t finish(uint64_t *out, size_t k, unsigned o, int zz, uint64_t base, uint64_t x0,
                        uint64_t d1, int conv, double m1, double m2, unsigned wmax)
 {
-    int fast = have_avx2_fma() && (conv == CONV_NONE || in_range(k, o, zz, base, x0, d1, wmax));
-    return (fast ? finish_avx2 : finish_scalar)(out, k, o, zz, base, x0, d1, conv, m1, m2);
+#if PACK_X86
+    if (have_avx2_fma() && (conv == CONV_NONE || in_range(k, o, zz, base, x0, d1, wmax)))
+        return finish_avx2(out, k, o, zz, base, x0, d1, conv, m1, m2);
+#else
+    (void)wmax;
+#endif
+    return finish_scalar(out, k, o, zz, base, x0, d1, conv, m1, m2);
 }
 
 static long decode(const uint8_t *in, size_t len, size_t m, int x0_known, uint64_t x0, int conv,

@@ -225,8 +225,8 @@ static int64_t mid(int64_t a, int64_t b)
     return (a >> 1) + (b >> 1) + (a & b & 1);
 }
 
-static void put_f64_stats(uint8_t **p, const chunk_stats *st, int e, int same_e, const int64_t nv[4],
-                          const prev_entry *pv)
+static void put_f64_stats(uint8_t **p, const chunk_stats *st, int e, int same_e,
+                          const int64_t nv[4], const prev_entry *pv)
 {
     if (e >= 0 && !same_e)
         put_u8(p, (uint8_t)e);

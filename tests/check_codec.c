@@ -357,7 +357,8 @@ END_TEST
 START_TEST(test_golden_raw_const)
 {
     static const uint64_t a[] = {1, (uint64_t)-2};
-    static const uint8_t ea[] = {0x01, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t ea[] = {0x01, 0,    0,    0,    0,    0,    0,    0,
+                                 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     expect_bytes(&codec_raw, a, 2, ea, sizeof ea);
     /* const: no bytes; the value is the `first` the decoder is told */
     const uint64_t b[] = {f2u(22.0), f2u(22.0)};
@@ -835,7 +836,8 @@ START_TEST(test_decimal_adversarial)
                 v[i] = f2u(d);
                 break;
             case 4: /* alternating exponents: 1, 3 and 6 decimals */
-                d = (double)(int64_t)(r % 2000001 - 1000000) / (i % 3 == 0 ? 10.0 : i % 3 == 1 ? 1e3 : 1e6);
+                d = (double)(int64_t)(r % 2000001 - 1000000) /
+                    (i % 3 == 0 ? 10.0 : i % 3 == 1 ? 1e3 : 1e6);
                 v[i] = f2u(d);
                 break;
             case 5: v[i] = f64_specials[r % N_SPECIALS]; break;
@@ -852,9 +854,12 @@ START_TEST(test_decimal_adversarial)
                 break;
             case 9: v[i] = f2u(ldexp((double)(r >> 11), (int)(r % 200) - 100)); break; /* binary */
             case 10: v[i] = f2u(i % 2 ? 1e300 : -1e-300); break;
-            case 11: v[i] = f2u(round((double)(int64_t)(r % 4000001 - 2000000) * 1e-5 * 1e5) / 1e5); break;
+            case 11: /* 5 decimals, computed */
+                v[i] = f2u(round((double)(int64_t)(r % 4000001 - 2000000) * 1e-5 * 1e5) / 1e5);
+                break;
             case 12: /* a decimal random walk (fleet-like) */
-                v[i] = f2u(i ? round((u2f(v[i - 1]) + (double)(int64_t)(r % 201 - 100) * 1e-5) * 1e5) / 1e5 : 45.12345);
+                d = i ? u2f(v[i - 1]) + (double)(int64_t)(r % 201 - 100) * 1e-5 : 45.12345;
+                v[i] = f2u(round(d * 1e5) / 1e5);
                 break;
             default: /* integers as doubles, large and small */
                 v[i] = f2u((double)((int64_t)(r >> 12) - (int64_t)(1ll << 51)));

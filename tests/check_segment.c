@@ -172,14 +172,17 @@ static uint64_t f64_value(int kind, size_t i, uint64_t *seed)
     double walk = (double)(int64_t)(i * 37 % 1001) - 500.0;
     switch (kind) {
     case 0: return d2u(round(walk * 7.3) / 100.0);                    /* 2 decimals */
-    case 1: return r % 5 == 0 ? 0x7ff8000000000001ull + (r >> 40) : d2u(walk / 10.0); /* NaNs */
+    case 1: /* NaNs */
+        return r % 5 == 0 ? 0x7ff8000000000001ull + (r >> 40) : d2u(walk / 10.0);
     case 2: return 0x7ff8000000000000ull | (i & 7);                   /* all NaN */
     case 3: return d2u(i % 3 ? -0.0 : 0.0);                           /* signed zeros */
     case 4: return d2u(i % 4 == 1 ? INFINITY : i % 4 == 2 ? -INFINITY : (double)i);
     case 5: return r;                                                 /* random bits */
-    case 6: return d2u(i % 2 ? 1e300 * (double)(i % 7 + 1) : 4.9e-324 * (double)(i % 5)); /* sum overflows */
+    case 6: /* the sum overflows; subnormals */
+        return d2u(i % 2 ? 1e300 * (double)(i % 7 + 1) : 4.9e-324 * (double)(i % 5));
     case 7: /* the exponent changes from chunk to chunk (chunks of 360) */
-        return d2u(round(walk * 13.7) / (double)(i / 360 % 4 == 0 ? 1 : i / 360 % 4 == 1 ? 1000 : 10));
+        return d2u(round(walk * 13.7) /
+                   (double)(i / 360 % 4 == 0 ? 1 : i / 360 % 4 == 1 ? 1000 : 10));
     case 8: return d2u((double)(9007199254740991LL - (int64_t)(i % 3)) / (i % 2 ? 1.0 : 1e14));
     default: return d2u(1e-7 * (double)(int64_t)(r % 2000001) - 0.1); /* 7 decimals */
     }
@@ -210,11 +213,12 @@ START_TEST(test_segment_statistics)
     for (int k = 0; k < KINDS; k++, sid++) {
         for (size_t i = 0; i < N; i++) {
             uint64_t r = tu_rand(&seed);
-            v[sid][i] = k == 0   ? (uint64_t)INT64_MAX - (i % 3)                  /* sum overflows */
+            int64_t walk = (int64_t)(i / 100) * (k % 2 ? 1 : -1) + (int64_t)(r % 5);
+            v[sid][i] = k == 0   ? (uint64_t)INT64_MAX - (i % 3) /* the sum overflows */
                         : k == 1 ? (i % 2 ? (uint64_t)INT64_MIN : (uint64_t)INT64_MAX)
                         : k == 2 ? r
                         : k == 3 ? 42
-                                 : (uint64_t)((int64_t)(i / 100) * (k % 2 ? 1 : -1) + (int64_t)(r % 5));
+                                 : (uint64_t)walk;
         }
         ck_assert_int_eq(segw_add(w, sid, STRATA_I64, ts, v[sid], N), STRATA_OK);
     }
