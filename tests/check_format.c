@@ -299,7 +299,7 @@ static const uint8_t golden_segment[] = {
     0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x53, 0x47,  /* magic "STRATASG" */
 };
 
-/* FORMAT.md §9.9: the same segment as version 1 wrote it (420 bytes) */
+/* FORMAT.md §9.7: the same segment as version 1 wrote it (420 bytes) */
 static const uint8_t golden_segment_v1[] = {
     /* header (64 bytes) */
     0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x53, 0x47,  /* magic "STRATASG" */
@@ -1054,7 +1054,7 @@ START_TEST(test_segment_golden)
 }
 END_TEST
 
-/* §9.9: a version-1 file (what Strata 0.1.0 wrote) reads the same. */
+/* §9.7: a version-1 file (what Strata 0.1.0 wrote) reads the same. */
 START_TEST(test_segment_v1)
 {
     char *dir = tu_tmpdir();
