@@ -21,7 +21,7 @@ SAN ?= 0
 VERSION := $(shell sed -n 's/^\#define STRATA_VERSION_STRING "\(.*\)"/\1/p' include/strata.h)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-format-truncation
-BASE_CFLAGS := -std=gnu11 -g -pthread -fPIC -fvisibility=hidden -Iinclude -I. $(WARN)
+BASE_CFLAGS := -std=gnu11 -g -pthread -fPIC -fvisibility=hidden -ffp-contract=off -Iinclude -I. $(WARN)
 ifeq ($(SAN),1)
 OPT ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 MALLOC_LIB :=

@@ -1,8 +1,9 @@
 /*
- * workload.h — data sets for the benchmarks, built in memory so a run
- * needs no files: the TSBS-style fleet (tools/fleetgen.c, byte-identical
- * to ../shared/peers/gen_fleet.py) as line-protocol text, and the same data
- * split into per-series columns for the codec benchmarks.
+ * workload.h — data sets for the benchmarks: the TSBS-style fleet, built
+ * in memory so a run needs no files (tools/fleetgen.c, byte-identical to
+ * ../shared/peers/gen_fleet.py) as line-protocol text, and the same data
+ * split into per-series columns for the codec benchmarks; and, when they
+ * are present, the real fixtures (NAB, Beijing air quality) as columns.
  */
 #ifndef STRATA_BENCH_WORKLOAD_H
 #define STRATA_BENCH_WORKLOAD_H
@@ -38,6 +39,18 @@ typedef struct wl_columns {
 
 int wl_columns_from_text(const wl_text *t, wl_columns *out /* OUT */);
 void wl_columns_free(wl_columns *c);
+
+/* The real fixtures of ../shared/fixtures as columns (float64 series, in
+ * time order, one value per timestamp: the last of duplicates, as a
+ * database keeps it).  dir is the fixtures directory.  Return 0, 1 when
+ * the fixture is absent (nothing allocated), -1 on a read or parse error.
+ *   NAB: nab/<category>/<file>.csv (timestamp,value), one series per
+ *        file, key "nab,file=<file> value".
+ *   Beijing: beijing-aq/PRSA_Data_<station>_*.csv, the 11 numeric fields
+ *        per station (NA skipped; hours are Beijing time, UTC+8), key
+ *        "aq,station=<station> <field>". */
+int wl_nab_columns(const char *dir, wl_columns *out /* OUT */);
+int wl_beijing_columns(const char *dir, wl_columns *out /* OUT */);
 
 /* A fresh empty directory under $TMPDIR (or /tmp); free() the result. */
 char *wl_tmpdir(void);

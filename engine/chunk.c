@@ -7,13 +7,22 @@
  * series' mean rate, or the whole partition when none is.  Cells are
  * aligned to the Unix epoch, so chunks of a 10 s series cover whole hours
  * and chunk statistics answer hourly aggregates without decoding.
+ *
+ * Encoding: each column goes through every codec that fits it (timestamps:
+ * ts-dod, ts-linear, raw; float64: f64-gorilla, const, f64-decimal, raw;
+ * int64: i64-delta, const, i64-pack, raw; bool: bool-bits, const) and the
+ * smallest encoding is kept; then LZ4 over both columns replaces them when
+ * that saves at least an eighth.  The chunk checksum covers the bytes as
+ * stored.
  */
 #include "engine/chunk.h"
 
+#include "engine/alloc.h"
 #include "engine/codec.h"
 #include "engine/segment_format.h"
 #include "strata.h"
 
+#include <lz4.h>
 #include <math.h>
 #include <string.h>
 #include <xxhash.h>
@@ -126,62 +135,144 @@ void chunk_stats_compute(uint8_t type, const uint64_t *v, size_t n, chunk_stats 
     }
 }
 
-uint8_t chunk_value_codec(uint8_t type)
+/* The candidates per column, in the order they are tried (an earlier one
+ * wins a tie).  The first of each list is the version-1 codec. */
+static const uint8_t ts_cands[] = {CODEC_TS_DOD, CODEC_TS_LINEAR, CODEC_RAW};
+static const uint8_t f64_cands[] = {CODEC_F64_GORILLA, CODEC_CONST, CODEC_F64_DECIMAL, CODEC_RAW};
+static const uint8_t i64_cands[] = {CODEC_I64_DELTA, CODEC_CONST, CODEC_I64_PACK, CODEC_RAW};
+static const uint8_t bool_cands[] = {CODEC_BOOL_BITS, CODEC_CONST};
+
+static const uint8_t *candidates(uint8_t type, size_t *n)
 {
-    return type == STRATA_F64 ? CODEC_F64_GORILLA
-           : type == STRATA_I64 ? CODEC_I64_DELTA
-                                : CODEC_BOOL_BITS;
+    switch (type) {
+    case STRATA_F64: *n = sizeof f64_cands; return f64_cands;
+    case STRATA_I64: *n = sizeof i64_cands; return i64_cands;
+    case STRATA_BOOL: *n = sizeof bool_cands; return bool_cands;
+    default: *n = sizeof ts_cands; return ts_cands;
+    }
+}
+
+int chunk_codecs_fit(uint8_t type, unsigned ts_codec, unsigned val_codec)
+{
+    const codec *t = codec_get(ts_codec), *v = codec_get(val_codec);
+    return t && v && (t->columns & CODEC_COL_TS) && (v->columns & codec_column(type));
+}
+
+/* The largest bound among a column's candidates. */
+static size_t column_bound(uint8_t type, size_t n)
+{
+    size_t k, b = 0;
+    const uint8_t *c = candidates(type, &k);
+    for (size_t i = 0; i < k; i++) {
+        size_t x = codec_get(c[i])->bound(n);
+        b = x > b ? x : b;
+    }
+    return b;
 }
 
 size_t chunk_bound(uint8_t type, size_t n)
 {
-    return codec_ts_dod.bound(n) + codec_get(chunk_value_codec(type))->bound(n);
+    size_t tb = column_bound(0, n), vb = column_bound(type, n);
+    size_t work = tb > vb ? tb : vb, z = (size_t)LZ4_compressBound((int)(tb + vb));
+    return tb + vb + (work > z ? work : z);
 }
 
-size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, uint8_t *out,
-                    chunk_meta *m)
+/* Encode one column with the smallest candidate into out; scratch has
+ * room for any candidate.  Returns the length, *id the codec. */
+static size_t encode_column(uint8_t type, const uint64_t *in, size_t n, int policy, uint8_t *out,
+                            uint8_t *scratch, uint8_t *id)
 {
-    const codec *vc = codec_get(chunk_value_codec(type));
-    size_t tl = codec_ts_dod.encode((const uint64_t *)ts, n, out);
-    size_t vl = vc->encode(v, n, out + tl);
+    size_t k;
+    const uint8_t *c = candidates(type, &k);
+    if (policy == CHUNK_CLASSIC)
+        k = 1;
+    size_t best = SIZE_MAX;
+    for (size_t i = 0; i < k && best > 0; i++) {
+        if (c[i] == CODEC_RAW && best <= 8 * n)
+            continue; /* raw takes exactly 8 bytes a value */
+        const codec *cd = codec_get(c[i]);
+        size_t len = cd->encode(in, n, scratch);
+        if (len == CODEC_NA || len >= best)
+            continue;
+        memcpy(out, scratch, len);
+        best = len;
+        *id = c[i];
+    }
+    return best;
+}
+
+size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, int policy,
+                    uint8_t *out, chunk_meta *m)
+{
+    uint8_t *scratch = out + column_bound(0, n) + column_bound(type, n);
+    m->zlen = 0;
+    size_t tl = encode_column(0, (const uint64_t *)ts, n, policy, out, scratch, &m->ts_codec);
+    size_t vl = encode_column(type, v, n, policy, out + tl, scratch, &m->val_codec);
     m->tmin = ts[0];
     m->tmax = ts[n - 1];
     m->ts_len = (uint32_t)tl;
     m->val_len = (uint32_t)vl;
-    m->ts_codec = CODEC_TS_DOD;
-    m->val_codec = vc->id;
-    m->checksum = (uint32_t)XXH3_64bits(out, tl + vl);
     chunk_stats_compute(type, v, n, &m->st);
-    return tl + vl;
+    size_t stored = tl + vl;
+    /* LZ4 only when it saves an eighth: decompressing costs more than the
+     * codecs' own decoding, and the entry pays a length for it. */
+    if (policy == CHUNK_BEST && stored > 16) {
+        int z = LZ4_compress_default((const char *)out, (char *)scratch, (int)stored,
+                                     LZ4_compressBound((int)stored));
+        if (z > 0 && (size_t)z + 2 <= stored - stored / 8) {
+            memcpy(out, scratch, (size_t)z);
+            m->zlen = (uint32_t)z;
+            stored = (size_t)z;
+        }
+    }
+    m->checksum = (uint32_t)XXH3_64bits(out, stored);
+    return stored;
 }
 
 int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t *v)
 {
-    if ((uint32_t)XXH3_64bits(data, (size_t)m->ts_len + m->val_len) != m->checksum)
+    if ((uint32_t)XXH3_64bits(data, chunk_stored_len(m)) != m->checksum)
         return -1;
     const codec *tc = codec_get(m->ts_codec), *vc = codec_get(m->val_codec);
     if (!tc || !vc)
         return -2;
-    if (tc->decode(data, m->ts_len, m->st.count, (uint64_t *)ts) != 0 ||
-        vc->decode(data + m->ts_len, m->val_len, m->st.count, v) != 0)
-        return -2;
-    /* The index's time range and strictly increasing times are what the
-     * readers rely on; a chunk that disagrees is damaged. */
     uint32_t n = m->st.count;
+    size_t raw = (size_t)m->ts_len + m->val_len;
+    uint8_t *unz = NULL;
+    if (m->zlen) {
+        unz = st_malloc(raw ? raw : 1);
+        if (!unz)
+            return -3;
+        if (LZ4_decompress_safe((const char *)data, (char *)unz, (int)m->zlen, (int)raw) !=
+            (int)raw) {
+            st_free(unz);
+            return -2;
+        }
+        data = unz;
+    }
+    codec_ends te = {(uint64_t)m->tmin, (uint64_t)m->tmax}, ve = {m->st.first, m->st.last};
+    int bad = (ts && tc->decode(data, m->ts_len, n, &te, (uint64_t *)ts) != 0) ||
+              vc->decode(data + m->ts_len, m->val_len, n, &ve, v) != 0;
+    st_free(unz);
+    if (bad)
+        return -2;
+    if (!ts)
+        return 0;
+    /* The index's time range and strictly increasing times are what the
+     * readers rely on; a chunk that disagrees is damaged.  An empty
+     * ts-linear column is the line from tmin to tmax: increasing when its
+     * step is at least 1. */
     if (n == 0 || ts[0] != m->tmin || ts[n - 1] != m->tmax)
         return -2;
+    if (m->ts_codec == CODEC_TS_LINEAR && m->ts_len == 0)
+        return n == 1 || (uint64_t)m->tmax - (uint64_t)m->tmin >= n - 1 ? 0 : -2;
+    int order = 0;
     for (uint32_t i = 1; i < n; i++)
-        if (ts[i] <= ts[i - 1])
-            return -2;
-    return 0;
+        order |= ts[i] <= ts[i - 1];
+    return order ? -2 : 0;
 }
 
 int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v)
 {
-    if ((uint32_t)XXH3_64bits(data, (size_t)m->ts_len + m->val_len) != m->checksum)
-        return -1;
-    const codec *vc = codec_get(m->val_codec);
-    if (!vc || vc->decode(data + m->ts_len, m->val_len, m->st.count, v) != 0)
-        return -2;
-    return 0;
+    return chunk_decode(m, data, NULL, v);
 }

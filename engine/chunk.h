@@ -1,7 +1,9 @@
 /*
  * chunk.h — one chunk of one series: how its points are grouped (the time
  * grid), its statistics, and its encoding into a timestamp column and a
- * value column (FORMAT.md §5.3).
+ * value column (FORMAT.md §5.2, §5.3): the writer tries the codecs that fit
+ * each column and keeps the smallest, then LZ4 over both columns when that
+ * is smaller still.
  */
 #ifndef STRATA_CHUNK_H
 #define STRATA_CHUNK_H
@@ -24,12 +26,19 @@ typedef struct chunk_stats {
 
 typedef struct chunk_meta {
     int64_t tmin, tmax;
-    uint64_t data_off; /* file offset of the timestamp column */
-    uint32_t ts_len, val_len;
-    uint32_t checksum; /* low 32 bits of XXH3-64 over both columns */
+    uint64_t data_off;        /* file offset of the chunk's stored bytes */
+    uint32_t ts_len, val_len; /* the two columns' lengths (uncompressed) */
+    uint32_t zlen;            /* stored bytes when LZ4-compressed, else 0 */
+    uint32_t checksum;        /* low 32 bits of XXH3-64 over the stored bytes */
     uint8_t ts_codec, val_codec;
     chunk_stats st;
 } chunk_meta;
+
+/* Bytes the chunk occupies in the file. */
+static inline uint32_t chunk_stored_len(const chunk_meta *m)
+{
+    return m->zlen ? m->zlen : m->ts_len + m->val_len;
+}
 
 void chunk_stats_compute(uint8_t type, const uint64_t *v, size_t n, chunk_stats *out /* OUT */);
 
@@ -42,16 +51,26 @@ int64_t chunk_grid(const int64_t *ts, size_t n, int64_t part_ns);
  * the points in the same grid cell. */
 size_t chunk_span(const int64_t *ts, size_t n, int64_t grid);
 
-/* The value codec used for a series type. */
-uint8_t chunk_value_codec(uint8_t type);
-/* Encode n points into out (room: chunk_bound(type, n)); fills the
- * lengths, codecs, checksum, stats and times of *m (not data_off). */
+/* Which codecs the writer tries. */
+enum chunk_policy {
+    CHUNK_BEST = 0,   /* every codec that fits, and LZ4: the smallest wins */
+    CHUNK_CLASSIC = 1 /* the version-1 codecs only (ts-dod, f64-gorilla,
+                         i64-delta, bool-bits), no LZ4: for comparisons */
+};
+
+/* 1 when a chunk of a series of this type may use these codecs. */
+int chunk_codecs_fit(uint8_t type, unsigned ts_codec, unsigned val_codec);
+/* Room chunk_encode() needs in out for n points (the encoding and its
+ * working space). */
 size_t chunk_bound(uint8_t type, size_t n);
-size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, uint8_t *out,
-                    chunk_meta *m /* OUT */);
-/* Decode the chunk's columns (bytes at data, m->ts_len + m->val_len long)
- * after checking the checksum: 0 ok, -1 checksum mismatch, -2 columns do
- * not decode. */
+/* Encode n >= 1 points into out; fills the lengths, codecs, checksum,
+ * stats and times of *m (not data_off).  Returns the stored length. */
+size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, int policy,
+                    uint8_t *out, chunk_meta *m /* OUT */);
+/* Decode the chunk (its chunk_stored_len(m) bytes at data) after checking
+ * the checksum: 0 ok, -1 checksum mismatch, -2 the columns do not decode
+ * (or disagree with the index), -3 out of memory.  With ts NULL only the
+ * values are decoded (the checksum still covers both columns). */
 int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */,
                  uint64_t *v /* OUT */);
 

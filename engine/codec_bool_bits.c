@@ -36,8 +36,10 @@ static size_t bits_encode(const uint64_t *in, size_t n, uint8_t *out)
     return bits_bound(n);
 }
 
-static int bits_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
+static int bits_decode(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
+                       uint64_t *out)
 {
+    (void)ends;
     if (len != bits_bound(n))
         return -1;
     size_t whole = n / 8;
@@ -54,6 +56,7 @@ static int bits_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
 const codec codec_bool_bits = {
     .id = CODEC_BOOL_BITS,
     .name = "bool-bits",
+    .columns = CODEC_COL_BOOL,
     .bound = bits_bound,
     .encode = bits_encode,
     .decode = bits_decode,

@@ -85,8 +85,10 @@ static size_t gorilla_encode(const uint64_t *in, size_t n, uint8_t *out)
     return bitw_finish(&w);
 }
 
-static int gorilla_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
+static int gorilla_decode(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
+                          uint64_t *out)
 {
+    (void)ends;
     if (n == 0)
         return len == 0 ? 0 : -1;
     bitr r;
@@ -146,6 +148,7 @@ static int gorilla_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out
 const codec codec_f64_gorilla = {
     .id = CODEC_F64_GORILLA,
     .name = "f64-gorilla",
+    .columns = CODEC_COL_F64,
     .bound = gorilla_bound,
     .encode = gorilla_encode,
     .decode = gorilla_decode,

@@ -81,8 +81,10 @@ static int get_varint_unchecked(const uint8_t **p, uint64_t *v)
     return 0;
 }
 
-static int delta_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
+static int delta_decode(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
+                        uint64_t *out)
 {
+    (void)ends;
     const uint8_t *p = in, *end = in + len;
     uint64_t v = 0;
     size_t i = 0;
@@ -108,6 +110,7 @@ static int delta_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
 const codec codec_i64_delta = {
     .id = CODEC_I64_DELTA,
     .name = "i64-delta",
+    .columns = CODEC_COL_I64,
     .bound = delta_bound,
     .encode = delta_encode,
     .decode = delta_decode,

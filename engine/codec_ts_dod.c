@@ -85,8 +85,10 @@ static size_t ts_encode(const uint64_t *in, size_t n, uint8_t *out)
     return bitw_finish(&w);
 }
 
-static int ts_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
+static int ts_decode(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
+                     uint64_t *out)
 {
+    (void)ends;
     if (n == 0)
         return len == 0 ? 0 : -1;
     bitr r;
@@ -142,6 +144,7 @@ static int ts_decode(const uint8_t *in, size_t len, size_t n, uint64_t *out)
 const codec codec_ts_dod = {
     .id = CODEC_TS_DOD,
     .name = "ts-dod",
+    .columns = CODEC_COL_TS,
     .bound = ts_bound,
     .encode = ts_encode,
     .decode = ts_decode,

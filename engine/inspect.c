@@ -1,6 +1,7 @@
 /*
  * inspect.c — gathers the figures `strata inspect` prints (see inspect.h):
- * per-codec bytes from every segment's index (no chunk is decoded), file
+ * per-codec bytes of timestamp and value columns, and what LZ4 saved, from
+ * every segment's index (no chunk is decoded), file
  * sizes from the directory (allocated blocks, as du counts them, with the
  * directories themselves), catalog counts.
  */
@@ -169,12 +170,17 @@ int db_inspect(strata_db *db, inspect_report *r)
             segr_series_at(sr, k, &c);
             chunk_meta m;
             while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW) {
-                r->codec[m.ts_codec].values += m.st.count;
-                r->codec[m.ts_codec].bytes += m.ts_len;
-                r->codec[m.ts_codec].chunks++;
-                r->codec[m.val_codec].values += m.st.count;
-                r->codec[m.val_codec].bytes += m.val_len;
-                r->codec[m.val_codec].chunks++;
+                r->codec[0][m.ts_codec].values += m.st.count;
+                r->codec[0][m.ts_codec].bytes += m.ts_len;
+                r->codec[0][m.ts_codec].chunks++;
+                r->codec[1][m.val_codec].values += m.st.count;
+                r->codec[1][m.val_codec].bytes += m.val_len;
+                r->codec[1][m.val_codec].chunks++;
+                if (m.zlen) {
+                    r->lz4_chunks++;
+                    r->lz4_raw += (uint64_t)m.ts_len + m.val_len;
+                    r->lz4_stored += m.zlen;
+                }
             }
             rc = rc == STRATA_DONE ? STRATA_OK : rc;
         }

@@ -35,7 +35,10 @@ typedef struct inspect_report {
     uint64_t segment_points, head_points, chunks;
     uint64_t index_bytes;  /* all segment indexes (series tables included) */
     uint64_t header_bytes; /* segment headers and footers */
-    insp_codec codec[CODEC_MAX_ID + 1]; /* by codec id; bytes of its columns */
+    insp_codec codec[2][CODEC_MAX_ID + 1]; /* [0] timestamp, [1] value columns, by codec
+                                              id; bytes of the columns (before LZ4) */
+    uint64_t lz4_chunks, lz4_raw, lz4_stored; /* chunks stored as LZ4: their column bytes
+                                                 and the bytes stored */
     insp_segment *segs;
     size_t nsegs;
     insp_files files[INSP_KINDS]; /* directories count as INSP_OTHER, as du does */

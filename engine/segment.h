@@ -37,6 +37,9 @@ typedef struct seg_writer seg_writer;
 
 int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_last,
               seg_writer **w /* OUT */);
+/* Which codecs the writer tries (enum chunk_policy; CHUNK_BEST unless
+ * set).  Call before the first segw_add(). */
+void segw_set_policy(seg_writer *w, int policy);
 /* Add one series: n >= 1 points, timestamps strictly increasing and inside
  * the partition; ids strictly increasing from call to call. */
 int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
@@ -66,6 +69,11 @@ typedef struct seg_cursor {
     uint32_t sid;
     uint32_t slot; /* the series' position in the series table */
     uint8_t type;
+    /* the previous entry, which a version-2 entry is encoded against */
+    uint64_t prev_count, prev_span, prev_last;
+    uint8_t prev_codecs;
+    int prev_e;     /* decimal form of its float64 statistics, -1 raw */
+    int64_t prev_n; /* its N of `last` in that form */
 } seg_cursor;
 
 /* 1 and *c set when the segment has series sid, else 0. */
@@ -85,9 +93,9 @@ int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m /* OUT */);
  * and offset when its checksum or encoding is wrong. */
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
                 uint64_t *v /* OUT */);
-
-/* Decode only the chunk's value column (checksum checked as for
- * segr_decode); STRATA_CORRUPT with file and offset. */
+/* As segr_decode, the values only: for an aggregate over chunks that lie
+ * wholly inside the time range asked for (the checksum covers both columns,
+ * the timestamps are not decoded). */
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
 
 /* Check everything in the file, decoding every chunk; one report() call per

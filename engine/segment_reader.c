@@ -36,6 +36,7 @@ struct seg_reader {
     size_t size;
     const uint8_t *index, *table;
     uint64_t unit; /* ns per index time unit */
+    uint32_t version;
     seg_info info;
     /* sid -> position in the series table (UINT32_MAX: absent), built on
      * the first lookup when the ids are dense enough; NULL: binary search */
@@ -61,7 +62,8 @@ static int check_structure(seg_reader *r, const char **why, uint64_t *where)
         *why = "damaged header";
         return STRATA_CORRUPT_SEGMENT;
     }
-    if (load_u32(b + 8) != SEG_VERSION) {
+    r->version = load_u32(b + 8);
+    if (r->version != SEG_VERSION && r->version != SEG_VERSION_V1) {
         *why = "unsupported segment format version";
         return STRATA_VERSION;
     }
@@ -232,6 +234,10 @@ static void cursor_at(const seg_reader *r, uint32_t i, seg_cursor *c)
     c->prev_t = (uint64_t)r->info.part_first;
     c->type = 0; /* read with the first chunk */
     c->slot = i;
+    c->prev_count = c->prev_span = c->prev_last = 0;
+    c->prev_codecs = 0;
+    c->prev_e = -1;
+    c->prev_n = 0;
 }
 
 int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c)
@@ -307,41 +313,38 @@ static int corrupt_at(const seg_cursor *c, const char *what)
                   (unsigned long long)(c->p - c->r->base));
 }
 
-int segr_next_chunk(seg_cursor *c, chunk_meta *m)
+/* Version 1 entry fields after the times: codecs, lengths, statistics,
+ * checksum (FORMAT.md §9.7). */
+static int entry_v1(seg_cursor *c, const uint8_t **pp, chunk_meta *m, uint64_t *count, uint64_t *dt,
+                    uint64_t *span, const char **why)
 {
-    if (c->left == 0)
-        return STRATA_DONE;
-    const uint8_t *p = c->p, *end = c->end;
-    const seg_reader *r = c->r;
-    if (c->index == 0) {
-        if (get_u8(&p, end, &c->type) || c->type < STRATA_F64 || c->type > STRATA_BOOL)
-            return corrupt_at(c, "bad series type");
-    }
-    uint64_t count, dt, span, tl, vl;
+    const uint8_t *p = *pp, *end = c->end;
+    uint64_t tl, vl;
     uint8_t codecs;
-    if (get_varint(&p, end, &count) || get_varint(&p, end, &dt) || get_varint(&p, end, &span) ||
+    *why = "truncated chunk entry";
+    if (get_varint(&p, end, count) || get_varint(&p, end, dt) || get_varint(&p, end, span) ||
         get_u8(&p, end, &codecs) || get_varint(&p, end, &tl) || get_varint(&p, end, &vl))
-        return corrupt_at(c, "truncated chunk entry");
-    m->st.nan_count = 0;
-    m->st.flags = 0;
-    if (count == 0 || count > SEG_CHUNK_MAX)
-        return corrupt_at(c, "chunk point count out of range");
-    m->st.count = (uint32_t)count;
+        return -1;
+    *why = "chunk point count out of range";
+    if (*count == 0 || *count > SEG_CHUNK_MAX)
+        return -1;
+    m->st.count = (uint32_t)*count;
     chunk_stats *st = &m->st;
+    *why = "bad chunk statistics";
     if (c->type == STRATA_F64) {
         uint64_t nan;
         if (get_u64(&p, end, &st->min) || get_u64(&p, end, &st->max) ||
             get_u64(&p, end, &st->sum) || get_u64(&p, end, &st->first) ||
-            get_u64(&p, end, &st->last) || get_varint(&p, end, &nan) || nan > count)
-            return corrupt_at(c, "bad chunk statistics");
+            get_u64(&p, end, &st->last) || get_varint(&p, end, &nan) || nan > *count)
+            return -1;
         st->nan_count = (uint32_t)nan;
     } else if (c->type == STRATA_I64) {
         int64_t a[5];
         for (int k = 0; k < 5; k++)
             if (get_svarint(&p, end, &a[k]))
-                return corrupt_at(c, "bad chunk statistics");
+                return -1;
         if (get_u8(&p, end, &st->flags))
-            return corrupt_at(c, "bad chunk statistics");
+            return -1;
         st->min = (uint64_t)a[0];
         st->max = (uint64_t)a[1];
         st->first = (uint64_t)a[2];
@@ -349,15 +352,185 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
         st->sum = (uint64_t)a[4];
     } else {
         uint8_t fl;
-        if (get_varint(&p, end, &st->sum) || get_u8(&p, end, &fl) || st->sum > count)
-            return corrupt_at(c, "bad chunk statistics");
+        if (get_varint(&p, end, &st->sum) || get_u8(&p, end, &fl) || st->sum > *count)
+            return -1;
         st->first = fl & 1;
         st->last = fl >> 1 & 1;
-        st->min = st->sum == count;
-        st->max = st->sum != 0;
     }
+    *why = "truncated chunk entry";
     if (get_u32(&p, end, &m->checksum))
-        return corrupt_at(c, "truncated chunk entry");
+        return -1;
+    m->ts_codec = codecs >> 4;
+    m->val_codec = codecs & 15;
+    *why = "unknown codec";
+    if (m->ts_codec > CODEC_BOOL_BITS || m->val_codec > CODEC_BOOL_BITS ||
+        !codec_get(m->ts_codec) || !codec_get(m->val_codec))
+        return -1;
+    *why = "chunk data outside the data area";
+    if (tl > UINT32_MAX || vl > UINT32_MAX)
+        return -1;
+    m->ts_len = (uint32_t)tl;
+    m->val_len = (uint32_t)vl;
+    *pp = p;
+    return 0;
+}
+
+/* A decimal statistic N (|N| < 2^53) as float64 bits; -1 when out of range. */
+static int dec_stat(uint64_t n, unsigned e, uint64_t *out)
+{
+    if ((int64_t)n <= -SEG_DEC_LIMIT || (int64_t)n >= SEG_DEC_LIMIT)
+        return -1;
+    *out = seg_dec_value((int64_t)n, e);
+    return 0;
+}
+
+/* floor((a + b) / 2) without overflow. */
+static int64_t mid(int64_t a, int64_t b)
+{
+    return (a >> 1) + (b >> 1) + (a & b & 1);
+}
+
+/* float64 statistics of a version-2 entry in decimal form (after the
+ * exponent byte, if any): first, last, min, max, sum. */
+static int f64_decimal_stats(seg_cursor *c, const uint8_t **pp, unsigned e, chunk_stats *st)
+{
+    const uint8_t *p = *pp, *end = c->end;
+    int64_t df, dl, ds, fix;
+    uint64_t dmin, dmax;
+    if (get_svarint(&p, end, &df) || get_svarint(&p, end, &dl) || get_varint(&p, end, &dmin) ||
+        get_varint(&p, end, &dmax) || get_svarint(&p, end, &ds) || get_svarint(&p, end, &fix))
+        return -1;
+    uint64_t pred = 0;
+    if (c->prev_e >= 0 && (unsigned)c->prev_e <= e) {
+        pred = (uint64_t)c->prev_n;
+        for (unsigned k = (unsigned)c->prev_e; k < e; k++)
+            pred *= 10;
+    }
+    uint64_t nf = pred + (uint64_t)df, nl = nf + (uint64_t)dl;
+    if (dec_stat(nf, e, &st->first) || dec_stat(nl, e, &st->last))
+        return -1;
+    int64_t f = (int64_t)nf, l = (int64_t)nl;
+    uint64_t lo = (uint64_t)(f < l ? f : l), hi = (uint64_t)(f < l ? l : f), qv;
+    uint64_t q = (uint64_t)ds + ((uint64_t)st->count - st->nan_count) * (uint64_t)mid(f, l);
+    if (dec_stat(lo - dmin, e, &st->min) || dec_stat(hi + dmax, e, &st->max) ||
+        dec_stat(q, e, &qv))
+        return -1;
+    st->sum = qv + (uint64_t)fix;
+    c->prev_n = l;
+    *pp = p;
+    return 0;
+}
+
+/* Version 2 entry (FORMAT.md §5.4). */
+static int entry_v2(seg_cursor *c, const uint8_t **pp, chunk_meta *m, uint64_t *count, uint64_t *dt,
+                    uint64_t *span, const char **why)
+{
+    const uint8_t *p = *pp, *end = c->end;
+    uint8_t fl, codecs = c->prev_codecs;
+    uint64_t tl = 0, vl, zl = 0;
+    *why = "truncated chunk entry";
+    if (get_u8(&p, end, &fl))
+        return -1;
+    unsigned form = fl >> SEG_E_F64_FORM_SHIFT;
+    *why = "bad chunk entry flags";
+    if ((c->index == 0 && (fl & (SEG_E_SAME_COUNT | SEG_E_SAME_SPAN | SEG_E_SAME_CODECS))) ||
+        (c->type == STRATA_I64 && (fl & 0xc0u)) || (c->type == STRATA_BOOL && (fl & 0x80u)) ||
+        (c->type == STRATA_F64 &&
+         (form > SEG_E_F64_DEC || (form == SEG_E_F64_DEC_SAME && c->prev_e < 0))))
+        return -1;
+    *why = "truncated chunk entry";
+    *count = c->prev_count;
+    *span = c->prev_span;
+    if ((!(fl & SEG_E_SAME_CODECS) && get_u8(&p, end, &codecs)) ||
+        (!(fl & SEG_E_SAME_COUNT) && get_varint(&p, end, count)) || get_varint(&p, end, dt) ||
+        (!(fl & SEG_E_SAME_SPAN) && get_varint(&p, end, span)) ||
+        (!(fl & SEG_E_NO_TS) && get_varint(&p, end, &tl)) || get_varint(&p, end, &vl) ||
+        ((fl & SEG_E_LZ4) && get_varint(&p, end, &zl)))
+        return -1;
+    *why = "chunk point count out of range";
+    if (*count == 0 || *count > SEG_CHUNK_MAX)
+        return -1;
+    chunk_stats *st = &m->st;
+    st->count = (uint32_t)*count;
+    *why = "bad chunk statistics";
+    if (c->type == STRATA_F64) {
+        uint64_t nan = 0;
+        int e = -1;
+        if (form != SEG_E_F64_RAW) {
+            uint8_t eb = (uint8_t)c->prev_e;
+            if (form == SEG_E_F64_DEC && (get_u8(&p, end, &eb) || eb > SEG_DEC_MAX_E))
+                return -1;
+            e = eb;
+        }
+        if (!(fl & SEG_E_F64_NO_NAN) && (get_varint(&p, end, &nan) || nan == 0))
+            return -1;
+        if (nan > *count || (e >= 0 && nan == *count))
+            return -1;
+        st->nan_count = (uint32_t)nan;
+        if (e < 0 && (get_u64(&p, end, &st->min) || get_u64(&p, end, &st->max) ||
+                      get_u64(&p, end, &st->sum) || get_u64(&p, end, &st->first) ||
+                      get_u64(&p, end, &st->last)))
+            return -1;
+        if (e >= 0 && f64_decimal_stats(c, &p, (unsigned)e, st))
+            return -1;
+        c->prev_e = e;
+    } else if (c->type == STRATA_I64) {
+        int64_t df, dl, ds;
+        uint64_t dmin, dmax;
+        if (get_svarint(&p, end, &df) || get_svarint(&p, end, &dl) ||
+            get_varint(&p, end, &dmin) || get_varint(&p, end, &dmax) ||
+            get_svarint(&p, end, &ds))
+            return -1;
+        st->first = c->prev_last + (uint64_t)df;
+        st->last = st->first + (uint64_t)dl;
+        int64_t f = (int64_t)st->first, l = (int64_t)st->last;
+        st->min = (uint64_t)(f < l ? f : l) - dmin;
+        st->max = (uint64_t)(f > l ? f : l) + dmax;
+        st->sum = (uint64_t)ds + *count * (uint64_t)mid(f, l);
+        st->flags = fl & SEG_E_I64_OVERFLOW ? SEG_STAT_SUM_OVERFLOW : 0;
+    } else {
+        if (get_varint(&p, end, &st->sum) || st->sum > *count)
+            return -1;
+        st->first = (fl & SEG_E_BOOL_FIRST) != 0;
+        st->last = (fl & SEG_E_BOOL_LAST) != 0;
+    }
+    *why = "truncated chunk entry";
+    if (get_u32(&p, end, &m->checksum))
+        return -1;
+    m->ts_codec = codecs >> 4;
+    m->val_codec = codecs & 15;
+    *why = "unknown codec";
+    if (!codec_get(m->ts_codec) || !codec_get(m->val_codec))
+        return -1;
+    *why = "chunk data outside the data area";
+    if (tl > UINT32_MAX || vl > UINT32_MAX || zl > UINT32_MAX || ((fl & SEG_E_LZ4) && zl == 0))
+        return -1;
+    m->ts_len = (uint32_t)tl;
+    m->val_len = (uint32_t)vl;
+    m->zlen = (uint32_t)zl;
+    c->prev_count = *count;
+    c->prev_span = *span;
+    c->prev_last = st->last;
+    c->prev_codecs = codecs;
+    *pp = p;
+    return 0;
+}
+
+int segr_next_chunk(seg_cursor *c, chunk_meta *m)
+{
+    if (c->left == 0)
+        return STRATA_DONE;
+    const uint8_t *p = c->p;
+    const seg_reader *r = c->r;
+    if (c->index == 0) {
+        if (get_u8(&p, c->end, &c->type) || c->type < STRATA_F64 || c->type > STRATA_BOOL)
+            return corrupt_at(c, "bad series type");
+    }
+    uint64_t count, dt, span;
+    const char *why;
+    memset(m, 0, sizeof *m);
+    if ((r->version == SEG_VERSION_V1 ? entry_v1 : entry_v2)(c, &p, m, &count, &dt, &span, &why))
+        return corrupt_at(c, why);
     /* Times: unsigned offsets in index units, checked against overflow and
      * the partition. */
     uint64_t q = r->unit, dtn, spn, tmin, tmax;
@@ -369,19 +542,17 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
     if ((c->index > 0 && dt == 0) || m->tmin < r->info.part_first ||
         m->tmax > r->info.part_last || m->tmax < m->tmin || (count == 1 && span != 0))
         return corrupt_at(c, "chunk times out of order or outside the partition");
-    m->ts_codec = codecs >> 4;
-    m->val_codec = codecs & 15;
-    if (!codec_get(m->ts_codec) || !codec_get(m->val_codec))
-        return corrupt_at(c, "unknown codec");
-    if (m->ts_codec != CODEC_TS_DOD || m->val_codec != chunk_value_codec(c->type))
+    if (!chunk_codecs_fit(c->type, m->ts_codec, m->val_codec))
         return corrupt_at(c, "codec does not fit the column's type");
-    uint64_t index_off = (uint64_t)(r->index - r->base);
-    if (tl > index_off || vl > index_off || c->data_off + tl + vl > index_off)
+    if (c->type == STRATA_BOOL) {
+        m->st.min = m->st.sum == count;
+        m->st.max = m->st.sum != 0;
+    }
+    uint64_t index_off = (uint64_t)(r->index - r->base), stored = chunk_stored_len(m);
+    if (stored > index_off || c->data_off + stored > index_off)
         return corrupt_at(c, "chunk data outside the data area");
-    m->ts_len = (uint32_t)tl;
-    m->val_len = (uint32_t)vl;
     m->data_off = c->data_off;
-    c->data_off += tl + vl;
+    c->data_off += stored;
     c->prev_t = tmax;
     c->p = p;
     c->left--;
@@ -425,6 +596,8 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t 
     int d = chunk_decode(m, r->base + m->data_off, ts, v);
     if (d == 0)
         return STRATA_OK;
+    if (d == -3)
+        return st_err(STRATA_NOMEM, "out of memory decoding a chunk of %s", r->path);
     return st_err(STRATA_CORRUPT_SEGMENT, "%s: chunk at offset %llu (%u points): %s", r->path,
                   (unsigned long long)m->data_off, m->st.count,
                   d == -1 ? "checksum mismatch" : "data does not decode");
@@ -432,12 +605,7 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t 
 
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
 {
-    int d = chunk_decode_values(m, r->base + m->data_off, v);
-    if (d == 0)
-        return STRATA_OK;
-    return st_err(STRATA_CORRUPT_SEGMENT, "%s: chunk at offset %llu (%u points): %s", r->path,
-                  (unsigned long long)m->data_off, m->st.count,
-                  d == -1 ? "checksum mismatch" : "data does not decode");
+    return segr_decode(r, m, NULL, v);
 }
 
 typedef struct vreport {

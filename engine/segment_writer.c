@@ -22,6 +22,7 @@
 #include "strata.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -47,6 +48,7 @@ struct seg_writer {
     uint64_t nch, cap_ch;
     uint64_t points;
     int64_t tmin, tmax;
+    int policy; /* enum chunk_policy */
 };
 
 static int flush_out(seg_writer *w)
@@ -100,6 +102,11 @@ int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_la
     return STRATA_OK;
 }
 
+void segw_set_policy(seg_writer *w, int policy)
+{
+    w->policy = policy;
+}
+
 int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
              size_t n)
 {
@@ -135,7 +142,7 @@ int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const
         }
         chunk_meta *m = &w->ch[w->nch];
         m->data_off = w->written + w->out.len;
-        w->out.len += chunk_encode(type, ts + i, v + i, k, buf_cursor(&w->out), m);
+        w->out.len += chunk_encode(type, ts + i, v + i, k, w->policy, buf_cursor(&w->out), m);
         w->nch++;
         s->nchunks++;
         i += k;
@@ -167,6 +174,156 @@ static int time_exp(const seg_writer *w, uint64_t *unit)
     return e;
 }
 
+static const double pow10s[SEG_DEC_MAX_E + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14};
+
+/* The integer N with seg_dec_value(N, e) == bits: 0, or -1 when none. */
+static int dec_scale(uint64_t bits, unsigned e, int64_t *n)
+{
+    double v;
+    memcpy(&v, &bits, 8);
+    double t = v * pow10s[e];
+    if (!(fabs(t) < (double)SEG_DEC_LIMIT))
+        return -1;
+    *n = (int64_t)rint(t);
+    return seg_dec_value(*n, e) == bits ? 0 : -1;
+}
+
+/* Per chunk list: what the next entry is encoded against. */
+typedef struct prev_entry {
+    int have;
+    uint64_t count, span, last;
+    uint8_t codecs;
+    int e;         /* decimal form of the float64 statistics, -1 raw */
+    int64_t nlast; /* its N of `last` */
+} prev_entry;
+
+/* float64 statistics in decimal form when first, last, min and max are
+ * all decimals of one exponent (the previous entry's if it fits, else the
+ * smallest); returns the exponent or -1. */
+static int f64_form(const chunk_stats *st, const prev_entry *pv, int64_t nv[4])
+{
+    if (st->nan_count >= st->count)
+        return -1;
+    const uint64_t v[4] = {st->first, st->last, st->min, st->max};
+    for (int k = -1; k <= SEG_DEC_MAX_E; k++) {
+        int e = k < 0 ? (pv->have ? pv->e : -1) : k;
+        if (e < 0)
+            continue;
+        int ok = 1;
+        for (int j = 0; j < 4 && ok; j++)
+            ok = dec_scale(v[j], (unsigned)e, &nv[j]) == 0;
+        if (ok)
+            return e;
+    }
+    return -1;
+}
+
+/* floor((a + b) / 2) without overflow. */
+static int64_t mid(int64_t a, int64_t b)
+{
+    return (a >> 1) + (b >> 1) + (a & b & 1);
+}
+
+static void put_f64_stats(uint8_t **p, const chunk_stats *st, int e, int same_e,
+                          const int64_t nv[4], const prev_entry *pv)
+{
+    if (e >= 0 && !same_e)
+        put_u8(p, (uint8_t)e);
+    if (st->nan_count)
+        put_varint(p, st->nan_count);
+    if (e < 0) {
+        put_u64(p, st->min);
+        put_u64(p, st->max);
+        put_u64(p, st->sum);
+        put_u64(p, st->first);
+        put_u64(p, st->last);
+        return;
+    }
+    int64_t nf = nv[0], nl = nv[1], nmin = nv[2], nmax = nv[3];
+    uint64_t pred = 0;
+    if (pv->have && pv->e >= 0 && pv->e <= e) {
+        pred = (uint64_t)pv->nlast;
+        for (int k = pv->e; k < e; k++)
+            pred *= 10;
+    }
+    double sum, t;
+    memcpy(&sum, &st->sum, 8);
+    t = sum * pow10s[e];
+    int64_t q = fabs(t) < (double)SEG_DEC_LIMIT ? (int64_t)rint(t) : 0;
+    uint64_t k = (uint64_t)st->count - st->nan_count;
+    put_svarint(p, (int64_t)((uint64_t)nf - pred));
+    put_svarint(p, (int64_t)((uint64_t)nl - (uint64_t)nf));
+    put_varint(p, (uint64_t)((nf < nl ? nf : nl) - nmin));
+    put_varint(p, (uint64_t)(nmax - (nf > nl ? nf : nl)));
+    put_svarint(p, (int64_t)((uint64_t)q - k * (uint64_t)mid(nf, nl)));
+    put_svarint(p, (int64_t)(st->sum - seg_dec_value(q, (unsigned)e)));
+}
+
+static void put_i64_stats(uint8_t **p, const chunk_stats *st, const prev_entry *pv)
+{
+    int64_t f = (int64_t)st->first, l = (int64_t)st->last;
+    put_svarint(p, (int64_t)(st->first - (pv->have ? pv->last : 0)));
+    put_svarint(p, (int64_t)(st->last - st->first));
+    put_varint(p, (uint64_t)(f < l ? f : l) - st->min);
+    put_varint(p, st->max - (uint64_t)(f > l ? f : l));
+    put_svarint(p, (int64_t)(st->sum - (uint64_t)st->count * (uint64_t)mid(f, l)));
+}
+
+/* One version-2 chunk entry (FORMAT.md §5.4). */
+static void put_entry(uint8_t **pp, uint8_t type, const chunk_meta *m, uint64_t dt, uint64_t span,
+                      prev_entry *pv)
+{
+    uint8_t *p = *pp, *flags = p;
+    const chunk_stats *st = &m->st;
+    uint8_t fl = 0, codecs = (uint8_t)(m->ts_codec << 4 | m->val_codec);
+    int64_t nv[4];
+    int e = -1, same_e = 0;
+    if (pv->have && pv->count == st->count)
+        fl |= SEG_E_SAME_COUNT;
+    if (pv->have && pv->span == span)
+        fl |= SEG_E_SAME_SPAN;
+    if (m->ts_len == 0)
+        fl |= SEG_E_NO_TS;
+    if (pv->have && pv->codecs == codecs)
+        fl |= SEG_E_SAME_CODECS;
+    if (m->zlen)
+        fl |= SEG_E_LZ4;
+    if (type == STRATA_F64) {
+        e = f64_form(st, pv, nv);
+        same_e = e >= 0 && pv->have && pv->e == e;
+        unsigned form = e < 0 ? SEG_E_F64_RAW : same_e ? SEG_E_F64_DEC_SAME : SEG_E_F64_DEC;
+        fl |= (uint8_t)(form << SEG_E_F64_FORM_SHIFT) | (st->nan_count ? 0 : SEG_E_F64_NO_NAN);
+    } else if (type == STRATA_I64) {
+        fl |= st->flags & SEG_STAT_SUM_OVERFLOW ? SEG_E_I64_OVERFLOW : 0;
+    } else {
+        fl |= (st->first & 1 ? SEG_E_BOOL_FIRST : 0) | (st->last & 1 ? SEG_E_BOOL_LAST : 0);
+    }
+    p += 1;
+    if (!(fl & SEG_E_SAME_CODECS))
+        put_u8(&p, codecs);
+    if (!(fl & SEG_E_SAME_COUNT))
+        put_varint(&p, st->count);
+    put_varint(&p, dt);
+    if (!(fl & SEG_E_SAME_SPAN))
+        put_varint(&p, span);
+    if (m->ts_len)
+        put_varint(&p, m->ts_len);
+    put_varint(&p, m->val_len);
+    if (m->zlen)
+        put_varint(&p, m->zlen);
+    if (type == STRATA_F64)
+        put_f64_stats(&p, st, e, same_e, nv, pv);
+    else if (type == STRATA_I64)
+        put_i64_stats(&p, st, pv);
+    else
+        put_varint(&p, st->sum);
+    put_u32(&p, m->checksum);
+    *flags = fl;
+    *pp = p;
+    *pv = (prev_entry){1, st->count, span, st->last, codecs, e, e >= 0 ? nv[1] : 0};
+}
+
 /* The chunk lists, one per series; list_off[s] receives where each starts. */
 static int encode_index(seg_writer *w, buf *ix, int *exp, uint32_t *list_off)
 {
@@ -179,37 +336,14 @@ static int encode_index(seg_writer *w, buf *ix, int *exp, uint32_t *list_off)
             return -1;
         ix->p[ix->len++] = ser->type;
         uint64_t prev = (uint64_t)w->part_first;
+        prev_entry pv = {0};
         for (uint32_t c = 0; c < ser->nchunks; c++) {
             const chunk_meta *m = &w->ch[ser->first_chunk + c];
             if (buf_reserve(ix, 12 * VARINT_MAX + 48))
                 return -1;
             uint8_t *p = buf_cursor(ix);
-            put_varint(&p, m->st.count);
-            put_varint(&p, ((uint64_t)m->tmin - prev) / q);
-            put_varint(&p, ((uint64_t)m->tmax - (uint64_t)m->tmin) / q);
-            put_u8(&p, (uint8_t)(m->ts_codec << 4 | m->val_codec));
-            put_varint(&p, m->ts_len);
-            put_varint(&p, m->val_len);
-            const chunk_stats *st = &m->st;
-            if (ser->type == STRATA_F64) {
-                put_u64(&p, st->min);
-                put_u64(&p, st->max);
-                put_u64(&p, st->sum);
-                put_u64(&p, st->first);
-                put_u64(&p, st->last);
-                put_varint(&p, st->nan_count);
-            } else if (ser->type == STRATA_I64) {
-                put_svarint(&p, (int64_t)st->min);
-                put_svarint(&p, (int64_t)st->max);
-                put_svarint(&p, (int64_t)st->first);
-                put_svarint(&p, (int64_t)st->last);
-                put_svarint(&p, (int64_t)st->sum);
-                put_u8(&p, st->flags);
-            } else {
-                put_varint(&p, st->sum);
-                put_u8(&p, (uint8_t)((st->first & 1) | (st->last & 1) << 1));
-            }
-            put_u32(&p, m->checksum);
+            put_entry(&p, ser->type, m, ((uint64_t)m->tmin - prev) / q,
+                      ((uint64_t)m->tmax - (uint64_t)m->tmin) / q, &pv);
             buf_commit(ix, p);
             prev = (uint64_t)m->tmax;
         }

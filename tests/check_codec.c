@@ -14,18 +14,39 @@
 
 #include "engine/bitstream.h"
 #include "engine/codec.h"
+#include "engine/pack.h"
+#include "engine/varint.h"
 #include "tests/testutil.h"
 
 #define CANARY 0xA5
 #define GUARD 32
 
-static const codec *const codecs64[] = {&codec_ts_dod, &codec_f64_gorilla, &codec_i64_delta};
+/* Every codec that takes any 64-bit words (some answer CODEC_NA for some
+ * inputs: const, and f64-decimal when the words are not decimals). */
+static const codec *const codecs64[] = {
+    &codec_ts_dod, &codec_f64_gorilla, &codec_i64_delta, &codec_raw,
+    &codec_const,  &codec_ts_linear,   &codec_f64_decimal, &codec_i64_pack,
+};
+
+/* What a chunk's index entry tells the decoder: the first and last word. */
+static codec_ends ends_of(const uint64_t *in, size_t n)
+{
+    codec_ends e = {n ? in[0] : 0, n ? in[n - 1] : 0};
+    return e;
+}
 
 static uint64_t f2u(double d)
 {
     uint64_t u;
     memcpy(&u, &d, 8);
     return u;
+}
+
+static double u2f(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
 }
 
 /* A private copy of exactly `len` bytes, so that AddressSanitizer flags any
@@ -40,7 +61,8 @@ static uint8_t *exact_copy(const uint8_t *src, size_t len)
 }
 
 /* Encode into a buffer of exactly bound(n) bytes between canaries; returns
- * a malloc'd copy of the encoding and its length. */
+ * a malloc'd copy of the encoding and its length (NULL and CODEC_NA when
+ * the codec does not apply). */
 static uint8_t *encode_checked(const codec *c, const uint64_t *in, size_t n, size_t *len)
 {
     size_t bound = c->bound(n);
@@ -48,37 +70,42 @@ static uint8_t *encode_checked(const codec *c, const uint64_t *in, size_t n, siz
     ck_assert_ptr_nonnull(buf);
     memset(buf, CANARY, bound + 2 * GUARD);
     size_t got = c->encode(in, n, buf + GUARD);
-    ck_assert_msg(got <= bound, "%s: %zu values encoded to %zu bytes, bound %zu", c->name, n, got,
-                  bound);
+    ck_assert_msg(got == CODEC_NA || got <= bound, "%s: %zu values encoded to %zu bytes, bound %zu",
+                  c->name, n, got, bound);
     for (size_t i = 0; i < GUARD; i++) {
         ck_assert_msg(buf[i] == CANARY, "%s: wrote before the buffer", c->name);
         ck_assert_msg(buf[GUARD + bound + i] == CANARY, "%s: wrote past bound(%zu)", c->name, n);
     }
-    uint8_t *enc = exact_copy(buf + GUARD, got);
+    uint8_t *enc = got == CODEC_NA ? NULL : exact_copy(buf + GUARD, got);
     free(buf);
     *len = got;
     return enc;
 }
 
-static int decode_exact(const codec *c, const uint8_t *in, size_t len, size_t n, uint64_t *out)
+static int decode_exact(const codec *c, const uint8_t *in, size_t len, size_t n,
+                        const codec_ends *ends, uint64_t *out)
 {
     uint8_t *copy = exact_copy(in, len);
-    int rc = c->decode(copy, len, n, out);
+    int rc = c->decode(copy, len, n, ends, out);
     free(copy);
     return rc;
 }
 
 /* Every truncation of a valid encoding is rejected without reading beyond
- * the shortened buffer; so is the encoding with one more byte. */
+ * the shortened buffer; so is the encoding with one more byte.  (An empty
+ * ts-linear column is valid on its own, the exact line between the ends:
+ * only the chunk checksum can tell it from a truncation to nothing.) */
 static void check_corrupt_lengths(const codec *c, const uint8_t *enc, size_t len, size_t n,
-                                  int every)
+                                  const codec_ends *ends, int every)
 {
     uint64_t *out = malloc((n ? n : 1) * sizeof *out);
     ck_assert_ptr_nonnull(out);
     for (size_t cut = len; cut-- > 0;) {
         if (!every && cut + 64 < len && cut > 64 && cut % 97 != 0)
             continue;
-        ck_assert_msg(decode_exact(c, enc, cut, n, out) == -1,
+        if (cut == 0 && c == &codec_ts_linear)
+            continue;
+        ck_assert_msg(decode_exact(c, enc, cut, n, ends, out) == -1,
                       "%s: n=%zu, %zu of %zu bytes accepted", c->name, n, cut, len);
     }
     uint8_t *longer = malloc(len + 1);
@@ -86,24 +113,29 @@ static void check_corrupt_lengths(const codec *c, const uint8_t *enc, size_t len
     if (len)
         memcpy(longer, enc, len);
     longer[len] = 0;
-    ck_assert_msg(c->decode(longer, len + 1, n, out) == -1, "%s: trailing byte accepted", c->name);
+    ck_assert_msg(c->decode(longer, len + 1, n, ends, out) == -1, "%s: trailing byte accepted",
+                  c->name);
     free(longer);
     free(out);
 }
 
 /* Encode, decode, compare bit for bit; then the corrupt-length checks.
- * Returns the encoded length. */
+ * Returns the encoded length, or CODEC_NA when the codec does not apply. */
 static size_t roundtrip(const codec *c, const uint64_t *in, size_t n)
 {
     size_t len;
     uint8_t *enc = encode_checked(c, in, n, &len);
+    if (len == CODEC_NA)
+        return len;
+    codec_ends ends = ends_of(in, n);
     uint64_t *out = malloc((n ? n : 1) * sizeof *out);
     ck_assert_ptr_nonnull(out);
-    ck_assert_int_eq(decode_exact(c, enc, len, n, out), 0);
+    ck_assert_msg(decode_exact(c, enc, len, n, &ends, out) == 0, "%s: n=%zu does not decode",
+                  c->name, n);
     for (size_t i = 0; i < n; i++)
-        ck_assert_msg(out[i] == in[i], "%s: value %zu of %zu: got %016llx want %016llx", c->name, i,
-                      n, (unsigned long long)out[i], (unsigned long long)in[i]);
-    check_corrupt_lengths(c, enc, len, n, len <= 2048);
+        TU_CHECK(out[i] == in[i], "%s: value %zu of %zu: got %016llx want %016llx", c->name, i, n,
+                 (unsigned long long)out[i], (unsigned long long)in[i]);
+    check_corrupt_lengths(c, enc, len, n, &ends, len <= 2048);
     free(out);
     free(enc);
     return len;
@@ -120,6 +152,7 @@ static void expect_bytes(const codec *c, const uint64_t *in, size_t n, const uin
 {
     size_t len;
     uint8_t *enc = encode_checked(c, in, n, &len);
+    ck_assert_msg(len != CODEC_NA, "%s: not applicable", c->name);
     ck_assert_msg(len == want_len, "%s: %zu bytes, want %zu", c->name, len, want_len);
     for (size_t i = 0; i < len; i++)
         ck_assert_msg(enc[i] == want[i], "%s: byte %zu is %02x, want %02x", c->name, i, enc[i],
@@ -169,6 +202,11 @@ START_TEST(test_registry)
     ck_assert_ptr_eq(codec_get(CODEC_F64_GORILLA), &codec_f64_gorilla);
     ck_assert_ptr_eq(codec_get(CODEC_I64_DELTA), &codec_i64_delta);
     ck_assert_ptr_eq(codec_get(CODEC_BOOL_BITS), &codec_bool_bits);
+    ck_assert_ptr_eq(codec_get(CODEC_RAW), &codec_raw);
+    ck_assert_ptr_eq(codec_get(CODEC_CONST), &codec_const);
+    ck_assert_ptr_eq(codec_get(CODEC_TS_LINEAR), &codec_ts_linear);
+    ck_assert_ptr_eq(codec_get(CODEC_F64_DECIMAL), &codec_f64_decimal);
+    ck_assert_ptr_eq(codec_get(CODEC_I64_PACK), &codec_i64_pack);
     for (unsigned id = 1; id <= CODEC_MAX_ID; id++) {
         ck_assert_uint_eq(codec_get(id)->id, id);
         ck_assert_ptr_nonnull(codec_get(id)->name);
@@ -225,8 +263,8 @@ START_TEST(test_empty)
         const codec *c = codec_get(id);
         ck_assert_uint_eq(c->bound(0), 0);
         ck_assert_uint_eq(c->encode(&v, 0, &byte), 0);
-        ck_assert_int_eq(c->decode(&byte, 0, 0, &v), 0);
-        ck_assert_int_eq(c->decode(&byte, 1, 0, &v), -1);
+        ck_assert_int_eq(c->decode(&byte, 0, 0, NULL, &v), 0);
+        ck_assert_int_eq(c->decode(&byte, 1, 0, NULL, &v), -1);
         ck_assert_uint_eq(v, 7);
     }
 }
@@ -316,31 +354,106 @@ START_TEST(test_golden_bool)
 }
 END_TEST
 
+START_TEST(test_golden_raw_const)
+{
+    static const uint64_t a[] = {1, (uint64_t)-2};
+    static const uint8_t ea[] = {0x01, 0,    0,    0,    0,    0,    0,    0,
+                                 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    expect_bytes(&codec_raw, a, 2, ea, sizeof ea);
+    /* const: no bytes; the value is the `first` the decoder is told */
+    const uint64_t b[] = {f2u(22.0), f2u(22.0)};
+    expect_bytes(&codec_const, b, 2, NULL, 0);
+    size_t len;
+    ck_assert_ptr_null(encode_checked(&codec_const, a, 2, &len));
+    ck_assert_uint_eq(len, CODEC_NA);
+    uint64_t out[2];
+    codec_ends ends = {f2u(22.0), f2u(21.0)};
+    ck_assert_int_eq(codec_const.decode(NULL, 0, 2, &ends, out), -1); /* first != last */
+    ck_assert_int_eq(codec_const.decode(NULL, 0, 2, NULL, out), -1);
+}
+END_TEST
+
+/* FORMAT.md §6.7. */
+START_TEST(test_golden_linear)
+{
+    static const uint64_t a[] = {1000, 1010, 1020, 1030};
+    expect_bytes(&codec_ts_linear, a, 4, NULL, 0);
+    /* unit 10^0; offsets 0 10 21 30, s = 10, z = 0 0 1 0: order 0, width 1 */
+    static const uint64_t b[] = {1000, 1010, 1021, 1030};
+    static const uint8_t eb[] = {0x00, 0x08, 0x00, 0x01, 0x04};
+    expect_bytes(&codec_ts_linear, b, 4, eb, sizeof eb);
+    static const uint64_t c[] = {77};
+    expect_bytes(&codec_ts_linear, c, 1, NULL, 0);
+    /* an empty column is the line from first to last: only when (last -
+     * first) is a multiple of n - 1; one point needs first = last */
+    /* 10 s with whole-millisecond jitter: residuals in units of 1 ms */
+    enum { N = 360 };
+    static uint64_t j[N];
+    uint64_t seed = 8;
+    for (size_t i = 0; i < N; i++)
+        j[i] = 1704110400000000000ull + 10000000000ull * i +
+               (uint64_t)(int64_t)((int)(tu_rand(&seed) % 81) - 40) * 1000000;
+    ck_assert_uint_lt(roundtrip(&codec_ts_linear, j, N), N); /* under 8 bits a timestamp */
+    uint64_t out[4];
+    codec_ends e1 = {1000, 1031}, e2 = {5, 6};
+    ck_assert_int_eq(codec_ts_linear.decode(NULL, 0, 4, &e1, out), -1);
+    ck_assert_int_eq(codec_ts_linear.decode(NULL, 0, 1, &e2, out), -1);
+}
+END_TEST
+
+/* FORMAT.md §6.9. */
+START_TEST(test_golden_ipack)
+{
+    static const uint64_t a[] = {5, 5, 5, 7};
+    static const uint8_t ea[] = {0x10, 0x0a, 0x02, 0x80};
+    expect_bytes(&codec_i64_pack, a, 4, ea, sizeof ea);
+}
+END_TEST
+
+/* FORMAT.md §6.8. */
+START_TEST(test_golden_decimal)
+{
+    const uint64_t a[] = {f2u(21.5), f2u(22.0), f2u(22.0), f2u(21.9)};
+    static const uint8_t ea[] = {0x8e, 0x0d, 0x59, 0x00, 0x04, 0x0a, 0x01};
+    expect_bytes(&codec_f64_decimal, a, 4, ea, sizeof ea);
+    /* no product rule fits both: the corrected product, e = 3 */
+    const uint64_t b[] = {f2u(1.124), f2u(1.126)};
+    static const uint8_t eb[] = {0xa3, 0x41, 0x04};
+    expect_bytes(&codec_f64_decimal, b, 2, eb, sizeof eb);
+    /* -0.0 is an exception over N = 0: x = rotl(sign bit) = 1 */
+    const uint64_t c[] = {f2u(1.5), f2u(-0.0), f2u(2.5)};
+    static const uint8_t ec[] = {0xce, 0x0d, 0x42, 0x1d, 0x50, 0x01, 0x01, 0x01};
+    expect_bytes(&codec_f64_decimal, c, 3, ec, sizeof ec);
+    /* 10^-14 is the double nearest to it (FORMAT.md names its bits) */
+    ck_assert_uint_eq(f2u(1e-14), 0x3d06849b86a12b9bull);
+}
+END_TEST
+
 /* Streams no encoder writes, which the decoders must refuse. */
 START_TEST(test_impossible_fields)
 {
     static uint64_t out[1000];
     /* Gorilla '10' before any window. */
     static const uint8_t g1[] = {0, 0, 0, 0, 0, 0, 0, 0, 0x80};
-    ck_assert_int_eq(codec_f64_gorilla.decode(g1, sizeof g1, 2, out), -1);
+    ck_assert_int_eq(codec_f64_gorilla.decode(g1, sizeof g1, 2, NULL, out), -1);
     /* Gorilla '11' lz 31 ml 34: 31 + 34 > 64. 11 11111 100010 -> FF 10. */
     static const uint8_t g2[] = {0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0x10, 0, 0, 0, 0, 0};
-    ck_assert_int_eq(codec_f64_gorilla.decode(g2, sizeof g2, 2, out), -1);
+    ck_assert_int_eq(codec_f64_gorilla.decode(g2, sizeof g2, 2, NULL, out), -1);
     /* ts: L = 65 = 1000001b. */
     static const uint8_t t1[] = {0, 0, 0, 0, 0, 0, 0, 0, 0x82, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    ck_assert_int_eq(codec_ts_dod.decode(t1, sizeof t1, 2, out), -1);
+    ck_assert_int_eq(codec_ts_dod.decode(t1, sizeof t1, 2, NULL, out), -1);
     /* varint: 11 bytes; tenth byte above 1. */
     static const uint8_t v1[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
-    ck_assert_int_eq(codec_i64_delta.decode(v1, sizeof v1, 1, out), -1);
+    ck_assert_int_eq(codec_i64_delta.decode(v1, sizeof v1, 1, NULL, out), -1);
     static const uint8_t v2[] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02};
-    ck_assert_int_eq(codec_i64_delta.decode(v2, sizeof v2, 1, out), -1);
+    ck_assert_int_eq(codec_i64_delta.decode(v2, sizeof v2, 1, NULL, out), -1);
     /* The same overflowing varint where ten bytes remain (the fast path). */
     uint8_t v3[24] = {0};
     memcpy(v3, v2, sizeof v2);
-    ck_assert_int_eq(codec_i64_delta.decode(v3, sizeof v3, 15, out), -1);
+    ck_assert_int_eq(codec_i64_delta.decode(v3, sizeof v3, 15, NULL, out), -1);
     /* Far more values than the bytes can hold. */
-    ck_assert_int_eq(codec_ts_dod.decode(g1, sizeof g1, 1000, out), -1);
-    ck_assert_int_eq(codec_f64_gorilla.decode(g1, 8, 4, out), -1);
+    ck_assert_int_eq(codec_ts_dod.decode(g1, sizeof g1, 1000, NULL, out), -1);
+    ck_assert_int_eq(codec_f64_gorilla.decode(g1, 8, 4, NULL, out), -1);
 }
 END_TEST
 
@@ -566,6 +679,209 @@ START_TEST(test_bool)
 }
 END_TEST
 
+/* ---- the pack (FORMAT.md §6.6) and f64-decimal (§6.8) ------------------------------- */
+
+/* Pack and unpack x[0..m) with every combination of slope and known x0,
+ * both with the SIMD decoders and with the portable ones; every truncation
+ * must fail.  Returns the pack's length. */
+static size_t pack_roundtrip(const uint64_t *x, size_t m)
+{
+    static uint8_t enc[12 * PACK_MAX_VALUES + 64];
+    static uint64_t z[PACK_MAX_VALUES], out[PACK_MAX_VALUES];
+    size_t len0 = 0;
+    for (int variant = 0; variant < 4; variant++) {
+        uint64_t slope = variant & 1 ? 0x9e3779b97f4a7c15ull : 0;
+        int known = variant >> 1;
+        size_t len = pack_encode(x, m, slope, known, enc);
+        TU_CHECK(len <= pack_bound(m), "m=%zu: %zu bytes, bound %zu", m, len, pack_bound(m));
+        for (size_t i = 0; i < m; i++)
+            z[i] = x[i] - i * slope;
+        for (int simd = 1; simd >= 0; simd--) {
+            pack_set_simd(simd);
+            uint8_t *copy = exact_copy(enc, len);
+            TU_CHECK(pack_decode(copy, len, m, known, z[0], out) == (long)len, "m=%zu variant %d",
+                     m, variant);
+            for (size_t i = 0; i < m; i++)
+                TU_CHECK(out[i] == z[i], "m=%zu variant %d simd %d: word %zu", m, variant, simd, i);
+            free(copy);
+        }
+        for (size_t cut = 0; cut < len; cut += 1 + (len > 300 ? len / 97 : 0)) {
+            uint8_t *copy = exact_copy(enc, cut);
+            TU_CHECK(pack_decode(copy, cut, m, known, z[0], out) == -1, "m=%zu: %zu of %zu bytes",
+                     m, cut, len);
+            free(copy);
+        }
+        if (variant == 0)
+            len0 = len;
+    }
+    pack_set_simd(1);
+    return len0;
+}
+
+START_TEST(test_pack_shapes)
+{
+    enum { N = PACK_MAX_VALUES };
+    static uint64_t x[N];
+    uint64_t seed = 31;
+    /* every width, alone and with outliers (exceptions) */
+    for (unsigned w = 0; w <= 64; w++) {
+        uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+        for (size_t i = 0; i < 200; i++)
+            x[i] = tu_rand(&seed) & mask;
+        pack_roundtrip(x, 200);
+        for (size_t i = 0; i < 200; i++)
+            x[i] = (tu_rand(&seed) & mask) + (i % 37 == 5 ? tu_rand(&seed) : 0);
+        pack_roundtrip(x, 200);
+        /* a walk of steps of w bits (order 1), a curve (order 2) */
+        for (size_t i = 1; i < 200; i++)
+            x[i] = x[i - 1] + (tu_rand(&seed) & mask) - (mask >> 1);
+        pack_roundtrip(x, 200);
+        for (size_t i = 2; i < 200; i++)
+            x[i] = 2 * x[i - 1] - x[i - 2] + (tu_rand(&seed) & (mask >> 2));
+        pack_roundtrip(x, 200);
+    }
+    /* every length up to 100 and around miniblock edges, constant runs */
+    for (size_t m = 1; m <= 100; m++) {
+        for (size_t i = 0; i < m; i++)
+            x[i] = i % 7 == 3 ? (uint64_t)INT64_MIN + i : 1000 + i / 33;
+        pack_roundtrip(x, m);
+    }
+    for (size_t i = 0; i < N; i++)
+        x[i] = 42;
+    ck_assert_uint_le(pack_roundtrip(x, N), 4); /* head, base, nothing else */
+    for (size_t i = 0; i < N; i++)
+        x[i] = 1704110400000000000ull + 10000000000ull * i;
+    ck_assert_uint_le(pack_roundtrip(x, N), 24); /* order 2: constant stride */
+    /* the int64 extremes, alternating: every step wraps */
+    for (size_t i = 0; i < N; i++)
+        x[i] = i % 2 ? (uint64_t)INT64_MAX : (uint64_t)INT64_MIN + (i % 3);
+    pack_roundtrip(x, N);
+    for (size_t i = 0; i < N; i++)
+        x[i] = tu_rand(&seed) >> (tu_rand(&seed) % 64);
+    pack_roundtrip(x, N);
+    for (size_t m = 8100; m <= N; m += 23)
+        pack_roundtrip(x, m);
+}
+END_TEST
+
+START_TEST(test_pack_impossible)
+{
+    uint64_t out[64];
+    uint8_t b[64];
+    /* reserved bit; order 3; order >= m; m = 0; m too large */
+    static const uint8_t r1[] = {0x80, 0x00};
+    ck_assert_int_eq(pack_decode(r1, sizeof r1, 1, 0, 0, out), -1);
+    static const uint8_t r2[] = {0x03, 0x00, 0x00, 0x00};
+    ck_assert_int_eq(pack_decode(r2, sizeof r2, 4, 0, 0, out), -1);
+    static const uint8_t r3[] = {0x02, 0x00, 0x00, 0x00};
+    ck_assert_int_eq(pack_decode(r3, sizeof r3, 2, 0, 0, out), -1);
+    ck_assert_int_eq(pack_decode(r3, sizeof r3, 0, 0, 0, out), -1);
+    ck_assert_int_eq(pack_decode(r3, sizeof r3, PACK_MAX_VALUES + 1, 0, 0, out), -1);
+    /* a width of 65: wbits 7, one field 65 */
+    static const uint8_t r4[] = {0x38, 0x00, 0x41};
+    ck_assert_int_eq(pack_decode(r4, sizeof r4, 1, 0, 0, out), -1);
+    /* exceptions: E = 0; a position past k; high = 0; w + width(high) > 64 */
+    static const uint8_t e0[] = {0x04, 0x00, 0x00};
+    ck_assert_int_eq(pack_decode(e0, sizeof e0, 2, 0, 0, out), -1);
+    static const uint8_t e1[] = {0x04, 0x00, 0x01, 0x02, 0x01};
+    ck_assert_int_eq(pack_decode(e1, sizeof e1, 2, 0, 0, out), -1);
+    static const uint8_t e2[] = {0x04, 0x00, 0x01, 0x00, 0x00};
+    ck_assert_int_eq(pack_decode(e2, sizeof e2, 2, 0, 0, out), -1);
+    memcpy(b, (const uint8_t[]){0x34, 0x00, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0x02}, 14);
+    ck_assert_int_eq(pack_decode(b, 14, 1, 0, 0, out), -1); /* w 63 + 2 bits */
+    /* the same with a 1-bit high part is fine */
+    b[13] = 0x01;
+    ck_assert_int_eq(pack_decode(b, 14, 1, 0, 0, out), 14);
+    ck_assert_uint_eq(out[0], 1ull << 63);
+    /* two exceptions at the same place cannot be written: gaps add 1 */
+    static const uint8_t e3[] = {0x04, 0x00, 0x02, 0x00, 0x01, 0x05, 0x01};
+    ck_assert_int_eq(pack_decode(e3, sizeof e3, 2, 0, 0, out), -1);
+    /* f64-decimal: e > 22, f > e, an integer out of [-2^51, 2^51) */
+    static const uint8_t d1[] = {0x17, 0x00, 0x00, 0x00};
+    ck_assert_int_eq(codec_f64_decimal.decode(d1, sizeof d1, 1, NULL, out), -1);
+    static const uint8_t d2[] = {0x02, 0x03, 0x00, 0x00};
+    ck_assert_int_eq(codec_f64_decimal.decode(d2, sizeof d2, 1, NULL, out), -1);
+    uint8_t d3[16] = {0x01, 0x00, 0x00}, *p = d3 + 3;
+    put_svarint(&p, (int64_t)1 << 51); /* base 2^51, one value of width 0 */
+    ck_assert_int_eq(codec_f64_decimal.decode(d3, (size_t)(p - d3), 1, NULL, out), -1);
+    p = d3 + 3;
+    put_svarint(&p, ((int64_t)1 << 51) - 1);
+    ck_assert_int_eq(codec_f64_decimal.decode(d3, (size_t)(p - d3), 1, NULL, out), 0);
+    ck_assert(u2f(out[0]) == (double)(((int64_t)1 << 51) - 1) * 1.0 * 1e-1); /* rule 0 */
+    /* an exception with x = 0; more exceptions than values */
+    static const uint8_t d4[] = {0x40, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
+    ck_assert_int_eq(codec_f64_decimal.decode(d4, sizeof d4, 1, NULL, out), -1);
+    static const uint8_t d5[] = {0x40, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x01};
+    ck_assert_int_eq(codec_f64_decimal.decode(d5, sizeof d5, 1, NULL, out), -1);
+}
+END_TEST
+
+/* Values f64-decimal must give back bit for bit, whatever rule, exceptions
+ * or fallback (CODEC_NA) it takes; and it must take the decimal ones. */
+START_TEST(test_decimal_adversarial)
+{
+    enum { N = 2000 };
+    static uint64_t v[N];
+    uint64_t seed = 2024;
+    for (int kind = 0; kind < 14; kind++) {
+        for (size_t i = 0; i < N; i++) {
+            uint64_t r = tu_rand(&seed);
+            double d;
+            switch (kind) {
+            case 0: v[i] = r; break;                                          /* random bits */
+            case 1: v[i] = 0x7ff0000000000001ull | (r & 0x800fffffffffffffull); break; /* NaNs */
+            case 2: v[i] = r & 0x800fffffffffffffull; break;                   /* subnormals */
+            case 3: /* 17 significant digits */
+                d = (double)(r % 100000000000000000ull) / 1e16;
+                v[i] = f2u(d);
+                break;
+            case 4: /* alternating exponents: 1, 3 and 6 decimals */
+                d = (double)(int64_t)(r % 2000001 - 1000000) /
+                    (i % 3 == 0 ? 10.0 : i % 3 == 1 ? 1e3 : 1e6);
+                v[i] = f2u(d);
+                break;
+            case 5: v[i] = f64_specials[r % N_SPECIALS]; break;
+            case 6: /* decimals with a special now and then */
+                v[i] = r % 50 == 0 ? f64_specials[r % N_SPECIALS]
+                                   : f2u((double)(int64_t)(r % 20001 - 10000) / 100.0);
+                break;
+            case 7: /* near the integer limit of the products: 2^51 */
+                v[i] = f2u((double)(((int64_t)1 << 51) - (int64_t)(r % 3)) * (i % 2 ? 1.0 : -1.0));
+                break;
+            case 8: /* every digit count up to 18, one per stretch */
+                d = (double)(int64_t)(r % 1000) / pow(10.0, (double)(i / 111));
+                v[i] = f2u(d);
+                break;
+            case 9: v[i] = f2u(ldexp((double)(r >> 11), (int)(r % 200) - 100)); break; /* binary */
+            case 10: v[i] = f2u(i % 2 ? 1e300 : -1e-300); break;
+            case 11: /* 5 decimals, computed */
+                v[i] = f2u(round((double)(int64_t)(r % 4000001 - 2000000) * 1e-5 * 1e5) / 1e5);
+                break;
+            case 12: /* a decimal random walk (fleet-like) */
+                d = i ? u2f(v[i - 1]) + (double)(int64_t)(r % 201 - 100) * 1e-5 : 45.12345;
+                v[i] = f2u(round(d * 1e5) / 1e5);
+                break;
+            default: /* integers as doubles, large and small */
+                v[i] = f2u((double)((int64_t)(r >> 12) - (int64_t)(1ll << 51)));
+                break;
+            }
+        }
+        for (int simd = 1; simd >= 0; simd--) {
+            pack_set_simd(simd);
+            for (size_t n = 1; n <= N; n = n < 40 ? n + 1 : n * 3)
+                roundtrip(&codec_f64_decimal, v, n);
+            roundtrip(&codec_f64_decimal, v, N);
+        }
+        pack_set_simd(1);
+    }
+    /* decimal data is taken, and costs far less than 8 bytes a value */
+    for (size_t i = 0; i < N; i++)
+        v[i] = f2u((double)(int64_t)(tu_rand(&seed) % 100000) / 1000.0);
+    size_t len = roundtrip(&codec_f64_decimal, v, N);
+    ck_assert_uint_lt(len, N * 3);
+}
+END_TEST
+
 /* Random corruption of valid encodings: any result, but no crash and no
  * out-of-bounds access; a 0 result must still produce n values. */
 START_TEST(test_flips)
@@ -585,6 +901,8 @@ START_TEST(test_flips)
             in[i] = id == CODEC_BOOL_BITS ? v[i] & 1 : v[i];
         size_t len;
         uint8_t *enc = encode_checked(c, in, N, &len);
+        if (len == CODEC_NA || len == 0)
+            continue; /* const: nothing to flip */
         for (int round = 0; round < ROUNDS; round++) {
             uint8_t *bad = exact_copy(enc, len);
             int flips = 1 + (int)(tu_rand(&seed) % 4);
@@ -596,7 +914,8 @@ START_TEST(test_flips)
                     bad[at] = (uint8_t)tu_rand(&seed);
             }
             size_t n = round % 3 ? N : 1 + tu_rand(&seed) % N;
-            int rc = c->decode(bad, len, n, out);
+            codec_ends ends = ends_of(in, N);
+            int rc = c->decode(bad, len, n, &ends, out);
             ck_assert(rc == 0 || rc == -1);
             free(bad);
         }
@@ -624,7 +943,10 @@ START_TEST(test_garbage)
         }
         size_t n = tu_rand(&seed) % MAXN;
         const codec *c = codec_get(1 + (unsigned)(round % CODEC_MAX_ID));
-        int rc = c->decode(buf, len, n, out);
+        codec_ends ends = {tu_rand(&seed), tu_rand(&seed) % 4 ? 0 : tu_rand(&seed)};
+        if (round % 3 == 0)
+            ends.last = ends.first + (tu_rand(&seed) % 1000) * (n ? n - 1 : 1);
+        int rc = c->decode(buf, len, n, &ends, out);
         ck_assert(rc == 0 || rc == -1);
         if (n == 0)
             ck_assert_int_eq(rc, len == 0 ? 0 : -1);
@@ -646,6 +968,10 @@ Suite *codec_suite(void)
     tcase_add_test(tc, test_golden_gorilla);
     tcase_add_test(tc, test_golden_delta);
     tcase_add_test(tc, test_golden_bool);
+    tcase_add_test(tc, test_golden_raw_const);
+    tcase_add_test(tc, test_golden_linear);
+    tcase_add_test(tc, test_golden_ipack);
+    tcase_add_test(tc, test_golden_decimal);
     tcase_add_test(tc, test_impossible_fields);
     suite_add_tcase(s, tc);
 
@@ -658,6 +984,12 @@ Suite *codec_suite(void)
     tcase_add_test(tc, test_ts_patterns);
     tcase_add_test(tc, test_ts_buckets);
     tcase_add_test(tc, test_bool);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pack");
+    tcase_add_test(tc, test_pack_shapes);
+    tcase_add_test(tc, test_pack_impossible);
+    tcase_add_test(tc, test_decimal_adversarial);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("corruption");

@@ -157,6 +157,114 @@ START_TEST(test_segment_every_bit_flip)
 }
 END_TEST
 
+static uint64_t d2u(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+/* Values of pattern `kind` for point i of series `salt`: the cases the
+ * compact statistics of FORMAT.md §5.4 must carry exactly. */
+static uint64_t f64_value(int kind, size_t i, uint64_t *seed)
+{
+    uint64_t r = tu_rand(seed);
+    double walk = (double)(int64_t)(i * 37 % 1001) - 500.0;
+    switch (kind) {
+    case 0: return d2u(round(walk * 7.3) / 100.0);                    /* 2 decimals */
+    case 1: /* NaNs */
+        return r % 5 == 0 ? 0x7ff8000000000001ull + (r >> 40) : d2u(walk / 10.0);
+    case 2: return 0x7ff8000000000000ull | (i & 7);                   /* all NaN */
+    case 3: return d2u(i % 3 ? -0.0 : 0.0);                           /* signed zeros */
+    case 4: return d2u(i % 4 == 1 ? INFINITY : i % 4 == 2 ? -INFINITY : (double)i);
+    case 5: return r;                                                 /* random bits */
+    case 6: /* the sum overflows; subnormals */
+        return d2u(i % 2 ? 1e300 * (double)(i % 7 + 1) : 4.9e-324 * (double)(i % 5));
+    case 7: /* the exponent changes from chunk to chunk (chunks of 360) */
+        return d2u(round(walk * 13.7) /
+                   (double)(i / 360 % 4 == 0 ? 1 : i / 360 % 4 == 1 ? 1000 : 10));
+    case 8: return d2u((double)(9007199254740991LL - (int64_t)(i % 3)) / (i % 2 ? 1.0 : 1e14));
+    default: return d2u(1e-7 * (double)(int64_t)(r % 2000001) - 0.1); /* 7 decimals */
+    }
+}
+
+/* Every chunk's statistics survive the compact index entries (§5.4): the
+ * segment verifies (which recomputes them from the decoded data) and
+ * decodes to the input, across NaN payloads, signed zeros, infinities,
+ * overflowing sums, changing decimal exponents and int64 extremes. */
+START_TEST(test_segment_statistics)
+{
+    enum { N = 8640, KINDS = 10 };
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "0000000000000009.seg");
+    static int64_t ts[N];
+    static uint64_t v[3 * KINDS][N];
+    uint64_t seed = 77;
+    for (size_t i = 0; i < N; i++)
+        ts[i] = (int64_t)i * 10000000000LL + (i % 11 == 0 ? 1000 : 0);
+    seg_writer *w;
+    ck_assert_int_eq(segw_open(path, 9, 0, 86400000000000LL - 1, &w), STRATA_OK);
+    uint32_t sid = 0;
+    for (int k = 0; k < KINDS; k++, sid++) {
+        for (size_t i = 0; i < N; i++)
+            v[sid][i] = f64_value(k, i, &seed);
+        ck_assert_int_eq(segw_add(w, sid, STRATA_F64, ts, v[sid], N), STRATA_OK);
+    }
+    for (int k = 0; k < KINDS; k++, sid++) {
+        for (size_t i = 0; i < N; i++) {
+            uint64_t r = tu_rand(&seed);
+            int64_t walk = (int64_t)(i / 100) * (k % 2 ? 1 : -1) + (int64_t)(r % 5);
+            v[sid][i] = k == 0   ? (uint64_t)INT64_MAX - (i % 3) /* the sum overflows */
+                        : k == 1 ? (i % 2 ? (uint64_t)INT64_MIN : (uint64_t)INT64_MAX)
+                        : k == 2 ? r
+                        : k == 3 ? 42
+                                 : (uint64_t)walk;
+        }
+        ck_assert_int_eq(segw_add(w, sid, STRATA_I64, ts, v[sid], N), STRATA_OK);
+    }
+    for (int k = 0; k < KINDS; k++, sid++) {
+        for (size_t i = 0; i < N; i++)
+            v[sid][i] = k == 0 ? 1 : k == 1 ? 0 : (tu_rand(&seed) % (uint64_t)(k + 1)) == 0;
+        ck_assert_int_eq(segw_add(w, sid, STRATA_BOOL, ts, v[sid], N), STRATA_OK);
+    }
+    seg_info in;
+    ck_assert_int_eq(segw_finish(w, &in), STRATA_OK);
+    long problems = 0;
+    ck_assert_int_eq(segr_verify(path, no_report, &problems, NULL), 0);
+    seg_reader *r;
+    ck_assert_int_eq(segr_open(path, &r), STRATA_OK);
+    static int64_t dt[SEG_CHUNK_MAX];
+    static uint64_t dv[SEG_CHUNK_MAX];
+    for (uint32_t s = 0; s < sid; s++) {
+        seg_cursor c;
+        ck_assert(segr_find(r, s, &c));
+        chunk_meta m;
+        size_t at = 0;
+        int rc;
+        while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW) {
+            chunk_stats want;
+            chunk_stats_compute(c.type, v[s] + at, m.st.count, &want);
+            TU_CHECK(!memcmp(&want, &m.st, sizeof want), "series %u chunk at %zu: statistics", s,
+                     at);
+            ck_assert_int_eq(segr_decode(r, &m, dt, dv), STRATA_OK);
+            for (uint32_t i = 0; i < m.st.count; i++)
+                TU_CHECK(dt[i] == ts[at + i] && dv[i] == v[s][at + i], "series %u value %zu", s,
+                         at + i);
+            memset(dv, 0, m.st.count * sizeof *dv);
+            ck_assert_int_eq(segr_decode_values(r, &m, dv), STRATA_OK);
+            TU_CHECK(!memcmp(dv, v[s] + at, m.st.count * sizeof *dv), "values only, series %u", s);
+            at += m.st.count;
+        }
+        ck_assert_int_eq(rc, STRATA_DONE);
+        ck_assert_uint_eq(at, N);
+    }
+    segr_unref(r);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 static void make_catalog(const char *path, uint64_t *len1, uint64_t *len2)
 {
     catalog *c;
@@ -316,6 +424,7 @@ Suite *segment_suite(void)
     TCase *t = tcase_create("segment");
     tcase_add_test(t, test_segment_roundtrip_and_grid);
     tcase_add_test(t, test_segment_every_bit_flip);
+    tcase_add_test(t, test_segment_statistics);
     tcase_add_test(t, test_catalog_reload_and_damage);
     tcase_add_test(t, test_manifest_edits_torn_and_damaged);
     suite_add_tcase(s, t);

@@ -77,6 +77,9 @@ static void usage(FILE *f)
             "  --sync always|batch|interval|none   durability policy (default batch)\n"
             "  --head-budget MIB       memory for unflushed points (default 64)\n"
             "  --device-tag T          tag that names the device (new databases)\n"
+            "  --partition D           time partition of a new database, a duration such\n"
+            "                          as 1d (the default), 7d or 30d: one segment file\n"
+            "                          per partition and flush; larger suits slow series\n"
             "  --quiet                 no summary\n"
             "CSV only:\n"
             "  --measurement M         measurement when there is no 'measurement' column\n"
@@ -572,6 +575,7 @@ int cmd_ingest(int argc, char **argv)
         {"strict", no_argument, 0, 's'},         {"batch", required_argument, 0, 'b'},
         {"sync", required_argument, 0, 'y'},     {"head-budget", required_argument, 0, 'm'},
         {"device-tag", required_argument, 0, 'd'}, {"quiet", no_argument, 0, 'q'},
+        {"partition", required_argument, 0, 'P'},
         {"measurement", required_argument, 0, 'M'}, {"time-column", required_argument, 0, 'T'},
         {"tag-columns", required_argument, 0, 'C'}, {"tag", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
@@ -627,6 +631,14 @@ int cmd_ingest(int argc, char **argv)
             break;
         }
         case 'd': o.device_tag = optarg; break;
+        case 'P':
+            if (duration_parse(optarg, strlen(optarg), &o.partition_ns) ||
+                o.partition_ns < 1000000000LL) {
+                cli_errorf("--partition must be a duration of at least 1s (1d, 30d), not '%s'",
+                           optarg);
+                return CLI_USAGE;
+            }
+            break;
         case 'q': in.quiet = 1; break;
         case 'M': in.measurement = optarg; break;
         case 'T': in.time_column = optarg; break;

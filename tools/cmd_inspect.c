@@ -5,7 +5,8 @@
  *
  * inspect opens the database read-only.  Bytes are reported twice: as
  * allocated on disk (st_blocks, what du counts, directories included) and
- * as file sizes.  Per codec: the bytes of its columns and bytes per value;
+ * as file sizes.  Per codec and column (time, value): the bytes of its
+ * columns and bytes per value, and what LZ4 saved over whole chunks;
  * "index" is the segment indexes (chunk statistics, series tables),
  * "headers" the segment headers and footers.
  */
@@ -74,13 +75,19 @@ static void print_text(const inspect_report *r, const char *path, int list_segme
     printf("bytes/value   %.4f allocated, %.4f in files\n", per(r->allocated, values),
            per(r->apparent, values));
     printf("\n%-14s %-8s %14s %14s %12s\n", "codec", "column", "values", "bytes", "bytes/value");
-    for (unsigned id = 1; id <= CODEC_MAX_ID; id++) {
-        const insp_codec *c = &r->codec[id];
-        if (!c->chunks)
-            continue;
-        printf("%-14s %-8s %14" PRIu64 " %14" PRIu64 " %12.4f\n", codec_get(id)->name,
-               id == CODEC_TS_DOD ? "time" : "value", c->values, c->bytes, per(c->bytes, c->values));
-    }
+    for (int col = 0; col < 2; col++)
+        for (unsigned id = 1; id <= CODEC_MAX_ID; id++) {
+            const insp_codec *c = &r->codec[col][id];
+            if (!c->chunks)
+                continue;
+            printf("%-14s %-8s %14" PRIu64 " %14" PRIu64 " %12.4f\n", codec_get(id)->name,
+                   col ? "value" : "time", c->values, c->bytes, per(c->bytes, c->values));
+        }
+    if (r->lz4_chunks)
+        printf("%-14s %-8s %14s %14" PRId64 "   (%" PRIu64 " chunks, %" PRIu64 " bytes stored as "
+               "%" PRIu64 ")\n",
+               "lz4", "", "", (int64_t)r->lz4_stored - (int64_t)r->lz4_raw, r->lz4_chunks,
+               r->lz4_raw, r->lz4_stored);
     printf("%-14s %-8s %14s %14" PRIu64 " %12.4f\n", "index", "", "", r->index_bytes,
            per(r->index_bytes, r->segment_points));
     printf("%-14s %-8s %14s %14" PRIu64 " %12.4f\n", "headers", "", "", r->header_bytes,
@@ -135,17 +142,21 @@ static void print_json(const inspect_report *r, const char *path)
                r->files[k].apparent);
     printf("},\n \"codecs\": [");
     int first = 1;
-    for (unsigned id = 1; id <= CODEC_MAX_ID; id++) {
-        const insp_codec *c = &r->codec[id];
-        if (!c->chunks)
-            continue;
-        printf("%s\n  {\"codec\": \"%s\", \"column\": \"%s\", \"values\": %" PRIu64
-               ", \"chunks\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"bytes_per_value\": %.6f}",
-               first ? "" : ",", codec_get(id)->name, id == CODEC_TS_DOD ? "time" : "value",
-               c->values, c->chunks, c->bytes, per(c->bytes, c->values));
-        first = 0;
-    }
-    printf("],\n \"index_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64 ",\n \"segments\": [",
+    for (int col = 0; col < 2; col++)
+        for (unsigned id = 1; id <= CODEC_MAX_ID; id++) {
+            const insp_codec *c = &r->codec[col][id];
+            if (!c->chunks)
+                continue;
+            printf("%s\n  {\"codec\": \"%s\", \"column\": \"%s\", \"values\": %" PRIu64
+                   ", \"chunks\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"bytes_per_value\": %.6f}",
+                   first ? "" : ",", codec_get(id)->name, col ? "value" : "time", c->values,
+                   c->chunks, c->bytes, per(c->bytes, c->values));
+            first = 0;
+        }
+    printf("],\n \"lz4\": {\"chunks\": %" PRIu64 ", \"column_bytes\": %" PRIu64
+           ", \"stored_bytes\": %" PRIu64 "},",
+           r->lz4_chunks, r->lz4_raw, r->lz4_stored);
+    printf("\n \"index_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64 ",\n \"segments\": [",
            r->index_bytes, r->header_bytes);
     for (size_t i = 0; i < r->nsegs; i++) {
         const insp_segment *s = &r->segs[i];

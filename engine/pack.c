@@ -1,0 +1,781 @@
+/*
+ * pack.c — the bit-packed integer block (see pack.h), FORMAT.md §6.6.
+ *
+ *   pack := head:u8 [x0:svarint] [d1:svarint] base:svarint
+ *           widths data [exceptions]
+ *
+ *   head       bits 0-1 order o (0..2), bit 2 exceptions present,
+ *              bits 3-5 wbits (bits per width field), bit 6 zigzag,
+ *              bit 7 zero
+ *   residuals  k = m - o of them: o = 0 the values, 1 the deltas, 2 the
+ *              deltas of deltas; u = residual - base as an unsigned word,
+ *              or zigzag(residual - base) with bit 6
+ *   widths     one wbits-bit field per miniblock of 32 residuals, LSB first
+ *   data       per miniblock, its residuals' low w bits, LSB first, padded
+ *              to a byte: 4w bytes for a full miniblock
+ *   exceptions E:varint, then E x (gap:varint, high:varint): residual
+ *              p = previous p + 1 + gap gets high << w added
+ *
+ * The encoder tries the three orders with both mappings (smallest residual
+ * as the base, or zigzag around a sampled median) and, per miniblock,
+ * every width with the exceptions it implies; it keeps the smallest
+ * estimate.  Estimates count one byte per exception gap, which may be two.
+ *
+ * The decoder unpacks whole miniblocks with kernels specialised per width
+ * (constant shifts, one unaligned 64-bit load per value, unrolled; with
+ * AVX2, one load broadcast to four lanes per two or four values); the last
+ * miniblock, and any whose loads could reach past the end of the input, go
+ * through a zero-padded copy.  It then patches the exceptions and undoes
+ * the mapping and the order (four lanes of prefix sums with AVX2), turning
+ * the integers into doubles on the way for pack_decode_f64.
+ */
+#include "engine/pack.h"
+
+#include "engine/varint.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The AVX2 and FMA decoders exist for x86-64 builds (picked at run time);
+ * every other build has the portable ones only.  PACK_PORTABLE forces
+ * that (a check of the portable build on x86-64). */
+#if defined(__x86_64__) && !defined(PACK_PORTABLE)
+#define PACK_X86 1
+#include <immintrin.h>
+#else
+#define PACK_X86 0
+#endif
+
+#define MB PACK_MINIBLOCK
+#define HEAD_ORDER 3u
+#define HEAD_EXC 4u
+#define HEAD_WBITS_SHIFT 3
+#define HEAD_ZIGZAG 0x40u
+#define HEAD_RESERVED 0x80u
+
+static inline unsigned width_of(uint64_t v)
+{
+    return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
+}
+
+static inline uint64_t le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* Residual i of order o (wrapping) of the words z[i] = x[i] - i * slope. */
+static inline uint64_t residual(const uint64_t *x, uint64_t slope, unsigned o, size_t i)
+{
+    if (o == 0)
+        return x[i] - i * slope;
+    if (o == 1)
+        return x[i + 1] - x[i] - slope;
+    return (x[i + 2] - x[i + 1]) - (x[i + 1] - x[i]);
+}
+
+static size_t svarint_len(uint64_t v)
+{
+    return (size_t)varint_len(zigzag_enc((int64_t)v));
+}
+
+size_t pack_bound(size_t m)
+{
+    size_t nmb = (m + MB - 1) / MB;
+    /* head, x0, d1, base; widths of 7 bits; and per value at most 8 bytes
+     * of data, or (as an exception the estimate undercounted) less data
+     * plus a gap of 2 and a high part of up to 10 bytes; the count. */
+    return 1 + 3 * VARINT_MAX + (nmb * 7 + 7) / 8 + 12 * m + 3;
+}
+
+/* ---- encoder ---------------------------------------------------------------------- */
+
+typedef struct plan {
+    unsigned order;
+    int zigzag; /* u = zz(r - base) instead of r - base */
+    uint64_t base;
+    size_t bytes; /* estimated (an exception gap may take a byte more) */
+    int exceptions;
+    uint8_t w[PACK_MAX_VALUES / MB];
+} plan;
+
+/* Bytes an exception of residual width b at miniblock width w costs: the
+ * gap (usually one byte) and the high part. */
+static inline size_t exc_cost(unsigned b, unsigned w)
+{
+    return 1 + (b - w + 6) / 7;
+}
+
+/* The cheapest width for one miniblock of r residuals, given how many
+ * residuals have each bit width; *cost_bits receives its estimated size
+ * (data bits plus exception bytes as bits), *exc whether it has
+ * exceptions. */
+static unsigned best_width(const unsigned cnt[65], unsigned r, size_t *cost_bits, int *exc)
+{
+    unsigned maxb = 64;
+    while (maxb > 0 && cnt[maxb] == 0)
+        maxb--;
+    size_t best = (size_t)r * maxb;
+    unsigned bw = maxb;
+    for (unsigned w = maxb; w-- > 0;) {
+        size_t excbits = 0;
+        for (unsigned b = w + 1; b <= maxb; b++)
+            excbits += (size_t)cnt[b] * exc_cost(b, w) * 8;
+        if (excbits >= best)
+            break; /* narrower widths only add exceptions */
+        size_t c = (size_t)r * w + excbits;
+        if (c < best) {
+            best = c;
+            bw = w;
+        }
+    }
+    *cost_bits = best;
+    *exc = bw < maxb;
+    return bw;
+}
+
+/* The residual mapped to an unsigned word. */
+static inline uint64_t mapped(uint64_t r, uint64_t base, int zigzag)
+{
+    return zigzag ? zigzag_enc((int64_t)(r - base)) : r - base;
+}
+
+/* The two frames of reference: the smallest residual, and the median of up
+ * to 33 sampled residuals (for the zigzag mapping). */
+static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, uint64_t *min,
+                       uint64_t *median)
+{
+    uint64_t lo = residual(x, slope, o, 0);
+    for (size_t i = 1; i < k; i++) {
+        uint64_t r = residual(x, slope, o, i);
+        lo = (int64_t)r < (int64_t)lo ? r : lo;
+    }
+    int64_t s[33];
+    size_t ns = k < 33 ? k : 33;
+    for (size_t j = 0; j < ns; j++) {
+        int64_t v = (int64_t)residual(x, slope, o, j * k / ns);
+        size_t i = j;
+        for (; i > 0 && s[i - 1] > v; i--)
+            s[i] = s[i - 1];
+        s[i] = v;
+    }
+    *min = lo;
+    *median = (uint64_t)s[ns / 2];
+}
+
+/* Plans for order o with both mappings: p[0] the smallest residual as the
+ * base, p[1] zigzag around the median. */
+static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
+                       plan p[2])
+{
+    size_t k = m - o, nmb = (k + MB - 1) / MB;
+    pick_bases(x, slope, o, k, &p[0].base, &p[1].base);
+    size_t bits[2] = {0, 0}, exc_bytes[2] = {0, 0};
+    unsigned maxw[2] = {0, 0};
+    for (int z = 0; z < 2; z++) {
+        p[z].order = o;
+        p[z].zigzag = z;
+        p[z].exceptions = 0;
+    }
+    for (size_t j = 0; j < nmb; j++) {
+        unsigned cnt[2][65] = {{0}};
+        size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
+        for (size_t i = lo; i < hi; i++) {
+            uint64_t r = residual(x, slope, o, i);
+            cnt[0][width_of(r - p[0].base)]++;
+            cnt[1][width_of(zigzag_enc((int64_t)(r - p[1].base)))]++;
+        }
+        for (int z = 0; z < 2; z++) {
+            size_t c;
+            int e;
+            unsigned w = best_width(cnt[z], (unsigned)(hi - lo), &c, &e);
+            p[z].w[j] = (uint8_t)w;
+            maxw[z] = w > maxw[z] ? w : maxw[z];
+            size_t data_bits = (hi - lo) * w;
+            bits[z] += (data_bits + 7) / 8 * 8;
+            exc_bytes[z] += (c - data_bits) / 8;
+            p[z].exceptions |= e;
+        }
+    }
+    for (int z = 0; z < 2; z++) {
+        size_t bytes = 1 + svarint_len(p[z].base) + (nmb * width_of(maxw[z]) + 7) / 8 +
+                       bits[z] / 8 + exc_bytes[z];
+        if (o >= 1 && !x0_known)
+            bytes += svarint_len(x[0]);
+        if (o == 2)
+            bytes += svarint_len(x[1] - x[0] - slope);
+        if (p[z].exceptions)
+            bytes += 2;
+        p[z].bytes = bytes;
+    }
+}
+
+/* LSB-first bit writer over bytes. */
+typedef struct lsbw {
+    uint8_t *p;
+    unsigned __int128 acc;
+    unsigned n;
+} lsbw;
+
+static inline void lsbw_put(lsbw *w, uint64_t v, unsigned k)
+{
+    if (k == 0)
+        return;
+    w->acc |= (unsigned __int128)v << w->n;
+    w->n += k;
+    while (w->n >= 64) {
+        store_u64(w->p, (uint64_t)w->acc);
+        w->p += 8;
+        w->acc >>= 64;
+        w->n -= 64;
+    }
+}
+
+static inline void lsbw_flush(lsbw *w)
+{
+    while (w->n > 0) {
+        *w->p++ = (uint8_t)w->acc;
+        w->acc >>= 8;
+        w->n = w->n > 8 ? w->n - 8 : 0;
+    }
+    w->acc = 0;
+}
+
+static unsigned allowed_orders = 7;
+
+void pack_set_orders(unsigned mask)
+{
+    __atomic_store_n(&allowed_orders, mask | 1u, __ATOMIC_RELAXED);
+}
+
+size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, uint8_t *out)
+{
+    /* Candidates in order: (0, smallest), (0, zigzag), (1, zigzag), (1,
+     * smallest), (2, zigzag), (2, smallest); the first of equal estimates
+     * wins. */
+    static const int pref[3][2] = {{0, 1}, {1, 0}, {1, 0}};
+    plan plans[3][2];
+    plan *best = NULL;
+    unsigned orders = __atomic_load_n(&allowed_orders, __ATOMIC_RELAXED);
+    for (unsigned o = 0; o < 3 && o < m; o++) {
+        if (o > 0 && !(orders & 1u << o))
+            continue;
+        make_plans(x, m, slope, x0_known, o, plans[o]);
+        for (int j = 0; j < 2; j++) {
+            plan *c = &plans[o][pref[o][j]];
+            if (!best || c->bytes < best->bytes)
+                best = c;
+        }
+    }
+    unsigned o = best->order;
+    size_t k = m - o, nmb = (k + MB - 1) / MB;
+    unsigned maxw = 0;
+    for (size_t j = 0; j < nmb; j++)
+        maxw = best->w[j] > maxw ? best->w[j] : maxw;
+    unsigned wbits = width_of(maxw);
+    uint8_t *p = out;
+    *p++ = (uint8_t)(o | (best->exceptions ? HEAD_EXC : 0) | wbits << HEAD_WBITS_SHIFT |
+                     (best->zigzag ? HEAD_ZIGZAG : 0));
+    if (o >= 1 && !x0_known)
+        put_svarint(&p, (int64_t)x[0]);
+    if (o == 2)
+        put_svarint(&p, (int64_t)(x[1] - x[0] - slope));
+    put_svarint(&p, (int64_t)best->base);
+    lsbw bw = {p, 0, 0};
+    for (size_t j = 0; j < nmb; j++)
+        lsbw_put(&bw, best->w[j], wbits);
+    lsbw_flush(&bw);
+    size_t nexc = 0;
+    for (size_t j = 0; j < nmb; j++) {
+        unsigned w = best->w[j];
+        uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+        size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
+        for (size_t i = lo; i < hi; i++) {
+            uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
+            lsbw_put(&bw, u & mask, w);
+            nexc += (u & ~mask) != 0;
+        }
+        lsbw_flush(&bw);
+    }
+    p = bw.p;
+    if (best->exceptions) {
+        put_varint(&p, nexc);
+        size_t prev = 0;
+        int first = 1;
+        for (size_t i = 0; i < k; i++) {
+            unsigned w = best->w[i / MB];
+            uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
+            if (w == 64 || (u >> w) == 0)
+                continue;
+            put_varint(&p, first ? i : i - prev - 1);
+            put_varint(&p, u >> w);
+            prev = i;
+            first = 0;
+        }
+    }
+    return (size_t)(p - out);
+}
+
+/* ---- decoder ---------------------------------------------------------------------- */
+
+/* 32 values of w bits from p; reads at most 4w + 8 bytes. */
+static inline __attribute__((always_inline)) void unpack32(const uint8_t *p, unsigned w,
+                                                           uint64_t *out)
+{
+    const uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+    if (w <= 57) {
+#pragma GCC unroll 32
+        for (unsigned t = 0; t < MB; t++) {
+            unsigned b = t * w;
+            out[t] = (le64(p + (b >> 3)) >> (b & 7)) & mask;
+        }
+    } else {
+#pragma GCC unroll 32
+        for (unsigned t = 0; t < MB; t++) {
+            unsigned b = t * w, s = b & 7;
+            uint64_t lo = le64(p + (b >> 3)) >> s;
+            uint64_t hi = (uint64_t)p[(b >> 3) + 8] << 1 << (63 - s);
+            out[t] = (lo | hi) & mask;
+        }
+    }
+}
+
+#define W8(b) W(b) W(b + 1) W(b + 2) W(b + 3) W(b + 4) W(b + 5) W(b + 6) W(b + 7)
+
+static void unpack32_any(const uint8_t *p, unsigned w, uint64_t *out)
+{
+    switch (w) {
+#define W(n)                                                                                       \
+    case n:                                                                                        \
+        unpack32(p, n, out);                                                                       \
+        break;
+        W8(0) W8(8) W8(16) W8(24) W8(32) W8(40) W8(48) W8(56) W(64)
+#undef W
+    }
+}
+
+typedef uint64_t u64x4 __attribute__((vector_size(32)));
+typedef double f64x4 __attribute__((vector_size(32)));
+
+#if PACK_X86
+/* unpack32 with AVX2 for 1 <= w <= 28: one 64-bit load holds four values
+ * (w <= 14) or two (w <= 28); it is broadcast to the four lanes, which
+ * shift it each by its value's constant offset. */
+__attribute__((target("avx2"), always_inline)) static inline void unpack32_v(const uint8_t *p,
+                                                                            unsigned w,
+                                                                            uint64_t *out)
+{
+    const uint64_t mask = (1ull << w) - 1;
+    const u64x4 vm = {mask, mask, mask, mask};
+#pragma GCC unroll 8
+    for (unsigned g = 0; g < MB / 4; g++) {
+        u64x4 v, sh;
+        if (w <= 14) {
+            unsigned b = 4 * g * w, s = b & 7;
+            uint64_t x = le64(p + (b >> 3));
+            v = (u64x4){x, x, x, x};
+            sh = (u64x4){s, s + w, s + 2 * w, s + 3 * w};
+        } else {
+            unsigned b0 = 4 * g * w, b1 = b0 + 2 * w, s0 = b0 & 7, s1 = b1 & 7;
+            uint64_t x0 = le64(p + (b0 >> 3)), x1 = le64(p + (b1 >> 3));
+            v = (u64x4){x0, x0, x1, x1};
+            sh = (u64x4){s0, s0 + w, s1, s1 + w};
+        }
+        v = (v >> sh) & vm;
+        memcpy(out + 4 * g, &v, sizeof v);
+    }
+}
+
+__attribute__((target("avx2"))) static void unpack32_avx2(const uint8_t *p, unsigned w,
+                                                          uint64_t *out)
+{
+    switch (w) {
+    case 0: {
+        /* vector stores: gcc turns a loop into a memset, slow at this size */
+        __m256i z = _mm256_setzero_si256(), *o = (__m256i *)(void *)out;
+        _mm256_storeu_si256(o, z);
+        _mm256_storeu_si256(o + 1, z);
+        _mm256_storeu_si256(o + 2, z);
+        _mm256_storeu_si256(o + 3, z);
+        _mm256_storeu_si256(o + 4, z);
+        _mm256_storeu_si256(o + 5, z);
+        _mm256_storeu_si256(o + 6, z);
+        _mm256_storeu_si256(o + 7, z);
+        break;
+    }
+#define W(n)                                                                                       \
+    case n:                                                                                        \
+        unpack32_v(p, n, out);                                                                     \
+        break;
+        W(1) W(2) W(3) W(4) W(5) W(6) W(7) W8(8) W8(16) W(24) W(25) W(26) W(27) W(28)
+#undef W
+    default: unpack32_any(p, w, out); break;
+    }
+}
+
+#endif
+
+/* -1: not yet asked; 0: the portable decoders; 1: AVX2 and FMA.  Any
+ * thread may set it first, all to the same value (relaxed atomics). */
+static int simd = -1;
+
+void pack_set_simd(int on)
+{
+#if PACK_X86
+    int v = on && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    int v = 0 * on;
+#endif
+    __atomic_store_n(&simd, v, __ATOMIC_RELAXED);
+}
+
+#if PACK_X86
+static int have_avx2_fma(void)
+{
+    int v = __atomic_load_n(&simd, __ATOMIC_RELAXED);
+    if (v < 0) {
+        pack_set_simd(1);
+        v = __atomic_load_n(&simd, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+/* Unpack the k residuals into u[0..k); data points at the first
+ * miniblock, end is the end of the input.  Returns the end of the data. */
+static const uint8_t *unpack_all(const uint8_t *data, const uint8_t *end, const uint8_t *w,
+                                 size_t k, uint64_t *u)
+{
+#if PACK_X86
+    void (*unpack)(const uint8_t *, unsigned, uint64_t *) =
+        have_avx2_fma() ? unpack32_avx2 : unpack32_any;
+#else
+    void (*unpack)(const uint8_t *, unsigned, uint64_t *) = unpack32_any;
+#endif
+    size_t nmb = (k + MB - 1) / MB;
+    const uint8_t *p = data;
+    for (size_t j = 0; j < nmb; j++) {
+        size_t r = j + 1 < nmb ? MB : k - j * MB;
+        size_t bytes = (r * w[j] + 7) / 8;
+        if (bytes > (size_t)(end - p))
+            return NULL;
+        if (r == MB && (size_t)(end - p) >= bytes + 9) {
+            unpack(p, w[j], u + j * MB);
+        } else {
+            uint8_t pad[4 * 64 + 9];
+            uint64_t tmp[MB];
+            memcpy(pad, p, bytes);
+            memset(pad + bytes, 0, 9);
+            unpack(pad, w[j], tmp);
+            memcpy(u + j * MB, tmp, r * sizeof *tmp);
+        }
+        p += bytes;
+    }
+    return p;
+}
+
+/* The integer-to-double step of pack_decode_f64: none, two products, or
+ * the product corrected by two fused multiply-adds (pack.h).  The
+ * conversion is the magic-number trick: the bits of 1.5 * 2^52 plus an
+ * integer x in [-2^51, 2^51) are the double 1.5 * 2^52 + x, exactly. */
+#define CONV_NONE 0
+#define CONV_MUL 1
+#define CONV_FMA 2
+#define MAGIC 0x4338000000000000ull /* 1.5 * 2^52 */
+#define MAGIC_D 6755399441055744.0
+#define N_LIMIT 0x8000000000000ull /* 2^51 */
+
+static inline uint64_t conv1(uint64_t x, int conv, double m1, double m2, uint64_t *bad)
+{
+    double d;
+    uint64_t y = x + MAGIC;
+    *bad |= (x + N_LIMIT) >> 52;
+    memcpy(&d, &y, 8);
+    d -= MAGIC_D;
+    if (conv == CONV_FMA) {
+        double q = d * m2;
+        d = fma(fma(-q, m1, d), m2, q);
+    } else {
+        d = d * m1 * m2;
+    }
+    memcpy(&y, &d, 8);
+    return y;
+}
+
+/* Undo the mapping and the order in place, and convert: out[o..o+k) hold
+ * the unpacked words u and end up as the values (out[0], out[1] from x0
+ * and d1).  Returns nonzero when a converted integer was out of range. */
+static uint64_t finish_scalar(uint64_t *out, size_t k, unsigned o, int zz, uint64_t base,
+                              uint64_t x0, uint64_t d1, int conv, double m1, double m2)
+{
+    uint64_t *u = out + o, bad = 0;
+    if (zz)
+        for (size_t i = 0; i < k; i++)
+            u[i] = (uint64_t)zigzag_dec(u[i]);
+    if (o == 0) {
+        for (size_t i = 0; i < k; i++)
+            u[i] += base;
+    } else if (o == 1) {
+        uint64_t v = x0;
+        out[0] = v;
+        for (size_t i = 0; i < k; i++) {
+            v += u[i] + base;
+            u[i] = v;
+        }
+    } else {
+        uint64_t v = x0 + d1, d = d1;
+        out[0] = x0;
+        out[1] = v;
+        for (size_t i = 0; i < k; i++) {
+            d += u[i] + base;
+            v += d;
+            u[i] = v;
+        }
+    }
+    if (conv != CONV_NONE)
+        for (size_t i = 0; i < k + o; i++)
+            out[i] = conv1(out[i], conv, m1, m2, &bad);
+    return bad;
+}
+
+
+#if PACK_X86
+/* Inclusive prefix sum of four lanes: one in-lane shift, then the low
+ * half's total added to the high half (one cross-lane permute). */
+__attribute__((target("avx2"), always_inline)) static inline u64x4 scan4(u64x4 v)
+{
+    __m256i x = (__m256i)v;
+    x = _mm256_add_epi64(x, _mm256_slli_si256(x, 8));
+    __m256i h = _mm256_permute2x128_si256(x, x, 0x08); /* [0, 0 | x0, x1] */
+    x = _mm256_add_epi64(x, _mm256_shuffle_epi32(h, 0xee));
+    return (u64x4)x;
+}
+
+/* The last lane in all four. */
+__attribute__((target("avx2"), always_inline)) static inline u64x4 last4(u64x4 v)
+{
+    __m256i x = _mm256_permute2x128_si256((__m256i)v, (__m256i)v, 0x11);
+    return (u64x4)_mm256_shuffle_epi32(x, 0xee);
+}
+
+/* As finish_scalar, four words at a time, with the flags constant so that
+ * each combination compiles to its own loop.  Running sums are in-register
+ * prefix sums (two shifted adds); the carry of the words before is a
+ * broadcast vector whose only loop-carried step is one add.  The caller has
+ * proven that every integer is in range, so none is checked here. */
+__attribute__((target("avx2,fma"), always_inline)) static inline uint64_t
+finish_body(uint64_t *out, size_t k, const unsigned o, const int zz, uint64_t base, uint64_t x0,
+            uint64_t d1, const int conv, double m1, double m2)
+{
+    uint64_t *u = out + o, bad = 0;
+    const u64x4 one = {1, 1, 1, 1}, zero = {0, 0, 0, 0}, vb = {base, base, base, base};
+    const u64x4 magic = {MAGIC, MAGIC, MAGIC, MAGIC};
+    const f64x4 md = {MAGIC_D, MAGIC_D, MAGIC_D, MAGIC_D}, v1 = {m1, m1, m1, m1},
+                v2 = {m2, m2, m2, m2};
+    if (o >= 1)
+        out[0] = x0;
+    if (o == 2)
+        out[1] = x0 += d1;
+    u64x4 cv = {x0, x0, x0, x0}, cd = {d1, d1, d1, d1};
+    size_t i = 0;
+    for (; i + 4 <= k; i += 4) {
+        u64x4 v;
+        memcpy(&v, u + i, sizeof v);
+        if (zz)
+            v = (v >> 1) ^ (zero - (v & one));
+        v += vb;
+        if (o >= 1) {
+            v = scan4(v);
+            u64x4 lastv = last4(v);
+            if (o == 2) {
+                v += cd;
+                cd += lastv;
+                v = scan4(v);
+                lastv = last4(v);
+            }
+            v += cv;
+            cv += lastv;
+        }
+        if (conv != CONV_NONE) {
+            f64x4 d = (f64x4)(v + magic) - md;
+            if (conv == CONV_FMA) {
+                f64x4 q = d * v2;
+                d = _mm256_fmadd_pd(_mm256_fnmadd_pd(q, v1, d), v2, q);
+            } else {
+                d = d * v1 * v2;
+            }
+            memcpy(u + i, &d, sizeof d);
+        } else {
+            memcpy(u + i, &v, sizeof v);
+        }
+    }
+    /* the last few words, carrying on from the vector part */
+    x0 = cv[0];
+    d1 = cd[0];
+    for (; i < k; i++) {
+        uint64_t r = (zz ? (uint64_t)zigzag_dec(u[i]) : u[i]) + base;
+        if (o == 0) {
+            u[i] = r;
+        } else if (o == 1) {
+            x0 += r;
+            u[i] = x0;
+        } else {
+            d1 += r;
+            x0 += d1;
+            u[i] = x0;
+        }
+        if (conv != CONV_NONE)
+            u[i] = conv1(u[i], conv, m1, m2, &bad);
+    }
+    for (unsigned j = 0; conv != CONV_NONE && j < o; j++)
+        out[j] = conv1(out[j], conv, m1, m2, &bad);
+    return bad;
+}
+
+#define FINISH_CONV(o, zz)                                                                         \
+    (conv == CONV_NONE  ? finish_body(out, k, o, zz, base, x0, d1, CONV_NONE, m1, m2)              \
+     : conv == CONV_MUL ? finish_body(out, k, o, zz, base, x0, d1, CONV_MUL, m1, m2)               \
+                        : finish_body(out, k, o, zz, base, x0, d1, CONV_FMA, m1, m2))
+
+__attribute__((target("avx2,fma"))) static uint64_t finish_avx2(uint64_t *out, size_t k, unsigned o,
+                                                            int zz, uint64_t base, uint64_t x0,
+                                                            uint64_t d1, int conv, double m1,
+                                                            double m2)
+{
+    if (o == 0)
+        return zz ? FINISH_CONV(0, 1) : FINISH_CONV(0, 0);
+    if (o == 1)
+        return zz ? FINISH_CONV(1, 1) : FINISH_CONV(1, 0);
+    return zz ? FINISH_CONV(2, 1) : FINISH_CONV(2, 0);
+}
+
+static uint64_t abs64(uint64_t v)
+{
+    return (int64_t)v < 0 ? -v : v;
+}
+
+/* 1 when every value of the pack is sure to lie in [-2^51, 2^51): the
+ * residuals have at most wmax significant bits (exceptions included). */
+static int in_range(size_t k, unsigned o, int zz, uint64_t base, uint64_t x0, uint64_t d1,
+                    unsigned wmax)
+{
+    typedef unsigned __int128 u128;
+    if (wmax > 62)
+        return 0;
+    u128 r = (zz ? (wmax ? (u128)1 << (wmax - 1) : 0) : ((u128)1 << wmax)) + abs64(base);
+    u128 lim = (u128)N_LIMIT, b;
+    if (o == 0)
+        b = r;
+    else if (o == 1)
+        b = abs64(x0) + (u128)k * r;
+    else
+        b = abs64(x0) + (u128)k * (abs64(d1) + (u128)k * r);
+    return b < lim;
+}
+
+#endif
+
+static uint64_t finish(uint64_t *out, size_t k, unsigned o, int zz, uint64_t base, uint64_t x0,
+                       uint64_t d1, int conv, double m1, double m2, unsigned wmax)
+{
+#if PACK_X86
+    if (have_avx2_fma() && (conv == CONV_NONE || in_range(k, o, zz, base, x0, d1, wmax)))
+        return finish_avx2(out, k, o, zz, base, x0, d1, conv, m1, m2);
+#else
+    (void)wmax;
+#endif
+    return finish_scalar(out, k, o, zz, base, x0, d1, conv, m1, m2);
+}
+
+static long decode(const uint8_t *in, size_t len, size_t m, int x0_known, uint64_t x0, int conv,
+                   double m1, double m2, uint64_t *out)
+{
+    const uint8_t *p = in, *end = in + len;
+    uint8_t head;
+    if (m == 0 || m > PACK_MAX_VALUES || get_u8(&p, end, &head) || (head & HEAD_RESERVED))
+        return -1;
+    unsigned o = head & HEAD_ORDER, wbits = (head >> HEAD_WBITS_SHIFT) & 7;
+    if (o > 2 || o >= m)
+        return -1;
+    uint64_t d1 = 0, base;
+    int64_t s;
+    if (o >= 1 && !x0_known) {
+        if (get_svarint(&p, end, &s))
+            return -1;
+        x0 = (uint64_t)s;
+    }
+    if (o == 2) {
+        if (get_svarint(&p, end, &s))
+            return -1;
+        d1 = (uint64_t)s;
+    }
+    if (get_svarint(&p, end, &s))
+        return -1;
+    base = (uint64_t)s;
+    size_t k = m - o, nmb = (k + MB - 1) / MB;
+    uint8_t w[PACK_MAX_VALUES / MB];
+    unsigned wmax = 0;
+    size_t wbytes = (nmb * wbits + 7) / 8;
+    if (wbytes > (size_t)(end - p))
+        return -1;
+    uint64_t acc = 0;
+    unsigned have = 0;
+    const uint8_t *wp = p;
+    for (size_t j = 0; j < nmb; j++) {
+        while (have < wbits) {
+            acc |= (uint64_t)*wp++ << have;
+            have += 8;
+        }
+        w[j] = (uint8_t)(acc & ((1u << wbits) - 1));
+        acc >>= wbits;
+        have -= wbits;
+        if (w[j] > 64)
+            return -1;
+        wmax = w[j] > wmax ? w[j] : wmax;
+    }
+    p += wbytes;
+    uint64_t *u = out + o;
+    p = unpack_all(p, end, w, k, u);
+    if (!p)
+        return -1;
+    if (head & HEAD_EXC) {
+        uint64_t e, gap, high;
+        if (get_varint(&p, end, &e) || e == 0 || e > k)
+            return -1;
+        size_t pos = 0;
+        for (uint64_t i = 0; i < e; i++) {
+            if (get_varint(&p, end, &gap) || get_varint(&p, end, &high) || high == 0)
+                return -1;
+            if (i > 0 && gap >= k - pos)
+                return -1;
+            pos = i == 0 ? gap : pos + 1 + gap;
+            if (pos >= k)
+                return -1;
+            unsigned wj = w[pos / MB], we = wj + width_of(high);
+            if (we > 64)
+                return -1;
+            wmax = we > wmax ? we : wmax;
+            u[pos] |= high << wj;
+        }
+    }
+    if (finish(out, k, o, (head & HEAD_ZIGZAG) != 0, base, x0, d1, conv, m1, m2, wmax))
+        return -1;
+    return (long)(p - in);
+}
+
+long pack_decode(const uint8_t *in, size_t len, size_t m, int x0_known, uint64_t x0,
+                 uint64_t *out)
+{
+    return decode(in, len, m, x0_known, x0, CONV_NONE, 0, 0, out);
+}
+
+long pack_decode_f64(const uint8_t *in, size_t len, size_t m, int x0_known, uint64_t x0,
+                     const pack_to_f64 *to, uint64_t *out)
+{
+    return decode(in, len, m, x0_known, x0, to->fma ? CONV_FMA : CONV_MUL, to->m1, to->m2, out);
+}
