@@ -37,3 +37,19 @@ step "30 seconds of truck_3's readings, as stored (one field per line)" \
 step "one dumped line per stored value (the test suite checks them bit for bit)" \
      "strata dump $OUT/db | wc -l"
 "$STRATA" dump "$OUT/db" | wc -l
+
+step "the latest reading of every truck, from per-series metadata (no history scanned)" \
+     "strata query $OUT/db 'SELECT last(velocity), last(fuel_state) FROM readings GROUP BY name LIMIT 5'"
+"$STRATA" query "$OUT/db" 'SELECT last(velocity), last(fuel_state) FROM readings GROUP BY name LIMIT 5'
+
+step "hourly mean fuel consumption of one truck over the day" \
+     "strata query $OUT/db \"SELECT mean(fuel_consumption) FROM readings WHERE name = 'truck_3' GROUP BY time(1h)\" --plot -"
+"$STRATA" query "$OUT/db" "SELECT mean(fuel_consumption) FROM readings WHERE name = 'truck_3' GROUP BY time(1h)" --plot -
+
+step "how that query was answered" \
+     "strata query $OUT/db \"EXPLAIN SELECT mean(fuel_consumption) FROM readings WHERE name = 'truck_3' GROUP BY time(1h)\""
+"$STRATA" query "$OUT/db" "EXPLAIN SELECT mean(fuel_consumption) FROM readings WHERE name = 'truck_3' GROUP BY time(1h)"
+
+step "hourly max velocity per fleet (LIMIT counts rows per group, as in InfluxQL)" \
+     "strata query $OUT/db 'SELECT max(velocity) FROM readings GROUP BY time(1h), fleet LIMIT 6'"
+"$STRATA" query "$OUT/db" 'SELECT max(velocity) FROM readings GROUP BY time(1h), fleet LIMIT 6'
