@@ -135,12 +135,32 @@ void chunk_stats_compute(uint8_t type, const uint64_t *v, size_t n, chunk_stats 
     }
 }
 
-/* The candidates per column, in the order they are tried (an earlier one
- * wins a tie).  The first of each list is the version-1 codec. */
+/* The candidates per column; the first of each list is the version-1 codec
+ * (CHUNK_CLASSIC uses it alone). */
 static const uint8_t ts_cands[] = {CODEC_TS_DOD, CODEC_TS_LINEAR, CODEC_RAW};
 static const uint8_t f64_cands[] = {CODEC_F64_GORILLA, CODEC_CONST, CODEC_F64_DECIMAL, CODEC_RAW};
 static const uint8_t i64_cands[] = {CODEC_I64_DELTA, CODEC_CONST, CODEC_I64_PACK, CODEC_RAW};
 static const uint8_t bool_cands[] = {CODEC_BOOL_BITS, CODEC_CONST};
+
+/* CHUNK_BEST tries them cheapest-likely-winner first, so that a column
+ * that costs nothing (a constant, a regular clock) stops the search at
+ * once.  Gorilla is tried only when the decimal form costs more than two
+ * bytes a value: on values it can represent it is smaller, and Gorilla
+ * wins where it cannot (arbitrary binary fractions), where it costs more. */
+static const uint8_t ts_best[] = {CODEC_TS_LINEAR, CODEC_TS_DOD, CODEC_RAW};
+static const uint8_t f64_best[] = {CODEC_CONST, CODEC_F64_DECIMAL, CODEC_F64_GORILLA, CODEC_RAW};
+static const uint8_t i64_best[] = {CODEC_CONST, CODEC_I64_PACK, CODEC_I64_DELTA, CODEC_RAW};
+static const uint8_t bool_best[] = {CODEC_CONST, CODEC_BOOL_BITS};
+
+static const uint8_t *best_order(uint8_t type, size_t *n)
+{
+    switch (type) {
+    case STRATA_F64: *n = sizeof f64_best; return f64_best;
+    case STRATA_I64: *n = sizeof i64_best; return i64_best;
+    case STRATA_BOOL: *n = sizeof bool_best; return bool_best;
+    default: *n = sizeof ts_best; return ts_best;
+    }
+}
 
 static const uint8_t *candidates(uint8_t type, size_t *n)
 {
@@ -183,13 +203,19 @@ static size_t encode_column(uint8_t type, const uint64_t *in, size_t n, int poli
                             uint8_t *scratch, uint8_t *id)
 {
     size_t k;
-    const uint8_t *c = candidates(type, &k);
-    if (policy == CHUNK_CLASSIC)
+    const uint8_t *c;
+    if (policy == CHUNK_CLASSIC) {
+        c = candidates(type, &k);
         k = 1;
+    } else {
+        c = best_order(type, &k);
+    }
     size_t best = SIZE_MAX;
     for (size_t i = 0; i < k && best > 0; i++) {
         if (c[i] == CODEC_RAW && best <= 8 * n)
             continue; /* raw takes exactly 8 bytes a value */
+        if (c[i] == CODEC_F64_GORILLA && best <= 2 * n)
+            continue;
         const codec *cd = codec_get(c[i]);
         size_t len = cd->encode(in, n, scratch);
         if (len == CODEC_NA || len >= best)

@@ -171,10 +171,11 @@ static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, 
 /* Plans for order o with both mappings: p[0] the smallest residual as the
  * base, p[1] zigzag around the median. */
 static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
-                       plan p[2])
+                       const uint64_t base[2], plan p[2])
 {
     size_t k = m - o, nmb = (k + MB - 1) / MB;
-    pick_bases(x, slope, o, k, &p[0].base, &p[1].base);
+    p[0].base = base[0];
+    p[1].base = base[1];
     size_t bits[2] = {0, 0}, exc_bytes[2] = {0, 0};
     unsigned maxw[2] = {0, 0};
     for (int z = 0; z < 2; z++) {
@@ -213,6 +214,28 @@ static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known
             bytes += 2;
         p[z].bytes = bytes;
     }
+}
+
+/* A quick lower bound of order o's data bits, exceptions left aside: each
+ * miniblock at the width of its widest residual (an OR over the block, no
+ * histogram), for the better of the two mappings.  Used to skip orders
+ * that cannot win before their histograms are counted. */
+static size_t quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o,
+                         const uint64_t base[2])
+{
+    size_t k = m - o, bits[2] = {0, 0};
+    for (size_t lo = 0; lo < k; lo += MB) {
+        size_t hi = lo + MB < k ? lo + MB : k;
+        uint64_t a = 0, z = 0;
+        for (size_t i = lo; i < hi; i++) {
+            uint64_t r = residual(x, slope, o, i);
+            a |= r - base[0];
+            z |= zigzag_enc((int64_t)(r - base[1]));
+        }
+        bits[0] += (hi - lo) * width_of(a);
+        bits[1] += (hi - lo) * width_of(z);
+    }
+    return bits[0] < bits[1] ? bits[0] : bits[1];
 }
 
 /* LSB-first bit writer over bytes. */
@@ -262,10 +285,24 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
     plan plans[3][2];
     plan *best = NULL;
     unsigned orders = __atomic_load_n(&allowed_orders, __ATOMIC_RELAXED);
+    /* Histograms cost most of the encoding: count them only for orders
+     * whose quick bound comes within an eighth of the best quick bound
+     * (exceptions rarely save more than that); short inputs try all. */
+    uint64_t bases[3][2];
+    size_t quick[3], qbest = SIZE_MAX;
     for (unsigned o = 0; o < 3 && o < m; o++) {
         if (o > 0 && !(orders & 1u << o))
             continue;
-        make_plans(x, m, slope, x0_known, o, plans[o]);
+        pick_bases(x, slope, o, m - o, &bases[o][0], &bases[o][1]);
+        quick[o] = quick_bits(x, m, slope, o, bases[o]);
+        qbest = quick[o] < qbest ? quick[o] : qbest;
+    }
+    for (unsigned o = 0; o < 3 && o < m; o++) {
+        if (o > 0 && !(orders & 1u << o))
+            continue;
+        if (m >= 4 * MB && quick[o] - quick[o] / 8 > qbest)
+            continue;
+        make_plans(x, m, slope, x0_known, o, bases[o], plans[o]);
         for (int j = 0; j < 2; j++) {
             plan *c = &plans[o][pref[o][j]];
             if (!best || c->bytes < best->bytes)
