@@ -307,6 +307,7 @@ static int push_val(strata_batch *b, uint32_t ls, int64_t ts, uint64_t bits)
         b->cap_vals = cap;
     }
     b->vals[b->nvals++] = (bval){ls, ts, bits};
+    b->new_series |= b->ls[ls].db_sid == CAT_NONE;
     return STRATA_OK;
 }
 
@@ -352,6 +353,7 @@ void strata_batch_clear(strata_batch *b)
     b->nvals = 0;
     b->npoints = 0;
     b->in_point = 0;
+    b->new_series = 0;
     if (b->nlt > CACHE_RESET_LT || b->nls > CACHE_RESET_LS)
         cache_reset(b);
 }
@@ -364,6 +366,11 @@ size_t strata_batch_points(const strata_batch *b)
 size_t strata_batch_values(const strata_batch *b)
 {
     return b ? b->nvals : 0;
+}
+
+int strata_batch_has_new_series(const strata_batch *b)
+{
+    return b ? b->new_series : 0;
 }
 
 /* ---- public: C API points ---------------------------------------------------------- */

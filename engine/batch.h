@@ -57,6 +57,7 @@ struct strata_batch {
     /* content */
     bval *vals;
     size_t nvals, cap_vals, npoints;
+    int new_series; /* some value's series had no database id when added */
     /* the point being built through the C API */
     int in_point;
     int64_t ts;

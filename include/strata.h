@@ -218,6 +218,14 @@ STRATA_API void strata_batch_cancel_point(strata_batch *b);
 /* Points and field values in the batch (a value = one field of a point). */
 STRATA_API size_t strata_batch_points(const strata_batch *b);
 STRATA_API size_t strata_batch_values(const strata_batch *b);
+/* 1 when some value in the batch is for a series the database did not
+ * have when the value was added (writing the batch creates it), else 0.
+ * Fields are checked against the database's types as they are added, so
+ * a program that fills one batch while another is being written must let
+ * such a batch be written before filling the next, or a type conflict
+ * between the two is found only by strata_db_write(), which then refuses
+ * the whole later batch. */
+STRATA_API int strata_batch_has_new_series(const strata_batch *b);
 
 /* Line protocol: timestamps without a unit are read in this precision. */
 typedef enum strata_precision {

@@ -306,8 +306,14 @@ START_TEST(test_batch_atomic_type_conflict)
     strata_batch_new(db, &b2);
     ck_assert_int_eq(strata_batch_point(b, "m", 1), STRATA_OK);
     ck_assert_int_eq(strata_batch_f64(b, "x", 1.5), STRATA_OK);
+    ck_assert_int_eq(strata_batch_has_new_series(b), 1);
     ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
     strata_batch_clear(b);
+    ck_assert_int_eq(strata_batch_has_new_series(b), 0);
+    ck_assert_int_eq(strata_batch_point(b, "m", 2), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b, "x", 2.5), STRATA_OK); /* known now */
+    ck_assert_int_eq(strata_batch_has_new_series(b), 0);
+    strata_batch_cancel_point(b);
     /* within one batch: the type is fixed by the first value */
     ck_assert_int_eq(strata_batch_point(b, "m", 2), STRATA_OK);
     ck_assert_int_eq(strata_batch_i64(b, "y", 3), STRATA_OK);
@@ -324,6 +330,8 @@ START_TEST(test_batch_atomic_type_conflict)
     /* against the database, found at write time (another batch created it) */
     ck_assert_int_eq(strata_batch_point(b2, "m", 5), STRATA_OK);
     ck_assert_int_eq(strata_batch_bool(b2, "y", 1), STRATA_OK);
+    ck_assert_int_eq(strata_batch_has_new_series(b), 1);
+    ck_assert_int_eq(strata_batch_has_new_series(b2), 1);
     ck_assert_int_eq(strata_db_write(db, b), STRATA_OK); /* creates y as int64 */
     ck_assert_int_eq(strata_batch_point(b2, "m", 6), STRATA_OK);
     ck_assert_int_eq(strata_batch_f64(b2, "z", 6.0), STRATA_OK);

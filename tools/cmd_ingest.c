@@ -4,7 +4,8 @@
  *
  * Input is read in large blocks and cut into lines; lines go into a batch
  * that is written (one atomic write, one log record) every --batch lines
- * and at the end.  A bad line is reported as FILE:LINE:COLUMN: message and
+ * and at the end, by a writer thread while the next batch is parsed
+ * (ingest_writer.h).  A bad line is reported as FILE:LINE:COLUMN: message and
  * skipped; with --strict the first bad line aborts the run and nothing of
  * the batch it belongs to is stored (earlier batches are).  The run ends
  * with a clean close, which flushes everything into segment files, and a
@@ -23,6 +24,7 @@
  * ("…", with "" for a quote).
  */
 #include "tools/cli.h"
+#include "tools/ingest_writer.h"
 
 #include "engine/numtext.h"
 #include "engine/timetext.h"
@@ -42,7 +44,8 @@
 
 typedef struct ingest {
     strata_db *db;
-    strata_batch *b;
+    strata_batch *b; /* the batch being parsed into */
+    ingest_writer *w;
     strata_precision prec;
     int strict, csv, quiet;
     size_t batch_lines;
@@ -73,7 +76,7 @@ static void usage(FILE *f)
             "  --precision ns|us|ms|s  unit of integer timestamps (default ns)\n"
             "  --strict                stop at the first bad line; nothing of its batch is\n"
             "                          stored (default: report bad lines and skip them)\n"
-            "  --batch N               lines per atomic write (default 100000)\n"
+            "  --batch N               lines per atomic write (default 50000)\n"
             "  --sync always|batch|interval|none   durability policy (default batch)\n"
             "  --head-budget MIB       memory for unflushed points (default 64)\n"
             "  --device-tag T          tag that names the device (new databases)\n"
@@ -103,7 +106,8 @@ static void report(ingest *in, uint32_t col, const char *msg)
     }
 }
 
-/* Write the batch; a failure here loses the whole batch. */
+/* Hand the batch to the writer thread (ingest_writer.h); a failed write
+ * loses that whole batch and stops the run. */
 static int flush_batch(ingest *in)
 {
     if (strata_batch_values(in->b) == 0) {
@@ -111,20 +115,12 @@ static int flush_batch(ingest *in)
         in->lines_in_batch = 0;
         return 0;
     }
-    size_t pts = strata_batch_points(in->b), vals = strata_batch_values(in->b);
-    int rc = strata_db_write(in->db, in->b);
-    if (rc != STRATA_OK) {
-        cli_errorf("%s: lines %llu-%llu not stored: %s", in->file,
-                   (unsigned long long)in->batch_first_line, (unsigned long long)in->line_no,
-                   strata_errmsg(in->db));
+    int rc = ingest_writer_submit(in->w, &in->b, in->file, in->batch_first_line, in->line_no);
+    in->lines_in_batch = 0;
+    if (rc) {
         in->failed = 1;
-        strata_batch_clear(in->b);
         return -1;
     }
-    in->points += pts;
-    in->values += vals;
-    strata_batch_clear(in->b);
-    in->lines_in_batch = 0;
     return 0;
 }
 
@@ -580,7 +576,7 @@ int cmd_ingest(int argc, char **argv)
         {"tag-columns", required_argument, 0, 'C'}, {"tag", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     ingest in = {0};
-    in.batch_lines = 100000;
+    in.batch_lines = 50000;
     strata_options o;
     strata_options_init(&o);
     o.create_if_missing = 1;
@@ -683,8 +679,7 @@ int cmd_ingest(int argc, char **argv)
     }
     uint64_t series_before = 0, series_after = 0;
     strata_series_count(in.db, &series_before);
-    if (strata_batch_new(in.db, &in.b) != STRATA_OK) {
-        cli_errorf("%s", strata_errmsg(in.db));
+    if (ingest_writer_start(in.db, &in.w, &in.b)) {
         strata_db_close(in.db);
         return CLI_FAIL;
     }
@@ -707,6 +702,9 @@ int cmd_ingest(int argc, char **argv)
         files++;
     }
     csv_reset();
+    if (ingest_writer_wait(in.w))
+        in.failed = 1;
+    ingest_writer_finish(in.w, &in.points, &in.values);
     strata_series_count(in.db, &series_after);
     strata_batch_free(in.b);
     if (strata_db_close(in.db) != STRATA_OK) {

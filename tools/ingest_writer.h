@@ -1,0 +1,43 @@
+/*
+ * ingest_writer.h — the write half of `strata ingest`, on its own thread, so
+ * that parsing the next batch overlaps writing the one before (log append,
+ * applying to the head).
+ *
+ * Two batches take turns: the parser fills one while the writer thread
+ * writes the other.  Batches are written one at a time in the order they
+ * were handed over, so a later line still wins over an earlier one for
+ * the same series and time.  A failed write is reported (with the file and
+ * line range of its batch) and makes every later hand-over fail, so the
+ * run stops; batches handed over before it are stored.
+ *
+ * A batch that creates series is written before the next one is filled
+ * (strata_batch_has_new_series): lines are checked against the database's
+ * field types as they are parsed, so a type conflict with the batch before
+ * is reported for its own line, as without the pipeline.
+ */
+#ifndef STRATA_INGEST_WRITER_H
+#define STRATA_INGEST_WRITER_H
+
+#include "strata.h"
+
+#include <stdint.h>
+
+typedef struct ingest_writer ingest_writer;
+
+/* Start the thread; *first is the first batch to fill (owned by the writer
+ * until ingest_writer_finish). 0, or -1 with a message printed. */
+int ingest_writer_start(strata_db *db, ingest_writer **w /* OUT */, strata_batch **first /* OUT */);
+/* Hand *b (lines first_line..last_line of file) over to be written and get
+ * the other batch, empty, in *b.  Waits while the previous batch is still
+ * being written.  0, or -1 when a write has failed (nothing more is
+ * written; *b is then an empty batch still). */
+int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
+                         uint64_t first_line, uint64_t last_line);
+/* Wait for the batch in flight; 0, or -1 when any write failed. */
+int ingest_writer_wait(ingest_writer *w);
+/* Stop the thread (after the batch in flight) and free the batch it holds
+ * (the caller frees the one it fills); the points and values stored. */
+void ingest_writer_finish(ingest_writer *w, uint64_t *points /* OUT */,
+                          uint64_t *values /* OUT */);
+
+#endif
