@@ -9,6 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
+/* jemalloc (the allocator the CLI links) reads its options from this
+ * symbol: return freed pages to the system at once rather than after its
+ * default 10 s decay.  A flushed head frees tens of megabytes at a time;
+ * kept dirty they would count against the next one, and `strata ingest`
+ * would hold roughly twice the head budget.  MALLOC_CONF still overrides. */
+__attribute__((visibility("default"))) const char *malloc_conf =
+    "dirty_decay_ms:0,muzzy_decay_ms:0";
+
 static const struct command {
     const char *name;
     int (*run)(int argc, char **argv);
