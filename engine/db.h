@@ -29,11 +29,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+/* The live tombstones (deletions not yet applied by compaction), sorted
+ * by series id; immutable and shared between views. */
+typedef struct tombset {
+    atomic_int refs;
+    size_t n;
+    man_tomb t[];
+} tombset;
+
 typedef struct view {
     atomic_int refs;
     seg_reader **segs; /* ascending id: older data first */
     size_t nsegs;
     head *frozen; /* owned; NULL when no flush is in progress */
+    tombset *tombs; /* a reference; NULL when there are none */
+    int tombs_set;  /* 0: db_view_set() gives it the current view's */
 } view;
 
 struct strata_db {
@@ -86,9 +96,18 @@ void qindex_free(struct qindex *x); /* query/index.c */
 /* ---- views (view.c) ---- */
 view *view_new(seg_reader **segs, size_t nsegs, head *frozen);
 void view_unref(view *v);
+/* A tombset of the manifest's live tombstones (NULL when there are none;
+ * -1 and an error set when out of memory). */
+int tombset_from(const man_state *st, tombset **out /* OUT */);
+void tombset_unref(tombset *t);
+/* Give v these tombstones (a reference is taken) instead of inheriting. */
+void view_set_tombs(view *v, tombset *t);
+/* The tombstones of v for series sid: *n of them from the returned one. */
+const man_tomb *view_tombs_for(const view *v, uint32_t sid, size_t *n /* OUT */);
 /* The current view with a reference taken (view_mu inside). */
 view *db_view_get(strata_db *db);
-/* Replace the current view (view_mu inside); the old one is released. */
+/* Replace the current view (view_mu inside); the old one is released.
+ * A view whose tombstones were not set gets the old view's. */
 void db_view_set(strata_db *db, view *v);
 
 /* ---- partitions ---- */

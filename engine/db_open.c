@@ -177,10 +177,17 @@ static int open_segments(strata_db *db)
     }
     if (rc == STRATA_OK) {
         view *v = view_new(rs, n, NULL);
+        tombset *ts = NULL;
         if (!v)
             rc = st_err(STRATA_NOMEM, "out of memory opening segments");
-        else
+        else if (tombset_from(manifest_state(db->man), &ts)) {
+            rc = st_errcode();
+            view_unref(v);
+        } else {
+            view_set_tombs(v, ts);
+            tombset_unref(ts);
             db->current = v;
+        }
     }
     for (size_t i = 0; i < n; i++)
         segr_unref(rs[i]);

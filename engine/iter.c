@@ -14,6 +14,13 @@
  * skipped from the index alone), so memory is bounded by one chunk per
  * source.  Runs where one source is alone below all others are copied in
  * blocks.
+ *
+ * Deletions: a tombstone of the view (FORMAT.md §7.2) hides the series'
+ * points in its time span from every segment whose id is below its
+ * horizon.  Such a segment source drops those points when it decodes a
+ * chunk, and a chunk a tombstone touches is never offered whole.  Heads
+ * hold only writes made after any live tombstone (a delete flushes the
+ * head first), so they are never filtered.
  */
 #include "engine/iter.h"
 
@@ -43,6 +50,10 @@ typedef struct src {
     size_t ntodo, itodo;
     int64_t lo, hi; /* time span of this source's chunks in range */
     uint8_t *ntaken; /* while offering: which todo chunks the caller took */
+    /* the series' tombstones (those with a horizon above the segment's id
+     * apply): a slice of the view's tombset */
+    const man_tomb *tombs;
+    size_t ntombs;
 } src;
 
 #define NEXT_BUF 256
@@ -106,6 +117,37 @@ static int advance(strata_iter *it, src *s)
     return STRATA_OK;
 }
 
+/* 1 when a tombstone of segment source s hides some of [lo, hi]. */
+static int tombs_touch(const src *s, int64_t lo, int64_t hi)
+{
+    uint64_t id = s->is_seg ? segr_info(s->r)->id : UINT64_MAX;
+    for (size_t k = 0; k < s->ntombs; k++) {
+        const man_tomb *t = &s->tombs[k];
+        if (id < t->horizon && t->from <= hi && t->to >= lo)
+            return 1;
+    }
+    return 0;
+}
+
+/* Drop the points of s->ts/v[pos, n) that its tombstones hide. */
+static void tombs_filter(src *s)
+{
+    uint64_t id = segr_info(s->r)->id;
+    size_t keep = s->pos;
+    for (size_t i = s->pos; i < s->n; i++) {
+        int64_t t = s->ts[i];
+        int hidden = 0;
+        for (size_t k = 0; k < s->ntombs && !hidden; k++)
+            hidden = id < s->tombs[k].horizon && t >= s->tombs[k].from && t <= s->tombs[k].to;
+        if (!hidden) {
+            s->ts[keep] = t;
+            s->v[keep] = s->v[i];
+            keep++;
+        }
+    }
+    s->n = keep;
+}
+
 /* Decode src's pending chunk, keeping the points inside the range. */
 static int decode_pending(strata_iter *it, src *s)
 {
@@ -128,6 +170,8 @@ static int decode_pending(strata_iter *it, src *s)
     s->pos = a;
     s->n = b;
     s->pending = 0;
+    if (s->ntombs && tombs_touch(s, s->m.tmin, s->m.tmax))
+        tombs_filter(s);
     return advance(it, s); /* the chunk may hold nothing in range */
 }
 
@@ -265,7 +309,8 @@ static int offer_chunks(strata_iter *it, iter_chunk_fn fn, void *ctx)
         for (size_t k = 0; k < s->ntodo; k++) {
             const chunk_meta *m = &s->todo[k];
             if (m->tmin < it->from || !in_range(it, m->tmax) ||
-                overlaps_other(it, i, m->tmin, m->tmax))
+                overlaps_other(it, i, m->tmin, m->tmax) ||
+                (s->ntombs && tombs_touch(s, m->tmin, m->tmax)))
                 continue;
             int took = fn(ctx, m, s->r);
             if (took < 0) {
@@ -309,6 +354,24 @@ static void widen(int64_t *lo, int64_t *hi, int64_t a, int64_t b)
     *hi = b > *hi ? b : *hi;
 }
 
+/* Bounds of a series with tombstones: what the indexes say may have been
+ * deleted, so the points themselves are read (deletions are rare). */
+static int bounds_by_reading(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
+{
+    strata_iter *it;
+    if (iter_open_ex(db, sid, INT64_MIN, INT64_MAX, NULL, NULL, &it) != STRATA_OK)
+        return 0;
+    int64_t ts[256];
+    uint64_t v[256];
+    size_t n;
+    while (iter_next_raw(it, ts, v, 256, &n) == STRATA_ROW && n > 0) {
+        *lo = ts[0] < *lo ? ts[0] : *lo;
+        *hi = ts[n - 1] > *hi ? ts[n - 1] : *hi;
+    }
+    strata_iter_close(it);
+    return *lo <= *hi;
+}
+
 int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
 {
     *lo = INT64_MAX;
@@ -316,6 +379,13 @@ int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
     int64_t a, b;
     pthread_rwlock_rdlock(&db->head_lock);
     view *v = db_view_get(db);
+    size_t ntombs;
+    view_tombs_for(v, sid, &ntombs);
+    if (ntombs) {
+        pthread_rwlock_unlock(&db->head_lock);
+        view_unref(v);
+        return bounds_by_reading(db, sid, lo, hi);
+    }
     head_series *hs = head_get(db->active, sid);
     if (hs) {
         head_series_bounds(hs, &a, &b);
@@ -350,7 +420,9 @@ int iter_series_last(strata_db *db, uint32_t sid, int64_t from, int64_t to, int6
     view *vw = db_view_get(db);
     int in_head = head_get(db->active, sid) != NULL;
     pthread_rwlock_unlock(&db->head_lock);
-    if (in_head || (vw->frozen && head_get(vw->frozen, sid))) {
+    size_t ntombs;
+    view_tombs_for(vw, sid, &ntombs);
+    if (in_head || ntombs || (vw->frozen && head_get(vw->frozen, sid))) {
         view_unref(vw);
         return 2;
     }
@@ -431,6 +503,7 @@ int iter_open_ex(strata_db *db, uint64_t series_id, int64_t from, int64_t to, it
             continue;
         s.is_seg = 1;
         s.r = r;
+        s.tombs = view_tombs_for(it->v, it->sid, &s.ntombs);
         rc = add_src(it, &s);
     }
     if (rc == STRATA_OK)

@@ -50,6 +50,8 @@ enum {
     TAG_NEXT_SEGMENT_ID = 5,
     TAG_ADD_SEGMENT = 6,
     TAG_REMOVE_SEGMENT = 7,
+    TAG_ADD_TOMBSTONE = 12,
+    TAG_REMOVE_TOMBSTONE = 13,
 };
 
 struct manifest {
@@ -107,6 +109,41 @@ static int remove_seg(man_state *st, uint64_t id)
             return 0;
         }
     return -1;
+}
+
+/* Tombstones are few and kept in ascending id order, appended at the end
+ * (a new id must exceed every live one). */
+static int add_tomb(man_state *st, const man_tomb *t)
+{
+    if (st->ntombs && st->tombs[st->ntombs - 1].id >= t->id)
+        return -1;
+    man_tomb *n = st_realloc(st->tombs, (st->ntombs + 1) * sizeof *n);
+    if (!n)
+        return -2;
+    st->tombs = n;
+    st->tombs[st->ntombs++] = *t;
+    return 0;
+}
+
+static int remove_tomb(man_state *st, uint64_t id)
+{
+    for (size_t i = 0; i < st->ntombs; i++)
+        if (st->tombs[i].id == id) {
+            memmove(st->tombs + i, st->tombs + i + 1, (st->ntombs - i - 1) * sizeof *st->tombs);
+            st->ntombs--;
+            return 0;
+        }
+    return -1;
+}
+
+static void put_tomb(uint8_t **p, const man_tomb *t)
+{
+    put_u8(p, TAG_ADD_TOMBSTONE);
+    put_varint(p, t->id);
+    put_varint(p, t->sid);
+    put_svarint(p, t->from);
+    put_svarint(p, t->to);
+    put_varint(p, t->horizon);
 }
 
 /* Apply one payload; returns STRATA_OK or an error code with *why set. */
@@ -169,6 +206,32 @@ static int apply(man_state *st, size_t *cap, const uint8_t *p, const uint8_t *en
                 return STRATA_CORRUPT_MANIFEST;
             }
             break;
+        case TAG_ADD_TOMBSTONE: {
+            man_tomb t;
+            if (get_varint(&p, end, &a) || get_varint(&p, end, &b) ||
+                get_svarint(&p, end, &x) || get_svarint(&p, end, &y) ||
+                get_varint(&p, end, &c) || a == 0 || b > UINT32_MAX || y < x)
+                goto bad;
+            t = (man_tomb){a, (uint32_t)b, x, y, c};
+            int r = add_tomb(st, &t);
+            if (r == -2) {
+                *why = "out of memory";
+                return STRATA_NOMEM;
+            }
+            if (r) {
+                *why = "tombstone id not above the live ones";
+                return STRATA_CORRUPT_MANIFEST;
+            }
+            break;
+        }
+        case TAG_REMOVE_TOMBSTONE:
+            if (get_varint(&p, end, &a))
+                goto bad;
+            if (remove_tomb(st, a)) {
+                *why = "removal of a tombstone that is not live";
+                return STRATA_CORRUPT_MANIFEST;
+            }
+            break;
         default:
             *why = "unknown edit field (written by a newer version?)";
             return STRATA_VERSION;
@@ -183,8 +246,9 @@ bad:
 static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
 {
     size_t need = MAN_EDIT_OVERHEAD + 300 + 5 * VARINT_MAX +
-                  (e ? (e->nadd * 6 + e->nremove * 2) * VARINT_MAX : 0) +
-                  (settings ? settings->nsegs * 6 * VARINT_MAX : 0);
+                  (e ? (e->nadd * 6 + e->nremove * 2 + e->nadd_tombs * 6 +
+                        e->nremove_tombs * 2) * VARINT_MAX : 0) +
+                  (settings ? (settings->nsegs + settings->ntombs) * 6 * VARINT_MAX : 0);
     if (buf_reserve(b, need))
         return -1;
     uint8_t *start = buf_cursor(b), *p = start + MAN_EDIT_HEAD;
@@ -211,6 +275,8 @@ static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
             put_varint(&p, s->size);
             put_varint(&p, s->points);
         }
+        for (size_t i = 0; i < settings->ntombs; i++)
+            put_tomb(&p, &settings->tombs[i]);
     }
     if (e) {
         for (size_t i = 0; i < e->nadd; i++) {
@@ -225,6 +291,12 @@ static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
         for (size_t i = 0; i < e->nremove; i++) {
             put_u8(&p, TAG_REMOVE_SEGMENT);
             put_varint(&p, e->remove[i]);
+        }
+        for (size_t i = 0; i < e->nadd_tombs; i++)
+            put_tomb(&p, &e->add_tombs[i]);
+        for (size_t i = 0; i < e->nremove_tombs; i++) {
+            put_u8(&p, TAG_REMOVE_TOMBSTONE);
+            put_varint(&p, e->remove_tombs[i]);
         }
         if (e->flushed_lsn) {
             put_u8(&p, TAG_FLUSHED_LSN);
@@ -331,6 +403,9 @@ static const char *state_problem(const man_state *st)
     for (size_t i = 0; i < st->nsegs; i++)
         if (st->segs[i].id >= st->next_segment_id || st->segs[i].id == 0)
             return "a live segment id is not below the next segment id";
+    for (size_t i = 0; i < st->ntombs; i++)
+        if (st->tombs[i].horizon > st->next_segment_id)
+            return "a tombstone's horizon is above the next segment id";
     return NULL;
 }
 
@@ -440,6 +515,7 @@ void manifest_close(manifest *m)
     if (m->fd >= 0)
         os_close(m->fd);
     st_free(m->st.segs);
+    st_free(m->st.tombs);
     st_free(m);
 }
 
@@ -472,9 +548,20 @@ int manifest_commit(manifest *m, const man_edit *e)
     }
     if (m->st.nsegs)
         memcpy(next.segs, m->st.segs, m->st.nsegs * sizeof *next.segs);
+    next.tombs = NULL;
+    if (m->st.ntombs) {
+        next.tombs = st_malloc(m->st.ntombs * sizeof *next.tombs);
+        if (!next.tombs) {
+            st_free(next.segs);
+            buf_free(&b);
+            return st_err(STRATA_NOMEM, "out of memory writing the manifest");
+        }
+        memcpy(next.tombs, m->st.tombs, m->st.ntombs * sizeof *next.tombs);
+    }
     const char *why;
     int rc = apply(&next, &cap, b.p + MAN_EDIT_HEAD, b.p + b.len - 8, &why);
     if (rc != STRATA_OK) {
+        st_free(next.tombs);
         st_free(next.segs);
         buf_free(&b);
         return st_err(rc, "invalid manifest edit: %s", why);
@@ -485,12 +572,14 @@ int manifest_commit(manifest *m, const man_edit *e)
         x = os_fsync(m->fd);
     buf_free(&b);
     if (x < 0) {
+        st_free(next.tombs);
         st_free(next.segs);
         /* The tail may now hold part of the edit; the next open cuts it. */
         return st_err_os(STRATA_IOERR_WRITE, -x, "cannot append to manifest %s", m->path);
     }
     m->size += len;
     st_free(m->st.segs);
+    st_free(m->st.tombs);
     m->st = next;
     m->segs_cap = cap;
     return STRATA_OK;
@@ -551,6 +640,7 @@ long manifest_verify(const char *path, void (*report)(void *ctx, const char *msg
         n++;
     }
     st_free(st.segs);
+    st_free(st.tombs);
     st_free(data);
     return n;
 }

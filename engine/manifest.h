@@ -24,6 +24,16 @@ typedef struct man_segment {
     uint64_t size, points;
 } man_segment;
 
+/* A deletion (FORMAT.md §7.2, tags 12 and 13): the points of series sid
+ * with from <= ts <= to that are in segments with an id below horizon.
+ * Data written after the delete goes to later segments, so it is kept. */
+typedef struct man_tomb {
+    uint64_t id; /* unique among the live tombstones */
+    uint32_t sid;
+    int64_t from, to;
+    uint64_t horizon;
+} man_tomb;
+
 typedef struct man_state {
     int64_t partition_ns;
     char device_tag[256];
@@ -32,6 +42,8 @@ typedef struct man_state {
     uint64_t next_segment_id; /* ids are never reused */
     man_segment *segs;        /* live segments, ascending id */
     size_t nsegs;
+    man_tomb *tombs;          /* live tombstones, ascending id */
+    size_t ntombs;
 } man_state;
 
 typedef struct man_edit {
@@ -42,6 +54,10 @@ typedef struct man_edit {
     uint64_t flushed_lsn;     /* 0 = unchanged */
     uint64_t catalog_len;     /* 0 = unchanged */
     uint64_t next_segment_id; /* 0 = unchanged */
+    const man_tomb *add_tombs; /* ids above every live one */
+    size_t nadd_tombs;
+    const uint64_t *remove_tombs;
+    size_t nremove_tombs;
 } man_edit;
 
 typedef struct manifest manifest;

@@ -260,6 +260,27 @@ STRATA_API int strata_batch_add_lp(strata_batch *b, const char *line,
  * clear it to reuse it. */
 STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
 
+/* ---- Deleting ------------------------------------------------------------
+ * A delete hides the points of the chosen series with from_ns <= ts <
+ * to_ns (to_ns = INT64_MAX: no upper bound) that were written before the
+ * call; points written afterwards are kept, even inside the range.  It is
+ * atomic over all the series named, durable when it returns (a manifest
+ * edit, fsynced), and queries and iterators opened afterwards no longer see
+ * the points; compaction removes them from disk.  The series themselves
+ * stay in the catalog (their ids are never reused).  A delete first
+ * flushes the in-memory head to segments, so writers wait for that flush. */
+
+/* Delete from the n series in ids.  STRATA_NOTFOUND for an unknown id. */
+STRATA_API int strata_delete(strata_db *db, const uint64_t *ids, size_t n,
+                             int64_t from_ns, int64_t to_ns);
+/* Delete from every series of one device (the series whose device tag, see
+ * strata_options.device_tag, has this value), optionally only those of one
+ * measurement (NULL: all).  *nseries receives how many series matched;
+ * none matching is not an error. */
+STRATA_API int strata_delete_device(strata_db *db, const char *device,
+                                    const char *measurement, int64_t from_ns,
+                                    int64_t to_ns, uint64_t *nseries /* OUT */);
+
 /* ---- Reading -------------------------------------------------------------
  * Series keys are `measurement,tag1=v1,tag2=v2 field` with line-protocol
  * escaping and tags sorted by key (bytewise). */

@@ -27,6 +27,7 @@ static const struct command {
     {"query", cmd_query, "query <db> ['<query>'] [--format table|csv|json|ndjson] [--epoch ns] [--plot FILE.svg|-]"},
     {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
     {"verify", cmd_verify, "verify <db>"},
+    {"delete", cmd_delete, "delete <db> (--series KEY... | --device D [--measurement M]) [--from T] [--to T]"},
     {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
 };
 
