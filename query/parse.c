@@ -330,7 +330,12 @@ static int ident(parser *ps, const char *what, char **out)
     *out = st_strndup(ps->t.text, strlen(ps->t.text));
     if (!*out)
         return fail(ps, &ps->t, "out of memory");
-    return next(ps);
+    if (next(ps)) { /* the caller owns *out only on success */
+        st_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static const struct {
