@@ -155,6 +155,8 @@ int strata_db_write(strata_db *db, strata_batch *b)
         rc = batch_resolve(b);
     if (rc == STRATA_OK)
         rc = encode_record(db, b, now);
+    if (rc == STRATA_OK && b->keylen)
+        rc = idem_reserve(db->idem, b->keylen); /* so that idem_add cannot fail below */
     if (rc == STRATA_OK && db->wbuf.len > WAL_MAX_PAYLOAD)
         rc = st_err(STRATA_FULL_BATCH,
                     "batch of %zu values is too large for one log record (%zu bytes, limit %u); "

@@ -116,8 +116,11 @@ static size_t find_slot(const idem *t, const uint8_t *key, size_t len, uint64_t 
     }
 }
 
-/* Rebuild the hash over the live entries with room for `want` of them. */
-static int rehash(idem *t, size_t want)
+/* Rebuild the hash over the live entries with room for `want` of them.
+ * When `drop_front` is set, ent[0, first) and the key bytes before
+ * ent[first] are dropped first.  The new table is allocated before
+ * anything moves: on failure (-1) nothing has changed. */
+static int rehash(idem *t, size_t want, int drop_front)
 {
     size_t ns = 64;
     while (ns < 2 * want + 2)
@@ -125,6 +128,16 @@ static int rehash(idem *t, size_t want)
     uint32_t *s = st_calloc(ns, sizeof *s);
     if (!s)
         return -1;
+    if (drop_front) {
+        size_t kfirst = t->first < t->n ? t->ent[t->first].koff : t->keys.len;
+        memmove(t->keys.p, t->keys.p + kfirst, t->keys.len - kfirst);
+        t->keys.len -= kfirst;
+        memmove(t->ent, t->ent + t->first, (t->n - t->first) * sizeof *t->ent);
+        t->n -= t->first;
+        t->first = 0;
+        for (size_t i = 0; i < t->n; i++)
+            t->ent[i].koff -= kfirst;
+    }
     st_free(t->slot);
     t->slot = s;
     t->nslots = ns;
@@ -139,20 +152,6 @@ static int rehash(idem *t, size_t want)
         t->used++;
     }
     return 0;
-}
-
-/* Drop ent[0, first) and the key bytes before ent[first]. */
-static int compact(idem *t)
-{
-    size_t kfirst = t->first < t->n ? t->ent[t->first].koff : t->keys.len;
-    memmove(t->keys.p, t->keys.p + kfirst, t->keys.len - kfirst);
-    t->keys.len -= kfirst;
-    memmove(t->ent, t->ent + t->first, (t->n - t->first) * sizeof *t->ent);
-    t->n -= t->first;
-    t->first = 0;
-    for (size_t i = 0; i < t->n; i++)
-        t->ent[i].koff -= kfirst;
-    return rehash(t, t->live);
 }
 
 static void prune(idem *t, int64_t now)
@@ -175,8 +174,10 @@ static void prune(idem *t, int64_t now)
             memset(t->slot, 0, t->nslots * sizeof *t->slot);
         t->used = 0;
     } else if (t->first > 1024 && t->first > t->n / 2) {
-        if (compact(t))
-            return; /* out of memory: keep the old layout, try again later */
+        /* Out of memory: keep the old layout and try again later.  Room
+         * reserved by idem_reserve() survives either way: the new table
+         * fits live + 1. */
+        (void)rehash(t, t->live, 1);
     }
 }
 
@@ -196,23 +197,39 @@ int idem_seen(idem *t, const uint8_t *key, size_t len, int64_t now, uint64_t *ls
     return found;
 }
 
+/* Room for one more entry of len key bytes (mu held): 0, or -1. */
+static int make_room(idem *t, size_t len)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        ikey *a = st_realloc(t->ent, cap * sizeof *a);
+        if (!a)
+            return -1;
+        t->ent = a;
+        t->cap = cap;
+    }
+    if ((t->used + 1) * 2 > t->nslots && rehash(t, t->live + 1, 0))
+        return -1;
+    return buf_reserve(&t->keys, len);
+}
+
+int idem_reserve(idem *t, size_t len)
+{
+    pthread_mutex_lock(&t->mu);
+    int e = make_room(t, len);
+    pthread_mutex_unlock(&t->mu);
+    return e ? st_err(STRATA_NOMEM, "out of memory remembering a batch key") : STRATA_OK;
+}
+
 int idem_add(idem *t, const uint8_t *key, size_t len, int64_t arrival, uint64_t lsn, int64_t now)
 {
     uint64_t h = XXH3_64bits(key, len);
     pthread_mutex_lock(&t->mu);
     int rc = STRATA_NOMEM;
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        ikey *a = st_realloc(t->ent, cap * sizeof *a);
-        if (!a)
-            goto out;
-        t->ent = a;
-        t->cap = cap;
-    }
-    if ((t->used + 1) * 2 > t->nslots && rehash(t, t->live + 1))
+    if (make_room(t, len))
         goto out;
-    if (buf_append(&t->keys, key, len))
-        goto out;
+    memcpy(t->keys.p + t->keys.len, key, len);
+    t->keys.len += len;
     int found;
     size_t j = find_slot(t, key, len, h, &found);
     if (found) {

@@ -47,6 +47,10 @@ void idem_set_clock(int64_t (*fn)(void));
 /* 1 when key was applied within the window as of now; *lsn then gets the
  * lsn of the record that applied it (0: known durable).  0 otherwise. */
 int idem_seen(idem *t, const uint8_t *key, size_t len, int64_t now, uint64_t *lsn /* OUT */);
+/* Make room for one more key of len bytes, so that the next idem_add()
+ * cannot fail (the write path calls it before the record enters the log).
+ * STRATA_NOMEM on failure. */
+int idem_reserve(idem *t, size_t len);
 /* Record key as applied at `arrival` by record `lsn` (replacing an older
  * entry of the same key), then forget what left the window as of `now`.
  * STRATA_NOMEM on failure (the table is unchanged). */

@@ -17,6 +17,7 @@
  * batch in flight is whole either way.
  */
 #define _GNU_SOURCE
+#include "engine/alloc.h"
 #include "engine/idem.h"
 #include "engine/idem_format.h"
 #include "strata.h"
@@ -485,6 +486,160 @@ START_TEST(test_crash)
         free(path);
         free(dir);
     }
+}
+END_TEST
+
+/* Many keys through a small cap: the table drops its front and rebuilds
+ * its hash many times; exactly the newest max_keys stay. */
+START_TEST(test_many_keys)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "db");
+    strata_options o;
+    strata_options_init(&o);
+    o.create_if_missing = 1;
+    o.sync = STRATA_SYNC_NONE;
+    o.idem_max_keys = 100;
+    strata_db *db = open_db(path, &o);
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(db, &b), STRATA_OK);
+    enum { N = 3000 };
+    for (int round = 0; round < 2; round++) {
+        for (uint64_t q = 0; q < N; q++) {
+            char key[24];
+            snprintf(key, sizeof key, "dev:%llu", (unsigned long long)q);
+            TU_CHECK(build_batch(b, key, q, 1, round ? RETRY : 0) == 0, "build");
+            TU_CHECK(strata_db_write(db, b) == STRATA_OK, "write %llu", (unsigned long long)q);
+            /* round 1 sends everything again: only the newest 100 of round
+             * 0 are still known, and each re-sent key evicts one of them */
+            TU_CHECK(strata_batch_skipped(b) == 0, "round %d: key %llu skipped", round,
+                     (unsigned long long)q);
+        }
+    }
+    strata_stats st;
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.idem_keys, 100);
+    for (uint64_t q = 0; q < N; q++) {
+        char key[24];
+        snprintf(key, sizeof key, "dev:%llu", (unsigned long long)q);
+        ck_assert_int_eq(build_batch(b, key, q, 1, 2 * RETRY), 0);
+        ck_assert_int_eq(strata_batch_set_key(b, key, strlen(key)), STRATA_OK);
+        if (q < N - 100)
+            continue;
+        ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+        TU_CHECK(strata_batch_skipped(b) == 1, "key %llu not remembered", (unsigned long long)q);
+    }
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* The key table under allocation failure: an add that fails changes
+ * nothing; persisting and loading fail cleanly. */
+START_TEST(test_table_alloc_failure)
+{
+    char *dir = tu_tmpdir();
+    char *kpath = tu_path(dir, "keys");
+    for (long fail = 1; fail < 80; fail++) {
+        idem *t = idem_new(0, 0);
+        ck_assert_ptr_nonnull(t);
+        int ok = 1;
+        st_alloc_fail_at(fail);
+        for (int i = 0; i < 600 && ok; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", i);
+            uint64_t before = idem_count(t, 1), lsn;
+            int rc = idem_add(t, (const uint8_t *)key, strlen(key), 1, (uint64_t)i + 1, 1);
+            if (rc != STRATA_OK) {
+                TU_CHECK(rc == STRATA_NOMEM, "add: %d", rc);
+                TU_CHECK(idem_count(t, 1) == before, "a failed add changed the count");
+                TU_CHECK(!idem_seen(t, (const uint8_t *)key, strlen(key), 1, &lsn),
+                         "a failed add left its key");
+                ok = 0;
+            }
+        }
+        if (ok) {
+            int rc = idem_persist(t, dir, kpath, 1000, 1);
+            if (rc == STRATA_OK) {
+                idem *u = idem_new(0, 0);
+                rc = u ? idem_load(u, kpath, 1) : STRATA_NOMEM;
+                TU_CHECK(rc == STRATA_OK || rc == STRATA_NOMEM, "load: %d", rc);
+                if (rc == STRATA_OK)
+                    TU_CHECK(idem_count(u, 1) == 600, "loaded %llu",
+                             (unsigned long long)idem_count(u, 1));
+                idem_free(u);
+            } else {
+                TU_CHECK(rc == STRATA_NOMEM, "persist: %d", rc);
+            }
+        }
+        st_alloc_fail_at(0);
+        idem_free(t);
+        unlink(kpath);
+    }
+    tu_rmrf(dir);
+    free(kpath);
+    free(dir);
+}
+END_TEST
+
+/* A log holding WRITE records (no key) and WRITE_KEYED records replays
+ * both after a crash. */
+START_TEST(test_mixed_records_replay)
+{
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "db");
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        strata_options o;
+        strata_options_init(&o);
+        o.create_if_missing = 1;
+        o.sync = STRATA_SYNC_ALWAYS;
+        strata_db *db;
+        strata_batch *b;
+        if (strata_db_open(path, &o, &db) != STRATA_OK || strata_batch_new(db, &b) != STRATA_OK)
+            _exit(3);
+        for (uint64_t q = 0; q < 6; q++) {
+            char key[16];
+            snprintf(key, sizeof key, "mix:%llu", (unsigned long long)q);
+            if (build_batch(b, q % 2 ? key : NULL, q, 10, 0) || strata_db_write(db, b))
+                _exit(3);
+        }
+        char done = 1;
+        if (write(fds[1], &done, 1) != 1)
+            _exit(4);
+        pause();
+        _exit(0);
+    }
+    close(fds[1]);
+    char done = 0;
+    ck_assert_int_eq(read(fds[0], &done, 1), 1);
+    close(fds[0]);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    strata_db *db = open_db(path, NULL);
+    strata_stats st;
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.replayed_records, 6);
+    ck_assert_uint_eq(st.idem_keys, 3);
+    for (uint64_t q = 0; q < 6; q++)
+        assert_batch(db, q, 10, 0);
+    for (uint64_t q = 1; q < 6; q += 2) {
+        char key[16];
+        snprintf(key, sizeof key, "mix:%llu", (unsigned long long)q);
+        ck_assert_int_eq(write_batch(db, key, q, 10, RETRY), 1);
+    }
+    ck_assert_uint_eq(count_points(db), 60);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
 }
 END_TEST
 
@@ -1065,6 +1220,9 @@ Suite *idem_suite(void)
     tcase_add_test(tc, test_window_and_cap);
     tcase_add_test(tc, test_two_threads);
     tcase_add_test(tc, test_crash);
+    tcase_add_test(tc, test_mixed_records_replay);
+    tcase_add_test(tc, test_many_keys);
+    tcase_add_test(tc, test_table_alloc_failure);
     tcase_add_test(tc, test_corrupt_keys);
     tcase_add_test(tc, test_key_limits);
     tcase_add_test(tc, test_cli_batch_headers);
