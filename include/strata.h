@@ -161,7 +161,9 @@ typedef struct strata_options {
      * (the newest timestamp stored, or added before it to the same batch)
      * is refused with STRATA_ERROR_LATE.  0 = any lateness is accepted (the
      * default); points for time ranges already flushed are then stored and
-     * read like any other. */
+     * read like any other.  The frontier is one for the whole database: a
+     * point stamped far in the future (a device with a wrong clock) moves
+     * it for every device. */
     int64_t max_lateness_ns;
 } strata_options;
 
