@@ -15,12 +15,19 @@
  *
  * Atomicity: a line (or a field call) that fails leaves the batch as it
  * was before it.
+ *
+ * Lateness (strata_options.max_lateness_ns): a point is refused when it is
+ * older than the frontier by more than the limit, the frontier being the
+ * newer of the database's (frontier_pub, read without the writer lock)
+ * and the newest point added to this batch before it.  The write path
+ * checks again under the lock (db_write.c).
  */
 #include "engine/batch.h"
 
 #include "engine/alloc.h"
 #include "engine/db.h"
 #include "engine/err.h"
+#include "engine/timetext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +332,7 @@ int strata_batch_new(strata_db *db, strata_batch **out)
         return st_err(STRATA_NOMEM, "out of memory creating a batch");
     b->db = db;
     b->cat = db->cat;
+    b->late_max = INT64_MIN;
     *out = b;
     return STRATA_OK;
 }
@@ -354,8 +362,93 @@ void strata_batch_clear(strata_batch *b)
     b->npoints = 0;
     b->in_point = 0;
     b->new_series = 0;
+    b->keylen = 0;
+    b->skipped = 0;
+    b->late_max = INT64_MIN;
     if (b->nlt > CACHE_RESET_LT || b->nls > CACHE_RESET_LS)
         cache_reset(b);
+}
+
+int strata_batch_set_key(strata_batch *b, const void *key, size_t len)
+{
+    if (!b || (!key && len))
+        return st_err(STRATA_MISUSE, "strata_batch_set_key: NULL argument");
+    if (len > STRATA_MAX_BATCH_KEY)
+        return st_err(STRATA_MISUSE, "a batch key is at most %d bytes, not %zu",
+                      STRATA_MAX_BATCH_KEY, len);
+    if (len)
+        memcpy(b->key, key, len);
+    b->keylen = (uint8_t)len;
+    return STRATA_OK;
+}
+
+int strata_batch_skipped(const strata_batch *b)
+{
+    return b ? b->skipped : 0;
+}
+
+/* ---- lateness ----------------------------------------------------------------------- */
+
+int batch_too_late(const strata_db *db, int64_t front, int64_t ts)
+{
+    int64_t lim = db->opts.max_lateness_ns;
+    return lim > 0 && ts < front && (uint64_t)front - (uint64_t)ts > (uint64_t)lim;
+}
+
+/* A duration as text: 1d2h3m4.5s style, at most 40 bytes. */
+static void fmt_duration(uint64_t ns, char *out, size_t cap)
+{
+    static const struct {
+        uint64_t ns;
+        char unit;
+    } units[] = {{86400000000000ull, 'd'}, {3600000000000ull, 'h'}, {60000000000ull, 'm'}};
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < 3; i++)
+        if (ns >= units[i].ns) {
+            n += (size_t)snprintf(out + n, cap - n, "%llu%c",
+                                  (unsigned long long)(ns / units[i].ns), units[i].unit);
+            ns %= units[i].ns;
+        }
+    if (ns || n == 0) {
+        char frac[16];
+        snprintf(frac, sizeof frac, ".%09llu", (unsigned long long)(ns % 1000000000ull));
+        size_t fl = strlen(frac);
+        while (fl > 1 && frac[fl - 1] == '0')
+            frac[--fl] = '\0';
+        snprintf(out + n, cap - n, "%llu%ss", (unsigned long long)(ns / 1000000000ull),
+                 fl > 1 ? frac : "");
+    }
+}
+
+/* "timestamp T is D older than the newest point (F); the maximum lateness is L" */
+static void late_text(const strata_db *db, int64_t ts, int64_t front, char *out, size_t cap)
+{
+    char t[TIME_RFC3339_BUFSZ], f[TIME_RFC3339_BUFSZ], d[48], l[48];
+    time_format_rfc3339(ts, t);
+    time_format_rfc3339(front, f);
+    fmt_duration((uint64_t)front - (uint64_t)ts, d, sizeof d);
+    fmt_duration((uint64_t)db->opts.max_lateness_ns, l, sizeof l);
+    snprintf(out, cap, "timestamp %s is %s older than the newest point (%s); the maximum "
+             "lateness is %s", t, d, f, l);
+}
+
+int batch_late_error(const strata_batch *b, const bval *v, int64_t front)
+{
+    const lseries *s = &b->ls[v->ls];
+    const ltagset *t = &b->lt[s->lt];
+    char text[256];
+    late_text(b->db, v->ts, front, text, sizeof text);
+    return st_err(STRATA_ERROR_LATE, "%s (series '%.*s %.*s'); nothing was written", text,
+                  (int)(t->canon_len > 120 ? 120 : t->canon_len), b->names.p + t->canon_off,
+                  (int)(s->name_len > 80 ? 80 : s->name_len), b->names.p + s->name_off);
+}
+
+/* The frontier a point added now is measured against. */
+static int64_t batch_frontier(const strata_batch *b)
+{
+    int64_t f = atomic_load(&b->db->frontier_pub);
+    return b->late_max > f ? b->late_max : f;
 }
 
 size_t strata_batch_points(const strata_batch *b)
@@ -379,6 +472,7 @@ int batch_finish(strata_batch *b)
 {
     if (b->in_point && b->nfields == 0) {
         b->in_point = 0;
+        b->late_max = b->point_prev_late_max;
         return st_err(STRATA_MISUSE, "a point was started but given no fields");
     }
     b->in_point = 0;
@@ -395,6 +489,7 @@ void strata_batch_cancel_point(strata_batch *b)
     if (b->nfields)
         b->npoints--;
     b->in_point = 0;
+    b->late_max = b->point_prev_late_max;
 }
 
 int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
@@ -402,6 +497,12 @@ int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
     if (!b || !measurement)
         return st_err(STRATA_MISUSE, "strata_batch_point: NULL argument");
     int rc = batch_finish(b);
+    if (b->db->opts.max_lateness_ns > 0 && batch_too_late(b->db, batch_frontier(b), ts_ns)) {
+        char text[256];
+        late_text(b->db, ts_ns, batch_frontier(b), text, sizeof text);
+        atomic_fetch_add(&b->db->late_rejected, 1);
+        return st_err(STRATA_ERROR_LATE, "%s; the point was not added", text);
+    }
     size_t ml = strlen(measurement);
     b->scratch.len = 0;
     /* reserve even for "": the tag-set code copies from scratch.p */
@@ -414,6 +515,9 @@ int strata_batch_point(strata_batch *b, const char *measurement, int64_t ts_ns)
     b->cur_lt = CAT_NONE;
     b->point_first_val = b->nvals;
     b->point_first_ls = b->nls;
+    b->point_prev_late_max = b->late_max;
+    if (ts_ns > b->late_max)
+        b->late_max = ts_ns;
     return rc;
 }
 
@@ -620,6 +724,13 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
     int rc = batch_finish(b);
     if (rc != STRATA_OK)
         return rc;
+    int64_t ts = ln->has_ts ? ln->ts : default_ts_ns;
+    if (b->db && b->db->opts.max_lateness_ns > 0 && batch_too_late(b->db, batch_frontier(b), ts)) {
+        err->column = ln->has_ts ? ln->ts_col : (uint32_t)len + 1;
+        late_text(b->db, ts, batch_frontier(b), err->message, sizeof err->message);
+        atomic_fetch_add(&b->db->late_rejected, 1);
+        return st_err(STRATA_ERROR_LATE, "column %u: %s", err->column, err->message);
+    }
     uint32_t lt;
     rc = lp_tagset(b, ln, &lt);
     if (rc != STRATA_OK) {
@@ -627,7 +738,6 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
         snprintf(err->message, sizeof err->message, "%s", st_errmsg());
         return rc;
     }
-    int64_t ts = ln->has_ts ? ln->ts : default_ts_ns;
     size_t start = b->nvals;
     uint32_t first_ls = b->nls;
     for (uint32_t i = 0; i < ln->nfields; i++) {
@@ -671,6 +781,8 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
         return rc;
     }
     b->npoints++;
+    if (ts > b->late_max)
+        b->late_max = ts;
     return STRATA_OK;
 }
 

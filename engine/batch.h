@@ -69,6 +69,13 @@ struct strata_batch {
     uint32_t ntags, cap_tags;
     lp_line *line; /* line-protocol parse area */
     buf unesc;     /* unescaping scratch */
+    /* idempotency key (0 = none) and the outcome of the last write */
+    uint8_t key[STRATA_MAX_BATCH_KEY];
+    uint8_t keylen;
+    int skipped;
+    /* lateness: the newest timestamp of the batch's points so far, and
+     * its value before the point under construction */
+    int64_t late_max, point_prev_late_max;
 };
 
 /* Complete the point under construction (an empty one is an error). */
@@ -78,6 +85,11 @@ int batch_finish(strata_batch *b);
  * database fails it (STRATA_ERROR_TYPE) before any sample is written;
  * series created on the way stay, empty. */
 int batch_resolve(strata_batch *b);
+
+/* Is ts more than max_lateness_ns older than the frontier `front`? */
+int batch_too_late(const strata_db *db, int64_t front, int64_t ts);
+/* STRATA_ERROR_LATE naming value v of the batch, its series and time. */
+int batch_late_error(const strata_batch *b, const bval *v, int64_t front);
 
 /* Find the series named by `key` (`measurement,tags field`, line-protocol
  * escaping, tags in any order) in the database: STRATA_OK with *sid,

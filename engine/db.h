@@ -21,6 +21,7 @@
 #include "engine/buf.h"
 #include "engine/catalog.h"
 #include "engine/head.h"
+#include "engine/idem.h"
 #include "engine/manifest.h"
 #include "engine/segment.h"
 #include "strata.h"
@@ -64,6 +65,10 @@ struct strata_db {
     uint32_t logged_tagsets, logged_series;
     buf wbuf;            /* log payload scratch (under write_mu) */
     int64_t frontier;    /* largest timestamp ever written */
+    atomic_int_least64_t frontier_pub; /* a copy, published after each write,
+                                          for lateness checks outside the lock */
+    idem *idem;          /* batch keys in the retransmission window */
+    char idem_path[4200];
     int64_t head_part;   /* partition of the frontier when `active` began */
 
     pthread_rwlock_t head_lock;
@@ -87,6 +92,7 @@ struct strata_db {
     struct qindex *qindex;
 
     atomic_uint_least64_t flushes;
+    atomic_uint_least64_t idem_skipped, late_rejected;
     uint64_t replayed, wal_torn_bytes;
 };
 

@@ -5,14 +5,18 @@
  * A flush, in this order:
  *   1. one segment file per time partition present in the frozen head,
  *      each fully written and fsynced, then the directory fsynced;
- *   2. the catalog's new definitions appended and fsynced;
+ *   2. the catalog's new definitions appended and fsynced; the keys file
+ *      rewritten (when its content changes) with the batch keys of every
+ *      record below frozen_lsn still in the window (idem.h);
  *   3. one manifest edit: add the segments, set flushed_lsn to the lsn at
  *      which the head was frozen, set the catalog's committed length;
  *   4. a new view without the frozen head is installed for readers;
  *   5. log files wholly below flushed_lsn are deleted.
  * A crash before 3 leaves orphan files (deleted at the next open) and the
  * data still in the log; after 3 the data is in segments and replay skips
- * it.  Nothing is ever counted twice.
+ * it.  Nothing is ever counted twice.  A keys file written before a crash
+ * at 3 names keys whose records are also replayed: the same keys twice,
+ * which is harmless.
  *
  * Freezing (db_freeze) happens under the writer lock: the log is rotated so
  * that every record below the frozen lsn is in the frozen head (or older),
@@ -22,6 +26,7 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
+#include "engine/idem.h"
 #include "engine/os.h"
 
 #include <stdio.h>
@@ -169,6 +174,8 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     }
     uint64_t cat_len;
     rc = catalog_persist(db->cat, &cat_len);
+    if (rc == STRATA_OK && !db->read_only)
+        rc = idem_persist(db->idem, db->path, db->idem_path, frozen_lsn, idem_now());
     if (rc != STRATA_OK)
         goto out;
     adds = st_malloc((nws ? nws : 1) * sizeof *adds);

@@ -6,10 +6,11 @@
  * shared for read-only handles); create it if asked and absent; load the
  * manifest (cutting a torn tail), the catalog (up to its committed length)
  * and every live segment (checking their footers and indexes); delete
- * orphan segment files a crashed flush left behind; replay the log from
- * the manifest's flushed_lsn into the head (cutting a torn tail, flushing
- * inline whenever the head reaches its budget); start a new log file and
- * the flush thread.  A read-only handle changes no file: it replays the
+ * orphan segment files a crashed flush left behind; load the batch keys
+ * file (idemkeys); replay the log from the manifest's flushed_lsn into the
+ * head (cutting a torn tail, flushing inline whenever the head reaches its
+ * budget), re-registering the key of every keyed record; start a new log
+ * file and the flush thread.  A read-only handle changes no file: it replays the
  * log into memory and ignores a torn tail.
  *
  * Close: flush the head, wait for the flush, then delete the log files —
@@ -19,8 +20,10 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
+#include "engine/idem_format.h"
 #include "engine/os.h"
 #include "wal/wal_files.h"
+#include "wal/wal_format.h"
 #include "wal/wal_record.h"
 
 #include <dirent.h>
@@ -73,6 +76,10 @@ static int check_options(const strata_options *o)
         return st_err(STRATA_MISUSE, "partition_ns must be 0 (default) or at least one second");
     if (o->device_tag && (o->device_tag[0] == '\0' || strlen(o->device_tag) >= 256))
         return st_err(STRATA_MISUSE, "device_tag must be 1 to 255 bytes");
+    if (o->idem_window_ns < 0)
+        return st_err(STRATA_MISUSE, "idem_window_ns must be 0 (default) or positive");
+    if (o->max_lateness_ns < 0)
+        return st_err(STRATA_MISUSE, "max_lateness_ns must be 0 (unlimited) or positive");
     return STRATA_OK;
 }
 
@@ -234,8 +241,17 @@ static int replay_sample(void *ctx, uint32_t sid, uint8_t type, int64_t ts, uint
 static int replay_record(void *ctx, uint64_t lsn, unsigned type, const uint8_t *p, size_t len)
 {
     strata_db *db = ctx;
-    (void)type; /* wal_replay only passes known types: WAL_REC_WRITE */
-    int rc = wrec_decode(db->cat, p, len, replay_sample, db);
+    /* wal_replay only passes known types: WRITE and WRITE_KEYED */
+    int64_t arrival = 0;
+    const uint8_t *key = NULL;
+    uint8_t keylen = 0;
+    int rc = STRATA_OK;
+    if (type == WAL_REC_WRITE_KEYED)
+        rc = wrec_split_keyed(p, len, &arrival, &key, &keylen, &p, &len);
+    if (rc == STRATA_OK)
+        rc = wrec_decode(db->cat, p, len, replay_sample, db);
+    if (rc == STRATA_OK && keylen)
+        rc = idem_add(db->idem, key, keylen, arrival, lsn, idem_now());
     db->replay_lsn = lsn + 1;
     if (rc == STRATA_OK && !db->read_only)
         rc = db_maybe_flush(db, 1);
@@ -251,6 +267,7 @@ static void free_db(strata_db *db)
     catalog_close(db->cat);
     manifest_close(db->man);
     buf_free(&db->wbuf);
+    idem_free(db->idem);
     qindex_free(db->qindex);
     pthread_mutex_destroy(&db->qindex_mu);
     if (db->lock_fd >= 0)
@@ -291,6 +308,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     snprintf(db->path, sizeof db->path, "%s", path);
     snprintf(db->wal_dir, sizeof db->wal_dir, "%s/wal", path);
     snprintf(db->seg_dir, sizeof db->seg_dir, "%s/seg", path);
+    snprintf(db->idem_path, sizeof db->idem_path, "%s/%s", path, IDEMF_FILE_NAME);
     pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->flush_mu, NULL);
     pthread_cond_init(&db->flush_cv, NULL);
@@ -381,10 +399,15 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     if (!db->read_only && (rc = remove_orphans(db)) != STRATA_OK)
         goto fail;
     db->active = head_new();
-    if (!db->active) {
+    db->idem = idem_new(opts->idem_window_ns, opts->idem_max_keys);
+    if (!db->active || !db->idem) {
         rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
         goto fail;
     }
+
+    rc = idem_load(db->idem, db->idem_path, idem_now());
+    if (rc != STRATA_OK)
+        goto fail;
 
     wal_recovery rec;
     db->replay_lsn = ms->flushed_lsn;
@@ -401,6 +424,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
               rec.torn_where);
     db->logged_tagsets = catalog_tagset_count(db->cat);
     db->logged_series = catalog_series_count(db->cat);
+    atomic_store(&db->frontier_pub, db->frontier);
 
     if (!db->read_only) {
         wal_opts wo = {opts->sync, opts->sync_interval_ms, opts->batch_delay_us};
@@ -509,5 +533,8 @@ int strata_db_stats(strata_db *db, strata_stats *out)
     out->flushes = atomic_load(&db->flushes);
     out->wal_torn_bytes = db->wal_torn_bytes;
     out->replayed_records = db->replayed;
+    out->idem_keys = idem_count(db->idem, idem_now());
+    out->idem_skipped = atomic_load(&db->idem_skipped);
+    out->late_rejected = atomic_load(&db->late_rejected);
     return STRATA_OK;
 }

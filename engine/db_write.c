@@ -13,11 +13,25 @@
  * Applying to the head happens before the log is synced: a concurrent
  * reader can see a point whose write has not returned yet.  If the sync
  * then fails, the handle is failed and accepts no more writes.
+ *
+ * A keyed batch (strata_batch_set_key) is first looked up in the key
+ * window under write_mu: when its key was applied already, nothing is
+ * written; the caller waits until the record that applied it is durable
+ * (it may still be in the group-commit buffer) and gets STRATA_OK with
+ * the batch marked skipped.  Otherwise the record is a WRITE_KEYED one
+ * (the key and the arrival time before the usual payload) and the key
+ * enters the window right after the record entered the log, still under
+ * write_mu: two retransmissions racing each other apply once.
+ *
+ * Lateness (max_lateness_ns): checked again here under write_mu, against
+ * the frontier now, in batch order (strata_batch_point/add_lp checked it
+ * when the points were added, against the frontier then).
  */
 #include "engine/batch.h"
 #include "engine/db.h"
 
 #include "engine/err.h"
+#include "engine/idem.h"
 #include "wal/wal_format.h"
 #include "wal/wal_record.h"
 
@@ -47,10 +61,17 @@ int db_maybe_flush(strata_db *db, int inline_)
     return db_freeze(db, inline_);
 }
 
-static int encode_record(strata_db *db, strata_batch *b)
+static int encode_record(strata_db *db, strata_batch *b, int64_t arrival)
 {
     buf *w = &db->wbuf;
     w->len = 0;
+    if (b->keylen) {
+        if (buf_reserve(w, WREC_KEY_PREFIX_MAX))
+            return st_err(STRATA_NOMEM, "out of memory encoding a log record");
+        uint8_t *q = buf_cursor(w);
+        wrec_put_key_prefix(&q, arrival, b->key, b->keylen);
+        buf_commit(w, q);
+    }
     uint32_t nt = catalog_tagset_count(db->cat), ns = catalog_series_count(db->cat);
     if (catalog_encode_defs(db->cat, db->logged_tagsets, nt, db->logged_series, ns, w) ||
         buf_reserve(w, VARINT_MAX + b->nvals * WREC_SAMPLE_MAX))
@@ -67,6 +88,36 @@ static int encode_record(strata_db *db, strata_batch *b)
     return STRATA_OK;
 }
 
+/* Every value within max_lateness_ns of the frontier, the frontier moving
+ * with the batch's own values in batch order. */
+static int check_lateness(strata_db *db, strata_batch *b)
+{
+    int64_t front = db->frontier;
+    for (size_t i = 0; i < b->nvals; i++) {
+        int64_t ts = b->vals[i].ts;
+        if (batch_too_late(db, front, ts)) {
+            atomic_fetch_add(&db->late_rejected, 1);
+            return batch_late_error(b, &b->vals[i], front);
+        }
+        if (ts > front)
+            front = ts;
+    }
+    return STRATA_OK;
+}
+
+/* The batch's key was applied already: acknowledge once that is durable. */
+static int ack_duplicate(strata_db *db, strata_batch *b, uint64_t lsn)
+{
+    int rc = lsn ? wal_sync_to(db->wal, lsn) : STRATA_OK;
+    if (rc != STRATA_OK) {
+        db_fail(db);
+        return rc;
+    }
+    b->skipped = 1;
+    atomic_fetch_add(&db->idem_skipped, 1);
+    return STRATA_OK;
+}
+
 int strata_db_write(strata_db *db, strata_batch *b)
 {
     if (!db || !b)
@@ -78,6 +129,7 @@ int strata_db_write(strata_db *db, strata_batch *b)
         return rc;
     if (db->read_only)
         return st_err(STRATA_MISUSE_READONLY, "the database is open read-only");
+    b->skipped = 0;
     if (b->nvals == 0)
         return STRATA_OK;
     rc = db_failed_error(db);
@@ -87,16 +139,32 @@ int strata_db_write(strata_db *db, strata_batch *b)
     wal_writer_enter(db->wal);
     pthread_mutex_lock(&db->write_mu);
     uint64_t lsn = 0;
-    rc = batch_resolve(b);
+    int64_t now = 0;
+    if (b->keylen) {
+        now = idem_now();
+        uint64_t prev = 0;
+        if (idem_seen(db->idem, b->key, b->keylen, now, &prev)) {
+            pthread_mutex_unlock(&db->write_mu);
+            rc = ack_duplicate(db, b, prev);
+            wal_writer_leave(db->wal);
+            return rc;
+        }
+    }
+    rc = db->opts.max_lateness_ns > 0 ? check_lateness(db, b) : STRATA_OK;
     if (rc == STRATA_OK)
-        rc = encode_record(db, b);
+        rc = batch_resolve(b);
+    if (rc == STRATA_OK)
+        rc = encode_record(db, b, now);
+    if (rc == STRATA_OK && b->keylen)
+        rc = idem_reserve(db->idem, b->keylen); /* so that idem_add cannot fail below */
     if (rc == STRATA_OK && db->wbuf.len > WAL_MAX_PAYLOAD)
         rc = st_err(STRATA_FULL_BATCH,
                     "batch of %zu values is too large for one log record (%zu bytes, limit %u); "
                     "split it",
                     b->nvals, db->wbuf.len, WAL_MAX_PAYLOAD);
     if (rc == STRATA_OK)
-        rc = wal_append(db->wal, WAL_REC_WRITE, db->wbuf.p, db->wbuf.len, &lsn);
+        rc = wal_append(db->wal, b->keylen ? WAL_REC_WRITE_KEYED : WAL_REC_WRITE, db->wbuf.p,
+                        db->wbuf.len, &lsn);
     if (rc == STRATA_OK) {
         db->logged_tagsets = catalog_tagset_count(db->cat);
         db->logged_series = catalog_series_count(db->cat);
@@ -107,6 +175,9 @@ int strata_db_write(strata_db *db, strata_batch *b)
             rc = db_apply(db, s->db_sid, s->type, v->ts, v->bits);
         }
         pthread_rwlock_unlock(&db->head_lock);
+        atomic_store(&db->frontier_pub, db->frontier);
+        if (rc == STRATA_OK && b->keylen)
+            rc = idem_add(db->idem, b->key, b->keylen, now, lsn, now);
         if (rc != STRATA_OK)
             db_fail(db); /* logged but half applied: only a reopen is consistent */
     }

@@ -86,6 +86,7 @@ const char *strata_errstr(int rc)
     case STRATA_ERROR_PARSE: return "malformed input text";
     case STRATA_ERROR_TYPE: return "field type conflicts with the stored series";
     case STRATA_ERROR_INPUT: return "invalid name or value";
+    case STRATA_ERROR_LATE: return "a point is older than the maximum lateness allows";
     case STRATA_IOERR_OPEN: return "cannot open a file";
     case STRATA_IOERR_READ: return "read error";
     case STRATA_IOERR_WRITE: return "write error";
@@ -98,6 +99,7 @@ const char *strata_errstr(int rc)
     case STRATA_CORRUPT_SEGMENT: return "a segment file is damaged";
     case STRATA_CORRUPT_CATALOG: return "the catalog is damaged";
     case STRATA_CORRUPT_MANIFEST: return "the manifest is damaged";
+    case STRATA_CORRUPT_KEYS: return "the batch keys file is damaged";
     case STRATA_FULL_DISK: return "no space left on the device";
     case STRATA_FULL_BATCH: return "the batch is too large";
     case STRATA_FULL_SERIES: return "too many series";

@@ -348,6 +348,7 @@ int lp_parse(const char *line, size_t len, strata_precision prec, lp_line *out,
         return fail(err, line, t0, "timestamp '%.*s' is out of range (int64 nanoseconds)", tshow,
                     t0);
     out->has_ts = 1;
+    out->ts_col = (uint32_t)(t0 - line) + 1;
     return 0;
 }
 

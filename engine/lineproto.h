@@ -78,7 +78,8 @@ typedef struct lp_line {
     uint32_t nfields;
     lp_field field[LP_MAX_FIELDS]; /* in line order */
     int has_ts;
-    int64_t ts; /* ns, after applying the precision */
+    int64_t ts;      /* ns, after applying the precision */
+    uint32_t ts_col; /* 1-based column of the timestamp (when has_ts) */
     int blank;  /* blank line or comment: the counts are 0 */
 } lp_line;
 

@@ -8,14 +8,18 @@
  * checksum, codec and statistics) and every log record are checked.  A
  * torn tail (log or manifest) is reported, since the next open will cut
  * it.  Segment files the manifest does not name are reported as orphans.
+ * The batch keys file (idemkeys), when present, is read and checked whole.
  */
 #include "engine/catalog.h"
 #include "engine/err.h"
+#include "engine/idem.h"
+#include "engine/idem_format.h"
 #include "engine/manifest.h"
 #include "engine/os.h"
 #include "engine/segment.h"
 #include "strata.h"
 #include "wal/wal.h"
+#include "wal/wal_format.h"
 #include "wal/wal_record.h"
 
 #include <dirent.h>
@@ -52,8 +56,24 @@ static int check_sample(void *ctx, uint32_t sid, uint8_t type, int64_t ts, uint6
 static int check_record(void *ctx, uint64_t lsn, unsigned type, const uint8_t *p, size_t len)
 {
     (void)lsn;
-    (void)type;
+    if (type == WAL_REC_WRITE_KEYED) {
+        int64_t arrival;
+        const uint8_t *key;
+        uint8_t keylen;
+        int rc = wrec_split_keyed(p, len, &arrival, &key, &keylen, &p, &len);
+        if (rc != STRATA_OK)
+            return rc;
+    }
     return wrec_decode(ctx, p, len, check_sample, NULL);
+}
+
+static int check_key(void *ctx, int64_t arrival, const uint8_t *key, uint8_t len)
+{
+    (void)ctx;
+    (void)arrival;
+    (void)key;
+    (void)len;
+    return STRATA_OK;
 }
 
 /* The log's framing is intact: now decode every record the next open would
@@ -146,6 +166,11 @@ int strata_verify(const char *path, void (*report)(void *ctx, const char *messag
         }
         closedir(d);
     }
+    snprintf(p, sizeof p, "%s/%s", path, IDEMF_FILE_NAME);
+    uint64_t upto;
+    int krc = idemf_read(p, check_key, NULL, &upto);
+    if (krc != STRATA_OK && (krc & 0xff) != STRATA_NOTFOUND)
+        relay(&v, st_errmsg());
     snprintf(p, sizeof p, "%s/wal", path);
     if (access(p, F_OK) == 0) {
         uint64_t before = v.n;

@@ -66,6 +66,7 @@ extern "C" {
 #define STRATA_ERROR_PARSE (STRATA_ERROR | (1 << 8))   /* malformed text */
 #define STRATA_ERROR_TYPE (STRATA_ERROR | (2 << 8))    /* field type conflict */
 #define STRATA_ERROR_INPUT (STRATA_ERROR | (3 << 8))   /* invalid name/value */
+#define STRATA_ERROR_LATE (STRATA_ERROR | (4 << 8))    /* beyond max_lateness_ns */
 #define STRATA_IOERR_OPEN (STRATA_IOERR | (1 << 8))
 #define STRATA_IOERR_READ (STRATA_IOERR | (2 << 8))
 #define STRATA_IOERR_WRITE (STRATA_IOERR | (3 << 8))
@@ -78,6 +79,7 @@ extern "C" {
 #define STRATA_CORRUPT_SEGMENT (STRATA_CORRUPT | (2 << 8))
 #define STRATA_CORRUPT_CATALOG (STRATA_CORRUPT | (3 << 8))
 #define STRATA_CORRUPT_MANIFEST (STRATA_CORRUPT | (4 << 8))
+#define STRATA_CORRUPT_KEYS (STRATA_CORRUPT | (5 << 8)) /* the idemkeys file */
 #define STRATA_FULL_DISK (STRATA_FULL | (1 << 8))      /* ENOSPC */
 #define STRATA_FULL_BATCH (STRATA_FULL | (2 << 8))     /* batch too large */
 #define STRATA_FULL_SERIES (STRATA_FULL | (3 << 8))    /* series id space */
@@ -146,6 +148,23 @@ typedef struct strata_options {
     int read_only;              /* 1: no writes, WAL replayed in memory */
     strata_log_fn log;          /* optional; called from any thread */
     void *log_ctx;
+    /* Idempotent retransmission (strata_batch_set_key): a key is
+     * remembered for idem_window_ns of wall-clock time after the batch
+     * carrying it was applied (0 = the default, 24 h), but at most
+     * idem_max_keys keys are kept (0 = the default, 1000000); beyond that
+     * the oldest are forgotten first.  Each kept key costs about 50 bytes
+     * plus its length in memory and 9 bytes plus its length in the
+     * `idemkeys` file, which every flush that has new keys rewrites. */
+    int64_t idem_window_ns;
+    uint32_t idem_max_keys;
+    /* Late data: a point more than max_lateness_ns older than the frontier
+     * (the newest timestamp stored, or added before it to the same batch)
+     * is refused with STRATA_ERROR_LATE.  0 = any lateness is accepted (the
+     * default); points for time ranges already flushed are then stored and
+     * read like any other.  The frontier is one for the whole database: a
+     * point stamped far in the future (a device with a wrong clock) moves
+     * it for every device. */
+    int64_t max_lateness_ns;
 } strata_options;
 
 /* Fill o with the defaults listed above. */
@@ -178,6 +197,10 @@ typedef struct strata_stats {
     uint64_t flushes;         /* head flushes since open */
     uint64_t wal_torn_bytes;  /* bytes cut from a torn log tail at open */
     uint64_t replayed_records;/* log records replayed at open */
+    uint64_t idem_keys;       /* batch keys remembered (in the window) */
+    uint64_t idem_skipped;    /* keyed batches acknowledged as already
+                                 applied since open */
+    uint64_t late_rejected;   /* points refused as too late since open */
 } strata_stats;
 STRATA_API int strata_db_stats(strata_db *db, strata_stats *out /* OUT */);
 
@@ -206,6 +229,10 @@ STRATA_API int strata_batch_new(strata_db *db, strata_batch **b /* OUT */);
 STRATA_API void strata_batch_free(strata_batch *b);
 /* Forget the batch's points (keeps its caches, for reuse). */
 STRATA_API void strata_batch_clear(strata_batch *b);
+/* With max_lateness_ns set, strata_batch_point() and strata_batch_add_lp()
+ * refuse a point older than the frontier minus that lateness with
+ * STRATA_ERROR_LATE (the batch is unchanged; for line protocol *err
+ * points at the timestamp). */
 STRATA_API int strata_batch_point(strata_batch *b, const char *measurement,
                                   int64_t ts_ns);
 STRATA_API int strata_batch_tag(strata_batch *b, const char *key,
@@ -215,6 +242,24 @@ STRATA_API int strata_batch_i64(strata_batch *b, const char *field, int64_t v);
 STRATA_API int strata_batch_bool(strata_batch *b, const char *field, int v);
 /* Drop the point under construction, with the fields it already has. */
 STRATA_API void strata_batch_cancel_point(strata_batch *b);
+/* Idempotency key: a batch may carry an opaque key of 1 to
+ * STRATA_MAX_BATCH_KEY bytes naming its content, e.g. `device:seq` (the
+ * device's id and a sequence number it increments per batch, the
+ * recommended form) or a client-generated token.  strata_db_write() of a
+ * batch whose key was already applied within the window (see
+ * strata_options.idem_window_ns) applies nothing, returns STRATA_OK once
+ * the earlier write is durable, and strata_batch_skipped() then returns 1.
+ * Checking and recording a key are atomic with the write: concurrent
+ * retransmissions of one key apply once.  The window survives restarts
+ * and crashes (the key travels in the log record, then in `idemkeys`).
+ * A batch without values registers no key.  key NULL or len 0 removes the
+ * key; strata_batch_clear() removes it too.  STRATA_MISUSE when len is
+ * over the limit. */
+#define STRATA_MAX_BATCH_KEY 255
+STRATA_API int strata_batch_set_key(strata_batch *b, const void *key, size_t len);
+/* 1 if the batch's last strata_db_write() was acknowledged without being
+ * applied because its key had been applied before; else 0. */
+STRATA_API int strata_batch_skipped(const strata_batch *b);
 /* Points and field values in the batch (a value = one field of a point). */
 STRATA_API size_t strata_batch_points(const strata_batch *b);
 STRATA_API size_t strata_batch_values(const strata_batch *b);
@@ -256,8 +301,13 @@ STRATA_API int strata_batch_add_lp(strata_batch *b, const char *line,
 /* Write every point of the batch, atomically: all of it is applied or none.
  * Returns once the sync policy is met.  New series are created.  A field
  * whose series exists with another type fails the whole batch with
- * STRATA_ERROR (extended STRATA_ERROR_TYPE).  The batch is left as it was;
- * clear it to reuse it. */
+ * STRATA_ERROR (extended STRATA_ERROR_TYPE).  A keyed batch already
+ * applied is acknowledged without applying it (strata_batch_skipped()).
+ * With max_lateness_ns set, points are checked again against the frontier
+ * at the time of the write (another thread may have moved it since they
+ * were added): a point now too late fails the whole batch with
+ * STRATA_ERROR_LATE, nothing written.  The batch is left as it was; clear
+ * it to reuse it. */
 STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
 
 /* ---- Deleting ------------------------------------------------------------

@@ -12,6 +12,18 @@
  * summary.  Exit status: 0 all lines stored, 1 some lines rejected or an
  * error, 2 bad command line.
  *
+ * Idempotent batches: a line `# batch KEY` (at column 1) ends the batch
+ * before it and starts one that carries KEY; --batch-key KEY gives the
+ * lines before the first header (the whole input when there is none) that
+ * key.  A keyed batch is written whole when the next header or the end of
+ * its input comes, whatever --batch says; one the database has applied
+ * before is acknowledged without being applied, and counted in the
+ * summary as skipped.  Other '#' lines stay comments.
+ *
+ * --max-lateness D refuses points older than the newest stored (or
+ * earlier in the batch) by more than D; they are bad lines, reported at
+ * the timestamp's column.
+ *
  * CSV: the first line names the columns.  The time column is `time`,
  * `timestamp`, `ts` or `ts_ns` (or --time-column); its values are integers
  * in --precision units or RFC 3339 / `YYYY-MM-DD HH:MM:SS` (UTC) text.  The
@@ -60,6 +72,9 @@ typedef struct ingest {
     uint64_t line_no;
     uint64_t batch_first_line, lines_in_batch;
     uint64_t points, values, bad_lines, reported;
+    const char *batch_key; /* --batch-key */
+    int keyed;             /* the batch being built carries a key */
+    uint64_t keyed_batches, skipped_batches, skipped_points;
     int aborted, failed;
     int64_t now_ns;
 } ingest;
@@ -83,6 +98,12 @@ static void usage(FILE *f)
             "  --partition D           time partition of a new database, a duration such\n"
             "                          as 1d (the default), 7d or 30d: one segment file\n"
             "                          per partition and flush; larger suits slow series\n"
+            "  --batch-key KEY         the batch key of the lines before the first\n"
+            "                          '# batch KEY' header (of the whole input when\n"
+            "                          there is none): a batch whose key the database\n"
+            "                          applied before is skipped (needs one input)\n"
+            "  --max-lateness D        refuse points older than the newest one stored by\n"
+            "                          more than the duration D (e.g. 1h; default: no limit)\n"
             "  --quiet                 no summary\n"
             "CSV only:\n"
             "  --measurement M         measurement when there is no 'measurement' column\n"
@@ -112,9 +133,12 @@ static int flush_batch(ingest *in)
 {
     if (strata_batch_values(in->b) == 0) {
         strata_batch_clear(in->b);
+        in->keyed = 0;
         in->lines_in_batch = 0;
         return 0;
     }
+    in->keyed_batches += in->keyed;
+    in->keyed = 0;
     int rc = ingest_writer_submit(in->w, &in->b, in->file, in->batch_first_line, in->line_no);
     in->lines_in_batch = 0;
     if (rc) {
@@ -137,10 +161,56 @@ static void reject(ingest *in, uint32_t col, const char *msg)
     }
 }
 
+/* Start a batch carrying key (NULL: none) after writing the one before. */
+static void start_batch(ingest *in, const char *key, size_t klen)
+{
+    in->lines_in_batch = 0;
+    if (flush_batch(in)) {
+        in->aborted = 1;
+        return;
+    }
+    in->batch_first_line = in->line_no;
+    in->lines_in_batch = 1;
+    if (key) {
+        strata_batch_set_key(in->b, key, klen);
+        in->keyed = 1;
+    }
+}
+
 /* ---- line protocol -------------------------------------------------------- */
+
+#define BATCH_HEADER "# batch"
+
+/* `# batch KEY` at column 1: start KEY's batch.  1 if the line was one. */
+static int batch_header(ingest *in, const char *line, size_t len)
+{
+    size_t hl = sizeof BATCH_HEADER - 1;
+    if (len < hl || memcmp(line, BATCH_HEADER, hl) != 0 ||
+        (len > hl && line[hl] != ' ' && line[hl] != '\t' && line[hl] != '\r'))
+        return 0; /* a plain comment (or not a comment at all) */
+    size_t k = hl, e = len;
+    while (k < len && (line[k] == ' ' || line[k] == '\t'))
+        k++;
+    while (e > k && (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r'))
+        e--;
+    if (e == k || e - k > STRATA_MAX_BATCH_KEY) {
+        start_batch(in, NULL, 0);
+        if (!in->aborted) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "a batch header needs a key of 1 to %d bytes (%s)",
+                     STRATA_MAX_BATCH_KEY, e == k ? "none given" : "this one is longer");
+            reject(in, (uint32_t)k + 1, msg);
+        }
+        return 1;
+    }
+    start_batch(in, line + k, e - k);
+    return 1;
+}
 
 static void lp_line(ingest *in, const char *line, size_t len)
 {
+    if (len && line[0] == '#' && batch_header(in, line, len))
+        return;
     strata_lp_error err;
     if (strata_batch_add_lp(in->b, line, len, in->prec, in->now_ns, &err) != STRATA_OK)
         reject(in, err.column, err.message);
@@ -423,6 +493,7 @@ static void csv_line(ingest *in, const char *line, size_t len)
         m = mbuf;
     }
     int rc = strata_batch_point(in->b, m, ts);
+    uint32_t col = rc == STRATA_OK ? 1 : csv.cell_col[csv.time_col];
     for (size_t i = 0; i < in->nconst && rc == STRATA_OK; i++)
         rc = strata_batch_tag(in->b, in->const_tags[2 * i], in->const_tags[2 * i + 1]);
     for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
@@ -432,7 +503,6 @@ static void csv_line(ingest *in, const char *line, size_t len)
         rc = strata_batch_tag(in->b, csv.cols[i].name, v);
         free(v);
     }
-    uint32_t col = 1;
     for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
         int role = csv.cols[i].role;
         if ((role != COL_FIELD && role != COL_VALUE) || missing(csv.cell[i], csv.cell_len[i]))
@@ -476,7 +546,7 @@ static void one_line(ingest *in, const char *line, size_t len)
         csv_line(in, line, len);
     else
         lp_line(in, line, len);
-    if (!in->aborted && in->lines_in_batch >= in->batch_lines && flush_batch(in))
+    if (!in->aborted && !in->keyed && in->lines_in_batch >= in->batch_lines && flush_batch(in))
         in->aborted = 1;
 }
 
@@ -489,6 +559,10 @@ static int ingest_stream(ingest *in, FILE *f)
         return -1;
     }
     in->line_no = 0;
+    if (in->batch_key) {
+        strata_batch_set_key(in->b, in->batch_key, strlen(in->batch_key));
+        in->keyed = 1;
+    }
     int eof = 0;
     while (!eof && !in->aborted) {
         size_t got = fread(buf + have, 1, cap - have, f);
@@ -572,6 +646,7 @@ int cmd_ingest(int argc, char **argv)
         {"sync", required_argument, 0, 'y'},     {"head-budget", required_argument, 0, 'm'},
         {"device-tag", required_argument, 0, 'd'}, {"quiet", no_argument, 0, 'q'},
         {"partition", required_argument, 0, 'P'},
+        {"batch-key", required_argument, 0, 'K'}, {"max-lateness", required_argument, 0, 'L'},
         {"measurement", required_argument, 0, 'M'}, {"time-column", required_argument, 0, 'T'},
         {"tag-columns", required_argument, 0, 'C'}, {"tag", required_argument, 0, 't'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
@@ -635,6 +710,21 @@ int cmd_ingest(int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
+        case 'K':
+            if (!*optarg || strlen(optarg) > STRATA_MAX_BATCH_KEY) {
+                cli_errorf("--batch-key must be 1 to %d bytes", STRATA_MAX_BATCH_KEY);
+                return CLI_USAGE;
+            }
+            in.batch_key = optarg;
+            break;
+        case 'L':
+            if (duration_parse(optarg, strlen(optarg), &o.max_lateness_ns) ||
+                o.max_lateness_ns <= 0) {
+                cli_errorf("--max-lateness must be a duration such as 1h or 30m, not '%s'",
+                           optarg);
+                return CLI_USAGE;
+            }
+            break;
         case 'q': in.quiet = 1; break;
         case 'M': in.measurement = optarg; break;
         case 'T': in.time_column = optarg; break;
@@ -665,6 +755,10 @@ int cmd_ingest(int argc, char **argv)
         cli_errorf("ingest: no input given (a file, or - for standard input)");
         return CLI_USAGE;
     }
+    if (in.batch_key && argc - optind != 1) {
+        cli_errorf("--batch-key names one batch: give exactly one input");
+        return CLI_USAGE;
+    }
     if (!in.csv && (in.measurement || in.time_column || in.ntag_columns || in.nconst)) {
         cli_errorf("--measurement, --time-column, --tag-columns and --tag apply to --format csv");
         return CLI_USAGE;
@@ -679,7 +773,9 @@ int cmd_ingest(int argc, char **argv)
     }
     uint64_t series_before = 0, series_after = 0;
     strata_series_count(in.db, &series_before);
-    if (ingest_writer_start(in.db, &in.w, &in.b)) {
+    /* A maximum lateness is checked against everything written before a
+     * point is added: no batch may be in flight while the next is filled. */
+    if (ingest_writer_start(in.db, o.max_lateness_ns > 0, &in.w, &in.b)) {
         strata_db_close(in.db);
         return CLI_FAIL;
     }
@@ -704,7 +800,12 @@ int cmd_ingest(int argc, char **argv)
     csv_reset();
     if (ingest_writer_wait(in.w))
         in.failed = 1;
-    ingest_writer_finish(in.w, &in.points, &in.values);
+    ingest_counts counts;
+    ingest_writer_finish(in.w, &counts);
+    in.points = counts.points;
+    in.values = counts.values;
+    in.skipped_batches = counts.skipped_batches;
+    in.skipped_points = counts.skipped_points;
     strata_series_count(in.db, &series_after);
     strata_batch_free(in.b);
     if (strata_db_close(in.db) != STRATA_OK) {
@@ -721,6 +822,12 @@ int cmd_ingest(int argc, char **argv)
                 secs > 0 ? (double)in.values / secs : 0.0, (unsigned long long)series_after,
                 (unsigned long long)(series_after - series_before),
                 (unsigned long long)in.bad_lines, in.aborted ? "; stopped early" : "");
+    if (!in.quiet && in.keyed_batches)
+        fprintf(stderr,
+                "%llu keyed batch(es): %llu skipped as already applied (%llu points not "
+                "stored again)\n",
+                (unsigned long long)in.keyed_batches, (unsigned long long)in.skipped_batches,
+                (unsigned long long)in.skipped_points);
     for (size_t i = 0; i < in.ntag_columns; i++)
         free(in.tag_columns[i]);
     free(in.tag_columns);

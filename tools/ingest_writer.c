@@ -24,8 +24,8 @@ struct ingest_writer {
     strata_batch *pending, *spare;
     const char *file;
     uint64_t first_line, last_line;
-    int stop, failed;
-    uint64_t points, values;
+    int stop, failed, serial;
+    ingest_counts counts;
 };
 
 static void *writer_main(void *arg)
@@ -47,14 +47,18 @@ static void *writer_main(void *arg)
         if (rc != STRATA_OK)
             cli_errorf("%s: lines %llu-%llu not stored: %s", file, (unsigned long long)first,
                        (unsigned long long)last, strata_errmsg(w->db));
+        int skipped = rc == STRATA_OK && vals && strata_batch_skipped(b);
         strata_batch_clear(b);
 
         pthread_mutex_lock(&w->mu);
         if (rc != STRATA_OK) {
             w->failed = 1;
+        } else if (skipped) {
+            w->counts.skipped_batches++;
+            w->counts.skipped_points += pts;
         } else {
-            w->points += pts;
-            w->values += vals;
+            w->counts.points += pts;
+            w->counts.values += vals;
         }
         w->spare = b;
         w->pending = NULL;
@@ -64,7 +68,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int ingest_writer_start(strata_db *db, ingest_writer **out, strata_batch **first)
+int ingest_writer_start(strata_db *db, int serial, ingest_writer **out, strata_batch **first)
 {
     ingest_writer *w = calloc(1, sizeof *w);
     if (!w) {
@@ -72,6 +76,7 @@ int ingest_writer_start(strata_db *db, ingest_writer **out, strata_batch **first
         return -1;
     }
     w->db = db;
+    w->serial = serial;
     if (strata_batch_new(db, first) != STRATA_OK) {
         cli_errorf("%s", strata_errmsg(db));
         free(w);
@@ -110,7 +115,7 @@ int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
         strata_batch_clear(*b);
         return -1;
     }
-    int barrier = strata_batch_has_new_series(*b);
+    int barrier = w->serial || strata_batch_has_new_series(*b);
     w->pending = *b;
     w->file = file;
     w->first_line = first_line;
@@ -139,15 +144,14 @@ int ingest_writer_wait(ingest_writer *w)
     return failed ? -1 : 0;
 }
 
-void ingest_writer_finish(ingest_writer *w, uint64_t *points, uint64_t *values)
+void ingest_writer_finish(ingest_writer *w, ingest_counts *out)
 {
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    *points = w->points;
-    *values = w->values;
+    *out = w->counts;
     strata_batch_free(w->spare);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);

@@ -25,8 +25,12 @@
 typedef struct ingest_writer ingest_writer;
 
 /* Start the thread; *first is the first batch to fill (owned by the writer
- * until ingest_writer_finish). 0, or -1 with a message printed. */
-int ingest_writer_start(strata_db *db, ingest_writer **w /* OUT */, strata_batch **first /* OUT */);
+ * until ingest_writer_finish).  serial: every batch is written before the
+ * next is filled (for checks made as points are added that depend on every
+ * earlier write, such as a maximum lateness).  0, or -1 with a message
+ * printed. */
+int ingest_writer_start(strata_db *db, int serial, ingest_writer **w /* OUT */,
+                        strata_batch **first /* OUT */);
 /* Hand *b (lines first_line..last_line of file) over to be written and get
  * the other batch, empty, in *b.  Waits while the previous batch is still
  * being written.  0, or -1 when a write has failed (nothing more is
@@ -35,9 +39,13 @@ int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
                          uint64_t first_line, uint64_t last_line);
 /* Wait for the batch in flight; 0, or -1 when any write failed. */
 int ingest_writer_wait(ingest_writer *w);
+typedef struct ingest_counts {
+    uint64_t points, values;               /* stored */
+    uint64_t skipped_batches, skipped_points; /* keyed batches already applied */
+} ingest_counts;
+
 /* Stop the thread (after the batch in flight) and free the batch it holds
- * (the caller frees the one it fills); the points and values stored. */
-void ingest_writer_finish(ingest_writer *w, uint64_t *points /* OUT */,
-                          uint64_t *values /* OUT */);
+ * (the caller frees the one it fills); what was written. */
+void ingest_writer_finish(ingest_writer *w, ingest_counts *out /* OUT */);
 
 #endif

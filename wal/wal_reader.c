@@ -273,7 +273,7 @@ static int scan_file(scan *s, uint64_t seq, const char *path, int is_last, uint6
         }
         const uint8_t *r = base + off;
         uint32_t len = load_u32(r);
-        if (r[4] != WAL_REC_WRITE) {
+        if (r[4] != WAL_REC_WRITE && r[4] != WAL_REC_WRITE_KEYED) {
             /* intact, but of a kind this build does not know: written by a
              * newer version; skipping it would lose data */
             int code = problem(s, STRATA_VERSION,

@@ -1,5 +1,6 @@
 /*
  * wal_record.c — decoding WAL_REC_WRITE payloads (see wal_record.h).
+ * and the key prefix of WAL_REC_WRITE_KEYED payloads.
  * Every read is bounds-checked: a payload that passed its checksum but is
  * malformed (a bug, or a newer writer) is STRATA_CORRUPT_WAL, never a
  * crash.
@@ -47,5 +48,24 @@ int wrec_decode(catalog *c, const uint8_t *p, size_t len, wrec_sample_fn fn, voi
     }
     if (p != end)
         return st_err(STRATA_CORRUPT_WAL, "malformed write record: trailing bytes");
+    return STRATA_OK;
+}
+
+int wrec_split_keyed(const uint8_t *p, size_t len, int64_t *arrival_ns, const uint8_t **key,
+                     uint8_t *keylen, const uint8_t **rest, size_t *rest_len)
+{
+    const uint8_t *end = p + len;
+    uint64_t arrival;
+    uint8_t kl;
+    if (get_u64(&p, end, &arrival) || get_u8(&p, end, &kl))
+        return st_err(STRATA_CORRUPT_WAL, "malformed keyed write record: truncated key prefix");
+    if (kl == 0 || (size_t)(end - p) < kl)
+        return st_err(STRATA_CORRUPT_WAL, "malformed keyed write record: key length %u %s", kl,
+                      kl == 0 ? "(keys are 1 to 255 bytes)" : "runs past the record");
+    *arrival_ns = (int64_t)arrival;
+    *key = p;
+    *keylen = kl;
+    *rest = p + kl;
+    *rest_len = (size_t)(end - (p + kl));
     return STRATA_OK;
 }
