@@ -50,10 +50,10 @@ enum phase { PH_NEXT, PH_RUN, PH_TAIL, PH_END };
 
 struct strata_gaps {
     strata_db *db;
-    int64_t from, to;  /* to == INT64_MAX: open */
-    int64_t interval;  /* configured; 0: learned */
-    uint64_t tol_num;  /* tolerance x TOL_DEN */
-    int64_t end;       /* the range end a silent device's gap runs to */
+    int64_t from, to; /* to == INT64_MAX: open */
+    int64_t interval; /* configured; 0: learned */
+    uint64_t tol_num; /* tolerance x TOL_DEN */
+    int64_t end;      /* the range end a silent device's gap runs to */
     int has_end;
     uint32_t *sids;
     device *devs;
@@ -67,8 +67,8 @@ struct strata_gaps {
     int64_t I;
     int have_prev, seen; /* a report before the next run; one in the range */
     int64_t prev;
-    reports *rp;      /* configured interval: the stream */
-    rep_run *buf;     /* learned: the device's runs */
+    reports *rp;  /* configured interval: the stream */
+    rep_run *buf; /* learned: the device's runs */
     size_t nbuf, cap, ibuf;
     rep_run cur;
     uint64_t ci; /* the next step of cur to test */
@@ -94,8 +94,7 @@ static int by_name_sid(const void *a, const void *b)
 
 /* The (device, series) pairs of the tag sets matched, under the index's
  * mutex (its tag-set records move on update; its strings do not). */
-static int plan_pairs(strata_gaps *g, const char *dname, const char *meas, pair **out,
-                      size_t *nout)
+static int plan_pairs(strata_gaps *g, const char *dname, const char *meas, pair **out, size_t *nout)
 {
     strata_db *db = g->db;
     pair *p = NULL;
@@ -131,7 +130,8 @@ static int plan_pairs(strata_gaps *g, const char *dname, const char *meas, pair 
         st_free(p);
         return rc;
     }
-    qsort(p, n, sizeof *p, by_name_sid);
+    if (n > 1)
+        qsort(p, n, sizeof *p, by_name_sid);
     *out = p;
     *nout = n;
     return STRATA_OK;
@@ -297,9 +297,8 @@ static int median_delta(const rep_run *runs, size_t n, const int64_t *prev, int6
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (i || prev)
-            w[k++] = (wdelta){(uint64_t)runs[i].t0 -
-                                  (uint64_t)(i ? rep_run_last(&runs[i - 1]) : *prev),
-                              1};
+            w[k++] = (wdelta){
+                (uint64_t)runs[i].t0 - (uint64_t)(i ? rep_run_last(&runs[i - 1]) : *prev), 1};
         if (runs[i].n > 1)
             w[k++] = (wdelta){runs[i].step, runs[i].n - 1};
     }
@@ -364,7 +363,7 @@ static int learn(strata_gaps *g, const device *d)
     g->cap = 0;
     uint64_t len = (uint64_t)g->end - (uint64_t)g->from;
     int64_t a = len > (uint64_t)g->from - (uint64_t)INT64_MIN ? INT64_MIN
-                                                             : (int64_t)((uint64_t)g->from - len);
+                                                              : (int64_t)((uint64_t)g->from - len);
     int rc = read_runs(g, d, a, g->from);
     if (rc == STRATA_OK)
         r = median_delta(g->buf, g->nbuf, NULL, &g->I);
@@ -490,8 +489,7 @@ static int dev_step(strata_gaps *g, strata_gap *out)
         case PH_TAIL:
             g->ph = PH_END;
             if (g->have_prev && g->has_end && g->end > g->prev &&
-                make_gap(g, g->prev, g->end, g->seen ? STRATA_GAP_SILENT : STRATA_GAP_ABSENT,
-                         out))
+                make_gap(g, g->prev, g->end, g->seen ? STRATA_GAP_SILENT : STRATA_GAP_ABSENT, out))
                 return STRATA_ROW;
             break;
         case PH_END: return STRATA_DONE;

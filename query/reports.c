@@ -113,7 +113,8 @@ int reports_open(strata_db *db, const uint32_t *sids, size_t n, int64_t from, in
         rc = iter_open_ex(db, sids[i], from, to, take_chunk, s, &s->it);
         if (rc != STRATA_OK)
             break;
-        qsort(s->tk, s->ntk, sizeof *s->tk, by_tmin);
+        if (s->ntk > 1)
+            qsort(s->tk, s->ntk, sizeof *s->tk, by_tmin);
         iter_stats is;
         iter_get_stats(s->it, &is);
         st->head_points += is.head_points;

@@ -44,8 +44,8 @@ static strata_db *open_db(const char *path)
 }
 
 /* Write ts[0..n) of device dev, measurement meas, field f (value i). */
-static void put(strata_db *db, const char *meas, const char *dev, const char *f,
-                const int64_t *ts, size_t n)
+static void put(strata_db *db, const char *meas, const char *dev, const char *f, const int64_t *ts,
+                size_t n)
 {
     strata_batch *b;
     ck_assert_int_eq(strata_batch_new(db, &b), STRATA_OK);
@@ -156,8 +156,7 @@ static void x_gap(xlist *l, const char *dev, int64_t a, int64_t b, int64_t I, do
 
 /* Expected gaps of every device (sorted by name), as the rules say.
  * to == INT64_MAX: the range ends at the latest time of any device. */
-static xlist expect(mdev *devs, size_t nd, int64_t from, int64_t to, int64_t interval,
-                    double tol)
+static xlist expect(mdev *devs, size_t nd, int64_t from, int64_t to, int64_t interval, double tol)
 {
     xlist l = {0};
     int64_t latest = INT64_MIN;
@@ -218,11 +217,10 @@ static void check_gaps(strata_db *db, const strata_gaps_options *o, const xlist 
     int rc;
     while ((rc = strata_gaps_next(g, &gap)) == STRATA_ROW) {
         TU_CHECK(i < x->n, "extra gap %s %lld..%lld (%llu missing)", gap.device,
-                 (long long)gap.start_ns, (long long)gap.end_ns,
-                 (unsigned long long)gap.missing);
+                 (long long)gap.start_ns, (long long)gap.end_ns, (unsigned long long)gap.missing);
         const xgap *e = &x->g[i++];
-        TU_CHECK(!strcmp(gap.device, e->dev) && gap.start_ns == e->start &&
-                     gap.end_ns == e->end && gap.missing == e->missing && gap.kind == e->kind &&
+        TU_CHECK(!strcmp(gap.device, e->dev) && gap.start_ns == e->start && gap.end_ns == e->end &&
+                     gap.missing == e->missing && gap.kind == e->kind &&
                      gap.interval_ns == e->interval,
                  "gap %zu: got %s %lld..%lld missing %llu kind %d interval %lld; "
                  "want %s %lld..%lld missing %llu kind %d interval %lld",
@@ -368,8 +366,7 @@ START_TEST(test_union_of_measurements)
     char *dir = tu_tmpdir(), *path = tu_path(dir, "db");
     strata_db *db = open_db(path);
     static int64_t a[1000], b[1000];
-    static const int64_t ha[] = {T0 + 300 * SEC, T0 + 400 * SEC, T0 + 1000 * SEC,
-                                 T0 + 1100 * SEC};
+    static const int64_t ha[] = {T0 + 300 * SEC, T0 + 400 * SEC, T0 + 1000 * SEC, T0 + 1100 * SEC};
     static const int64_t hb[] = {T0 + 300 * SEC, T0 + 400 * SEC};
     size_t na = series(a, T0, T0 + 1800 * SEC, 10 * SEC, ha, 2);
     size_t nb = series(b, T0 + 5 * SEC, T0 + 1800 * SEC, 10 * SEC, hb, 1);
@@ -728,8 +725,8 @@ START_TEST(test_cli_formats)
                           "t1,2024-01-01T00:02:00Z,2024-01-01T00:03:00Z,6,10s,gap\n");
     free(out);
     free(err);
-    rc = tu_cli(ARGS("gaps", path, "--to", "2024-01-01T00:10:00Z", "--format", "json",
-                     "--device", "t1", "--interval", "5s", "--tolerance", "2.5"),
+    rc = tu_cli(ARGS("gaps", path, "--to", "2024-01-01T00:10:00Z", "--format", "json", "--device",
+                     "t1", "--interval", "5s", "--tolerance", "2.5"),
                 NULL, &out, &err);
     ck_assert_int_eq(rc, 0);
     ck_assert_str_eq(out, "[\n{\"device\": \"t1\", \"start\": \"2024-01-01T00:01:55Z\", \"end\": "
@@ -737,8 +734,8 @@ START_TEST(test_cli_formats)
                           "\"kind\": \"gap\"}\n]\n");
     free(out);
     free(err);
-    rc = tu_cli(ARGS("gaps", path, "--format", "json", "--device", "t1", "--interval", "1m"),
-                NULL, &out, &err);
+    rc = tu_cli(ARGS("gaps", path, "--format", "json", "--device", "t1", "--interval", "1m"), NULL,
+                &out, &err);
     ck_assert_int_eq(rc, 0);
     ck_assert_str_eq(out, "[]\n");
     free(out);
@@ -762,12 +759,15 @@ START_TEST(test_cli_errors)
     } bad[] = {
         {"--tolerance", "0.9", "strata: --tolerance: '0.9' is not a number from 1 to 1000000\n"},
         {"--tolerance", "1.5x", "strata: --tolerance: '1.5x' is not a number from 1 to 1000000\n"},
-        {"--interval", "10", "strata: --interval: '10' is not a positive duration (e.g. 10s, 1m, "
-                             "1h30m)\n"},
-        {"--interval", "0s", "strata: --interval: '0s' is not a positive duration (e.g. 10s, 1m, "
-                             "1h30m)\n"},
-        {"--from", "yesterday", "strata: --from: 'yesterday' is not a time (RFC 3339 or integer "
-                                "ns)\n"},
+        {"--interval", "10",
+         "strata: --interval: '10' is not a positive duration (e.g. 10s, 1m, "
+         "1h30m)\n"},
+        {"--interval", "0s",
+         "strata: --interval: '0s' is not a positive duration (e.g. 10s, 1m, "
+         "1h30m)\n"},
+        {"--from", "yesterday",
+         "strata: --from: 'yesterday' is not a time (RFC 3339 or integer "
+         "ns)\n"},
         {"--format", "xml", "strata: --format must be table, csv or json, not 'xml'\n"},
         {"--device", "", "strata: gaps: --device and --measurement need a non-empty name\n"},
     };
@@ -781,8 +781,8 @@ START_TEST(test_cli_errors)
         free(err);
     }
     char *out, *err;
-    int rc = tu_cli(ARGS("gaps", path, "--from", "2024-01-02", "--to", "2024-01-01"), NULL, &out,
-                    &err);
+    int rc =
+        tu_cli(ARGS("gaps", path, "--from", "2024-01-02", "--to", "2024-01-01"), NULL, &out, &err);
     ck_assert_int_eq(rc, 2);
     ck_assert_str_eq(err, "strata: gaps: --from must be before --to\n");
     free(out);

@@ -27,30 +27,29 @@
 
 #define NCOLS 6
 
-static const char *const colnames[NCOLS] = {"device", "start", "end",
+static const char *const colnames[NCOLS] = {"device",  "start",    "end",
                                             "missing", "interval", "kind"};
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: strata gaps <db> [--device D] [--measurement M] [--from T] [--to T]\n"
-            "                   [--interval D] [--tolerance X] [--format table|csv|json]\n"
-            "\n"
-            "List each device's missing reports: two consecutive reports further apart\n"
-            "than interval x tolerance.  A device is a value of the database's device tag;\n"
-            "its reports are the times of all its series (or of one measurement's).\n"
-            "\n"
-            "  --device D       only this device\n"
-            "  --measurement M  only this measurement's series\n"
-            "  --from T         range start (RFC 3339 or integer ns); default: open\n"
-            "  --to T           range end, exclusive; default: the latest report\n"
-            "  --interval D     expected interval for every device (10s, 1m, 1h30m);\n"
-            "                   default: learned per device (median delta)\n"
-            "  --tolerance X    a gap is a delta above interval x X; X >= 1, default 1.5\n"
-            "  --format F       table (default), csv or json\n"
-            "\n"
-            "Columns: device, start (first missing report), end (next report, or the\n"
-            "range end), missing (reports), interval, kind (gap, silent, absent).\n");
+    fprintf(f, "usage: strata gaps <db> [--device D] [--measurement M] [--from T] [--to T]\n"
+               "                   [--interval D] [--tolerance X] [--format table|csv|json]\n"
+               "\n"
+               "List each device's missing reports: two consecutive reports further apart\n"
+               "than interval x tolerance.  A device is a value of the database's device tag;\n"
+               "its reports are the times of all its series (or of one measurement's).\n"
+               "\n"
+               "  --device D       only this device\n"
+               "  --measurement M  only this measurement's series\n"
+               "  --from T         range start (RFC 3339 or integer ns); default: open\n"
+               "  --to T           range end, exclusive; default: the latest report\n"
+               "  --interval D     expected interval for every device (10s, 1m, 1h30m);\n"
+               "                   default: learned per device (median delta)\n"
+               "  --tolerance X    a gap is a delta above interval x X; X >= 1, default 1.5\n"
+               "  --format F       table (default), csv or json\n"
+               "\n"
+               "Columns: device, start (first missing report), end (next report, or the\n"
+               "range end), missing (reports), interval, kind (gap, silent, absent).\n");
 }
 
 static const char *kind_name(int k)
