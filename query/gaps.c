@@ -261,7 +261,7 @@ static int last_before(strata_gaps *g, const device *d, int64_t *t)
     /* A later report than *t can only lie in (*t, from). */
     int64_t floor_ = found ? *t + 1 : lo;
     for (int64_t w = HOUR_NS;; w = w > INT64_MAX / 2 ? INT64_MAX : w * 2) {
-        int64_t a = g->from - floor_ <= w ? floor_ : g->from - w;
+        int64_t a = (uint64_t)g->from - (uint64_t)floor_ <= (uint64_t)w ? floor_ : g->from - w;
         int64_t ts = 0;
         int r = last_in(g, d, a, g->from, &ts);
         if (r < 0)
