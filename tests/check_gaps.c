@@ -17,6 +17,8 @@
  */
 #include "tests/testutil.h"
 
+#include "engine/alloc.h"
+
 #include "strata.h"
 
 #include <check.h>
@@ -680,6 +682,64 @@ START_TEST(test_bad_options)
 }
 END_TEST
 
+/* The i-th allocation of a search fails, for every i: STRATA_NOMEM (or a
+ * complete, correct answer), nothing leaked (the sanitizer build checks),
+ * and the database still answers correctly afterwards. */
+START_TEST(test_alloc_failure)
+{
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "db");
+    strata_db *db = open_db(path);
+    static const int64_t h[] = {T0 + 600 * SEC, T0 + 700 * SEC};
+    static int64_t ts[800];
+    size_t n = series(ts, T0, T0 + 2 * HOUR, 10 * SEC, h, 1);
+    mdev d[2] = {{"a", 0, 0, 0}, {"b", 0, 0, 0}};
+    put(db, "m", "a", "v", ts, n / 2);
+    put(db, "m", "b", "v", ts, n);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    put(db, "m", "a", "v", ts + n / 4, n - n / 4); /* overlaps a segment; the rest in the head */
+    for (size_t i = 0; i < n; i++) {
+        m_add(&d[0], ts[i]);
+        m_add(&d[1], ts[i]);
+    }
+    for (int learned = 0; learned < 2; learned++) {
+        strata_gaps_options o = opts(T0 + 650 * SEC, INT64_MAX, learned ? 0 : 10 * SEC, 1.5);
+        xlist x = expect(d, 2, o.from_ns, o.to_ns, o.interval_ns, 1.5);
+        ck_assert_int_eq(x.n, 2);
+        for (long i = 1;; i++) {
+            st_alloc_fail_at(i);
+            strata_gaps *g = NULL;
+            strata_gap gap;
+            size_t got = 0;
+            int rc = strata_gaps_open(db, &o, &g);
+            while (rc == STRATA_OK && (rc = strata_gaps_next(g, &gap)) == STRATA_ROW) {
+                TU_CHECK(got < x.n && gap.start_ns == x.g[got].start &&
+                             gap.missing == x.g[got].missing,
+                         "allocation %ld: gap %zu differs", i, got);
+                got++;
+                rc = STRATA_OK;
+            }
+            strata_gaps_close(g);
+            long made = st_alloc_fail_at(0);
+            TU_CHECK(rc == STRATA_DONE || rc == STRATA_NOMEM, "allocation %ld: %d %s", i, rc,
+                     strata_errmsg(db));
+            if (rc == STRATA_DONE)
+                TU_CHECK(got == x.n, "allocation %ld: %zu gaps", i, got);
+            if (made < i)
+                break;
+            ck_assert_int_lt(i, 100000);
+        }
+        check_gaps(db, &o, &x, NULL);
+        free(x.g);
+    }
+    free(d[0].ts);
+    free(d[1].ts);
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
 /* ---- the CLI -------------------------------------------------------------------- */
 
 /* t1 every 10 s for 10 min with reports 2:00-2:50 missing; "t,2" stops at
@@ -834,6 +894,7 @@ Suite *gaps_suite(void)
     tcase_add_test(tc, test_silent_absent_learned);
     tcase_add_loop_test(tc, test_random, 0, 6);
     tcase_add_test(tc, test_bad_options);
+    tcase_add_test(tc, test_alloc_failure);
     tcase_add_test(tc, test_cli_formats);
     tcase_add_test(tc, test_cli_errors);
     suite_add_tcase(s, tc);
