@@ -740,6 +740,49 @@ START_TEST(test_alloc_failure)
 }
 END_TEST
 
+/* A damaged chunk whose times must be decoded is STRATA_CORRUPT naming the
+ * file; the CLI exits 1 with that message. */
+START_TEST(test_corrupt_chunk)
+{
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "db");
+    strata_db *db = open_db(path);
+    static int64_t ts[180];
+    uint64_t rng = 5;
+    for (int i = 0; i < 180; i++) /* irregular: every chunk is decoded */
+        ts[i] = T0 + i * 10 * SEC + (int64_t)(tu_rand(&rng) % 1000) * 1000000;
+    put(db, "m", "c", "v", ts, 180);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    char *segdir = tu_path(path, "seg"), *seg = tu_path(segdir, "0000000000000001.seg");
+    size_t len;
+    char *bytes = tu_read_file(seg, &len);
+    ck_assert_msg(bytes != NULL, "no segment file %s", seg);
+    bytes[64 + 5] ^= 0x40; /* inside the first chunk's stored bytes */
+    tu_write_file(seg, bytes, len);
+    free(bytes);
+    db = open_db(path);
+    strata_gaps_options o = opts(INT64_MIN, INT64_MAX, 10 * SEC, 1.5);
+    strata_gaps *g;
+    ck_assert_int_eq(strata_gaps_open(db, &o, &g), STRATA_OK);
+    strata_gap gap;
+    ck_assert_int_eq(strata_gaps_next(g, &gap), STRATA_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(db), ".seg"));
+    ck_assert_int_eq(strata_gaps_next(g, &gap), STRATA_DONE);
+    strata_gaps_close(g);
+    strata_db_close(db);
+    char *out, *err;
+    int rc = tu_cli(ARGS("gaps", path), NULL, &out, &err);
+    ck_assert_int_eq(rc, 1);
+    ck_assert_ptr_nonnull(strstr(err, "checksum mismatch"));
+    free(out);
+    free(err);
+    free(seg);
+    free(segdir);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
 /* ---- the CLI -------------------------------------------------------------------- */
 
 /* t1 every 10 s for 10 min with reports 2:00-2:50 missing; "t,2" stops at
@@ -895,6 +938,7 @@ Suite *gaps_suite(void)
     tcase_add_loop_test(tc, test_random, 0, 6);
     tcase_add_test(tc, test_bad_options);
     tcase_add_test(tc, test_alloc_failure);
+    tcase_add_test(tc, test_corrupt_chunk);
     tcase_add_test(tc, test_cli_formats);
     tcase_add_test(tc, test_cli_errors);
     suite_add_tcase(s, tc);
