@@ -392,7 +392,8 @@ typedef struct strata_gap {
  * not an error (no rows). */
 STRATA_API int strata_gaps_open(strata_db *db, const strata_gaps_options *opts,
                                 strata_gaps **g /* OUT */);
-/* STRATA_ROW with *out set, STRATA_DONE, or an error (e.g. STRATA_CORRUPT). */
+/* STRATA_ROW with *out set, STRATA_DONE, or an error (e.g. STRATA_CORRUPT
+ * naming the damaged file); after an error, STRATA_DONE. */
 STRATA_API int strata_gaps_next(strata_gaps *g, strata_gap *out /* OUT */);
 
 typedef struct strata_gaps_stats {
