@@ -278,7 +278,7 @@ int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t
     }
     codec_ends te = {(uint64_t)m->tmin, (uint64_t)m->tmax}, ve = {m->st.first, m->st.last};
     int bad = (ts && tc->decode(data, m->ts_len, n, &te, (uint64_t *)ts) != 0) ||
-              vc->decode(data + m->ts_len, m->val_len, n, &ve, v) != 0;
+              (v && vc->decode(data + m->ts_len, m->val_len, n, &ve, v) != 0);
     st_free(unz);
     if (bad)
         return -2;
@@ -301,4 +301,9 @@ int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t
 int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v)
 {
     return chunk_decode(m, data, NULL, v);
+}
+
+int chunk_decode_times(const chunk_meta *m, const uint8_t *data, int64_t *ts)
+{
+    return chunk_decode(m, data, ts, NULL);
 }

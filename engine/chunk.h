@@ -70,12 +70,16 @@ size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n
 /* Decode the chunk (its chunk_stored_len(m) bytes at data) after checking
  * the checksum: 0 ok, -1 checksum mismatch, -2 the columns do not decode
  * (or disagree with the index), -3 out of memory.  With ts NULL only the
- * values are decoded (the checksum still covers both columns). */
+ * values are decoded, with v NULL only the times (the checksum still
+ * covers both columns). */
 int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */,
                  uint64_t *v /* OUT */);
 
 /* The same checks and the value column only (its times are not needed,
  * e.g. a chunk that lies in one aggregation bucket). */
 int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v /* OUT */);
+/* The same checks and the time column only (the values are not needed,
+ * e.g. looking for gaps between reports). */
+int chunk_decode_times(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */);
 
 #endif

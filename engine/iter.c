@@ -216,6 +216,7 @@ void strata_iter_close(strata_iter *it)
         st_free(it->s[i].ts);
         st_free(it->s[i].v);
         st_free(it->s[i].todo);
+        st_free(it->s[i].ntaken); /* left when offering failed part way */
     }
     st_free(it->s);
     view_unref(it->v);

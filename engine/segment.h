@@ -97,6 +97,8 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
  * wholly inside the time range asked for (the checksum covers both columns,
  * the timestamps are not decoded). */
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
+/* As segr_decode, the timestamps only (gap search: times without values). */
+int segr_decode_times(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */);
 
 /* Check everything in the file, decoding every chunk; one report() call per
  * problem; returns the number of problems.  *info is filled when the file

@@ -608,6 +608,11 @@ int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
     return segr_decode(r, m, NULL, v);
 }
 
+int segr_decode_times(const seg_reader *r, const chunk_meta *m, int64_t *ts)
+{
+    return segr_decode(r, m, ts, NULL);
+}
+
 typedef struct vreport {
     void (*fn)(void *ctx, const char *msg);
     void *ctx;

@@ -18,6 +18,8 @@
 
 #include "engine/numtext.h"
 
+#include <stdio.h>
+
 #define NS_PER_S 1000000000LL
 
 static inline unsigned digit(char c)
@@ -252,4 +254,29 @@ int duration_parse(const char *s, size_t len, int64_t *out_ns)
     }
     *out_ns = total;
     return 0;
+}
+
+size_t duration_format(int64_t ns, char *buf)
+{
+    static const struct {
+        int64_t ns;
+        const char *unit;
+    } units[] = {{86400 * NS_PER_S, "d"}, {3600 * NS_PER_S, "h"}, {60 * NS_PER_S, "m"},
+                 {NS_PER_S, "s"},         {1000000, "ms"},        {1000, "us"},
+                 {1, "ns"}};
+    char *p = buf;
+    if (ns <= 0) {
+        *p++ = '0';
+        *p++ = 's';
+        *p = 0;
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        int64_t n = ns / units[i].ns;
+        if (!n)
+            continue;
+        ns -= n * units[i].ns;
+        p += sprintf(p, "%lld%s", (long long)n, units[i].unit);
+    }
+    return (size_t)(p - buf);
 }

@@ -44,4 +44,10 @@ size_t time_format_rfc3339(int64_t ns, char *buf /* OUT */);
  * or -1 when malformed or beyond INT64_MAX ns. */
 int duration_parse(const char *s, size_t len, int64_t *out_ns /* OUT */);
 
+/* Write ns > 0 as a duration that duration_parse() reads back, largest
+ * units first, e.g. 10s, 1h30m, 1d2h, 1s500ms; 0 or less as "0s".
+ * buf needs DURATION_BUFSZ bytes.  Returns the length. */
+#define DURATION_BUFSZ 64
+size_t duration_format(int64_t ns, char *buf /* OUT */);
+
 #endif

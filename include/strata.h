@@ -417,6 +417,78 @@ STRATA_API const char *strata_query_explain(strata_query *q);
 /* Accepts NULL. */
 STRATA_API void strata_query_finalize(strata_query *q);
 
+/* ---- Gaps ------------------------------------------------------------------
+ * Missing reports per device (docs/GAPS.md has the exact rules).  A device
+ * is one value of the database's device tag (strata_options.device_tag);
+ * its report times are the union of the timestamps of all its series (or
+ * of those of one measurement).  A gap is two consecutive reports further
+ * apart than interval x tolerance; the expected interval is given, or
+ * learned per device (the lower median of the positive deltas between its
+ * reports).  Chunks whose index entry proves them evenly spaced are not
+ * decoded.
+ *
+ * Lifecycle: strata_gaps_open() plans (which devices, which series);
+ * strata_gaps_next() yields one gap at a time, devices in bytewise order of
+ * their names, each device's gaps in time order (STRATA_ROW, then
+ * STRATA_DONE); strata_gaps_close() releases it.  Memory: one device at a
+ * time; with a learned interval, that device's report times in run-length
+ * form (one entry per evenly spaced run). */
+
+typedef struct strata_gaps strata_gaps;
+
+typedef struct strata_gaps_options {
+    const char *device;      /* only this device; NULL: every device */
+    const char *measurement; /* only this measurement's series; NULL: all */
+    int64_t from_ns;         /* range start; INT64_MIN (default): open */
+    int64_t to_ns;           /* range end, exclusive; INT64_MAX (default):
+                                the latest report of the matched series */
+    int64_t interval_ns;     /* expected interval; 0 (default): learned */
+    double tolerance;        /* >= 1, at most 1e6, used to a millionth;
+                                default 1.5 */
+} strata_gaps_options;
+
+/* Fill o with the defaults listed above. */
+STRATA_API void strata_gaps_options_init(strata_gaps_options *o);
+
+#define STRATA_GAP_REPORT 0 /* ended by the device's next report */
+#define STRATA_GAP_SILENT 1 /* no report after it: ends at the range end */
+#define STRATA_GAP_ABSENT 2 /* no report in the range at all (but earlier) */
+
+typedef struct strata_gap {
+    const char *device;  /* valid until the next strata_gaps_next/close */
+    int64_t start_ns;    /* the first missing report time (clipped to the
+                            range: the first one at or after from_ns) */
+    int64_t end_ns;      /* the next report, or the range end */
+    int64_t last_ns;     /* the report before the gap */
+    int64_t interval_ns; /* the device's expected interval */
+    uint64_t missing;    /* reports missing in [start_ns, end_ns) */
+    int kind;            /* STRATA_GAP_* */
+} strata_gap;
+
+/* Plan a gap search on db.  opts may be NULL for the defaults.  Bad options
+ * (tolerance out of range, negative interval, from >= to) are STRATA_MISUSE
+ * with a message naming the option.  An unknown device or measurement is
+ * not an error (no rows). */
+STRATA_API int strata_gaps_open(strata_db *db, const strata_gaps_options *opts,
+                                strata_gaps **g /* OUT */);
+/* STRATA_ROW with *out set, STRATA_DONE, or an error (e.g. STRATA_CORRUPT
+ * naming the damaged file); after an error, STRATA_DONE. */
+STRATA_API int strata_gaps_next(strata_gaps *g, strata_gap *out /* OUT */);
+
+typedef struct strata_gaps_stats {
+    uint64_t devices;          /* devices matched */
+    uint64_t devices_skipped;  /* whose interval could not be learned */
+    uint64_t series;           /* series matched */
+    uint64_t chunks_indexed;   /* chunks known from their index entry alone */
+    uint64_t chunks_decoded;   /* chunks whose timestamps were decoded */
+    uint64_t points_decoded;
+    uint64_t head_points;      /* points read from the in-memory head */
+} strata_gaps_stats;
+/* What the search did so far. */
+STRATA_API int strata_gaps_stats_get(const strata_gaps *g, strata_gaps_stats *out /* OUT */);
+/* Accepts NULL. */
+STRATA_API void strata_gaps_close(strata_gaps *g);
+
 /* ---- Checking ------------------------------------------------------------- */
 
 /* Re-read every checksum of the database at path (manifest, catalog, every

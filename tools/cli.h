@@ -23,6 +23,7 @@
 int cmd_ingest(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_gaps(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

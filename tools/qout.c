@@ -49,7 +49,7 @@ static const char *cell_text(strata_query *q, int i, const qout_opts *o, char *b
     }
 }
 
-static void csv_field(FILE *f, const char *s)
+void qout_csv_field(FILE *f, const char *s)
 {
     if (!s)
         return;
@@ -66,7 +66,7 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_string(FILE *f, const char *s)
+void qout_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -89,7 +89,7 @@ static void json_row(FILE *f, strata_query *q, const qout_opts *o)
     for (int i = 0; i < n; i++) {
         if (i)
             fputs(", ", f);
-        json_string(f, strata_query_column_name(q, i));
+        qout_json_string(f, strata_query_column_name(q, i));
         fputs(": ", f);
         int t = strata_query_column_type(q, i);
         const char *s = cell_text(q, i, o, buf, sizeof buf);
@@ -97,7 +97,7 @@ static void json_row(FILE *f, strata_query *q, const qout_opts *o)
             fputs("null", f);
         else if (t == STRATA_COL_TEXT || (t == STRATA_COL_TIME && !o->epoch_ns) ||
                  (t == STRATA_COL_F64 && !isfinite(strata_query_column_f64(q, i))))
-            json_string(f, s);
+            qout_json_string(f, s);
         else
             fputs(s, f);
     }
@@ -235,7 +235,7 @@ int qout_run(strata_db *db, const char *text, const qout_opts *o, FILE *f)
         for (int i = 0; i < ncols; i++) {
             if (i)
                 fputc(',', f);
-            csv_field(f, strata_query_column_name(q, i));
+            qout_csv_field(f, strata_query_column_name(q, i));
         }
         fputc('\n', f);
     } else if (o->format == QOUT_JSON) {
@@ -253,7 +253,7 @@ int qout_run(strata_db *db, const char *text, const qout_opts *o, FILE *f)
             for (int i = 0; i < ncols; i++) {
                 if (i)
                     fputc(',', f);
-                csv_field(f, cell_text(q, i, o, buf, sizeof buf));
+                qout_csv_field(f, cell_text(q, i, o, buf, sizeof buf));
             }
             fputc('\n', f);
             break;

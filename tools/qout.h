@@ -22,6 +22,12 @@ int qout_parse_format(const char *s, qout_format *out /* OUT */);
  * Errors go to stderr; returns 0 on success, -1 on failure. */
 int qout_run(strata_db *db, const char *text, const qout_opts *o, FILE *f);
 
+/* s as a CSV field (quoted when it holds a comma, quote or line break);
+ * NULL prints nothing. */
+void qout_csv_field(FILE *f, const char *s);
+/* s as a JSON string, quoted and escaped. */
+void qout_json_string(FILE *f, const char *s);
+
 /* The interactive shell (tools/shell.c); returns a CLI exit code. */
 int shell_run(strata_db *db, const char *path, qout_opts *o);
 

@@ -25,6 +25,7 @@ static const struct command {
     {"ingest", cmd_ingest, "ingest <db> [--format lp|csv] [--precision ns|us|ms|s] [--strict] FILE…|-"},
     {"dump", cmd_dump, "dump <db> [--measurement M] [--from T] [--to T]"},
     {"query", cmd_query, "query <db> ['<query>'] [--format table|csv|json|ndjson] [--epoch ns] [--plot FILE.svg|-]"},
+    {"gaps", cmd_gaps, "gaps <db> [--device D] [--measurement M] [--from T] [--to T] [--interval D] [--tolerance X] [--format table|csv|json]"},
     {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
     {"verify", cmd_verify, "verify <db>"},
     {"delete", cmd_delete, "delete <db> (--series KEY... | --device D [--measurement M]) [--from T] [--to T]"},
