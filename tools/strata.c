@@ -19,6 +19,8 @@ static const struct command {
     {"query", cmd_query, "query <db> ['<query>'] [--format table|csv|json|ndjson] [--epoch ns] [--plot FILE.svg|-]"},
     {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
     {"verify", cmd_verify, "verify <db>"},
+    {"compact", cmd_compact, "compact <db>"},
+    {"retention", cmd_retention, "retention <db> [--raw D|forever]"},
     {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
 };
 

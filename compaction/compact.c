@@ -1,0 +1,362 @@
+/*
+ * compact.c — running compaction against a database: the commit protocol,
+ * the background thread, strata_db_compact() and the retention settings
+ * (FORMAT.md §2.3 "Compaction" and "Retention", §2.4).
+ *
+ * A merge job, in this order:
+ *   1. reserve a new segment id (man_mu, a moment);
+ *   2. write the merged segment (merge.c), fsync it, fsync seg/ — no lock
+ *      held, writers and readers go on;
+ *   3. under man_mu: check that every input is still live and that no
+ *      segment committed meanwhile could be shadowed wrongly (below), then
+ *      ONE manifest edit adds the output and removes the inputs (the commit
+ *      point), then the view is edited the same way (a pointer swap under
+ *      view_mu);
+ *   4. the inputs are marked obsolete: each file is deleted when the last
+ *      view or iterator holding it lets go.
+ * A crash before 3 leaves an orphan output (deleted at the next open) and
+ * the inputs live; after 3 the output is live and the inputs are orphans.
+ * Never both, never neither.
+ *
+ * The check in 3: the output's id is newer than every input, so it must
+ * not be older than a segment that overlaps its range and was committed by
+ * a flush that reserved its id before this job did (its points are newer
+ * than the inputs' and must keep winning).  Such a job is abandoned (its
+ * output deleted) and planned again on the next pass.
+ *
+ * Retention: one manifest edit removes every expired segment; files go as
+ * above.  Only segments take part in anything here: the heads are newer
+ * than every segment and are left alone.
+ */
+#include "compaction/compact.h"
+
+#include "engine/alloc.h"
+#include "engine/db.h"
+#include "engine/err.h"
+#include "engine/os.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_PASSES 8
+
+static void logf_(strata_db *db, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(strata_db *db, int level, const char *fmt, ...)
+{
+    if (!db->opts.log)
+        return;
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    db->opts.log(db->opts.log_ctx, level, msg);
+}
+
+static int64_t frontier_of(strata_db *db)
+{
+    pthread_mutex_lock(&db->write_mu);
+    int64_t f = db->frontier;
+    pthread_mutex_unlock(&db->write_mu);
+    return f;
+}
+
+static seg_reader *find_reader(const view *v, uint64_t id)
+{
+    for (size_t i = 0; i < v->nsegs; i++)
+        if (segr_info(v->segs[i])->id == id)
+            return v->segs[i];
+    return NULL;
+}
+
+static const man_segment *find_live(const man_state *st, uint64_t id)
+{
+    for (size_t i = 0; i < st->nsegs; i++)
+        if (st->segs[i].id == id)
+            return &st->segs[i];
+    return NULL;
+}
+
+/* Retention: drop the expired segments in one edit.  Under man_mu. */
+static int drop_segments(strata_db *db, view *v, const uint64_t *ids, size_t n)
+{
+    uint64_t *live = st_malloc((n + 1) * sizeof *live);
+    if (!live)
+        return st_err(STRATA_NOMEM, "out of memory applying retention");
+    size_t k = 0;
+    const man_state *st = manifest_state(db->man);
+    for (size_t i = 0; i < n; i++)
+        if (find_live(st, ids[i]) && find_reader(v, ids[i]))
+            live[k++] = ids[i];
+    int rc = STRATA_OK;
+    if (k) {
+        man_edit ed = {.remove = live, .nremove = k, .next_segment_id = db->next_seg_id};
+        rc = manifest_commit(db->man, &ed);
+        if (rc == STRATA_OK && db_view_edit(db, NULL, 0, live, k, 0))
+            rc = st_err(STRATA_NOMEM, "out of memory installing a view after retention");
+        else if (rc == STRATA_OK) {
+            for (size_t i = 0; i < k; i++)
+                segr_mark_obsolete(find_reader(v, live[i]));
+            atomic_fetch_add(&db->segments_dropped, k);
+            logf_(db, STRATA_LOG_INFO, "retention: deleted %zu expired segment(s)", k);
+        }
+    }
+    st_free(live);
+    return rc;
+}
+
+/* Step 3's check; under man_mu.  1 when the job may commit. */
+static int may_commit(strata_db *db, const cplan_job *j, const uint64_t *ids, uint64_t out_id)
+{
+    const man_state *st = manifest_state(db->man);
+    for (size_t i = 0; i < j->n; i++)
+        if (!find_live(st, ids[i]))
+            return 0;
+    for (size_t i = 0; i < st->nsegs; i++) {
+        const man_segment *s = &st->segs[i];
+        int input = 0;
+        for (size_t k = 0; k < j->n && !input; k++)
+            input = ids[k] == s->id;
+        if (!input && s->id > ids[0] && s->id < out_id && s->part_last >= j->part_first &&
+            s->part_first <= j->part_last)
+            return 0;
+    }
+    return 1;
+}
+
+static int run_job(strata_db *db, view *v, const cplan *p, const cplan_job *j)
+{
+    const uint64_t *ids = p->ids + j->first;
+    seg_reader **in = st_malloc((j->n + 1) * sizeof *in);
+    if (!in)
+        return st_err(STRATA_NOMEM, "out of memory compacting");
+    for (size_t i = 0; i < j->n; i++)
+        in[i] = find_reader(v, ids[i]);
+    uint64_t id = db_reserve_segment_id(db);
+    char path[4300];
+    seg_file_path(db->seg_dir, id, path, sizeof path);
+    seg_info info;
+    int rc = compact_merge(in, j->n, path, id, j->part_first, j->part_last, &db->comp_stop, &info);
+    seg_reader *out = NULL;
+    if (rc == STRATA_OK) {
+        int e = os_fsync_dir(db->seg_dir);
+        if (e < 0)
+            rc = st_err_os(STRATA_IOERR_FSYNC, -e, "cannot sync %s", db->seg_dir);
+        else
+            rc = segr_open(path, &out);
+        if (rc != STRATA_OK)
+            os_unlink(path);
+    }
+    if (rc != STRATA_OK) {
+        st_free(in);
+        return rc;
+    }
+    pthread_mutex_lock(&db->man_mu);
+    int ok = may_commit(db, j, ids, id);
+    if (ok) {
+        man_segment add = {id, info.part_first, info.part_last, info.size, info.points};
+        man_edit ed = {.add = &add,
+                       .nadd = 1,
+                       .remove = ids,
+                       .nremove = j->n,
+                       .next_segment_id = db->next_seg_id};
+        rc = manifest_commit(db->man, &ed);
+        if (rc == STRATA_OK && db_view_edit(db, &out, 1, ids, j->n, 0))
+            rc = st_err(STRATA_NOMEM, "out of memory installing a compacted segment");
+    }
+    pthread_mutex_unlock(&db->man_mu);
+    if (rc != STRATA_OK)
+        db_fail(db); /* the edit may be on disk: leave every file alone */
+    if (rc == STRATA_OK && ok) {
+        for (size_t i = 0; i < j->n; i++)
+            segr_mark_obsolete(in[i]);
+        atomic_fetch_add(&db->compactions, 1);
+        logf_(db, STRATA_LOG_INFO, "compacted %zu segment(s) into %s (%llu points)", j->n, path,
+              (unsigned long long)info.points);
+    } else if (rc == STRATA_OK) {
+        segr_mark_obsolete(out); /* a flush overtook it: plan again */
+        logf_(db, STRATA_LOG_INFO, "compaction into %s abandoned: a flush overlapped it", path);
+    }
+    segr_unref(out);
+    st_free(in);
+    return rc;
+}
+
+/* One pass: plan from the current view, apply retention, run the jobs.
+ * *did: whether anything changed. */
+static int run_pass(strata_db *db, int background, int *did)
+{
+    *did = 0;
+    cplan_params prm = {.partition_ns = db->partition_ns,
+                        .frontier = frontier_of(db),
+                        .background = background};
+    pthread_mutex_lock(&db->man_mu);
+    prm.retention_ns = manifest_state(db->man)->retention_ns;
+    view *v = db_view_get(db); /* under man_mu: the manifest's segments exactly */
+    pthread_mutex_unlock(&db->man_mu);
+    cplan_seg *segs = st_malloc((v->nsegs + 1) * sizeof *segs);
+    if (!segs) {
+        view_unref(v);
+        return st_err(STRATA_NOMEM, "out of memory compacting");
+    }
+    for (size_t i = 0; i < v->nsegs; i++) {
+        const seg_info *in = segr_info(v->segs[i]);
+        segs[i] = (cplan_seg){in->id, in->part_first, in->part_last};
+    }
+    cplan p;
+    int rc = compact_plan(segs, v->nsegs, &prm, &p);
+    st_free(segs);
+    if (rc == STRATA_OK && p.ndrop) {
+        pthread_mutex_lock(&db->man_mu);
+        rc = drop_segments(db, v, p.drop, p.ndrop);
+        pthread_mutex_unlock(&db->man_mu);
+        if (rc != STRATA_OK)
+            db_fail(db); /* the edit may be on disk: leave every file alone */
+        *did = rc == STRATA_OK;
+    }
+    for (size_t i = 0; i < p.njobs && rc == STRATA_OK; i++) {
+        uint64_t before = atomic_load(&db->compactions);
+        rc = run_job(db, v, &p, &p.jobs[i]);
+        *did |= atomic_load(&db->compactions) != before;
+    }
+    if (rc == STRATA_OK)
+        rc = db_failed_error(db);
+    compact_plan_free(&p);
+    view_unref(v);
+    return rc;
+}
+
+int compact_run(strata_db *db, int background)
+{
+    int did = 1, rc = STRATA_OK;
+    for (int pass = 0; pass < MAX_PASSES && did && rc == STRATA_OK; pass++)
+        rc = run_pass(db, background, &did);
+    return rc;
+}
+
+/* ---- the background thread ---------------------------------------------- */
+
+static void *compact_main(void *arg)
+{
+    strata_db *db = arg;
+    for (;;) {
+        pthread_mutex_lock(&db->comp_mu);
+        while (!db->comp_wake && !atomic_load(&db->comp_stop))
+            pthread_cond_wait(&db->comp_cv, &db->comp_mu);
+        db->comp_wake = 0;
+        pthread_mutex_unlock(&db->comp_mu);
+        if (atomic_load(&db->comp_stop))
+            break;
+        pthread_mutex_lock(&db->compact_mu);
+        int rc = compact_run(db, 1);
+        pthread_mutex_unlock(&db->compact_mu);
+        if (rc != STRATA_OK && !atomic_load(&db->comp_stop))
+            logf_(db, STRATA_LOG_WARN, "background compaction failed: %s", st_errmsg());
+    }
+    return NULL;
+}
+
+int compact_thread_start(strata_db *db)
+{
+    atomic_store(&db->comp_stop, 0);
+    if (pthread_create(&db->comp_thread, NULL, compact_main, db) != 0)
+        return st_err(STRATA_ERROR, "cannot start the compaction thread");
+    db->has_comp_thread = 1;
+    return STRATA_OK;
+}
+
+void compact_thread_stop(strata_db *db)
+{
+    if (!db->has_comp_thread)
+        return;
+    pthread_mutex_lock(&db->comp_mu);
+    atomic_store(&db->comp_stop, 1);
+    pthread_cond_broadcast(&db->comp_cv);
+    pthread_mutex_unlock(&db->comp_mu);
+    pthread_join(db->comp_thread, NULL);
+    db->has_comp_thread = 0;
+    atomic_store(&db->comp_stop, 0);
+}
+
+void compact_wake(strata_db *db)
+{
+    if (!db->has_comp_thread)
+        return;
+    pthread_mutex_lock(&db->comp_mu);
+    db->comp_wake = 1;
+    pthread_cond_broadcast(&db->comp_cv);
+    pthread_mutex_unlock(&db->comp_mu);
+}
+
+/* ---- settings and the public calls ------------------------------------------ */
+
+static int set_retention(strata_db *db, int64_t ns)
+{
+    pthread_mutex_lock(&db->man_mu);
+    int rc = STRATA_OK;
+    if (manifest_state(db->man)->retention_ns != ns) {
+        man_edit ed = {.set_retention = 1, .retention_ns = ns};
+        rc = manifest_commit(db->man, &ed);
+    }
+    pthread_mutex_unlock(&db->man_mu);
+    return rc;
+}
+
+int compact_open_settings(strata_db *db, int64_t retention_ns)
+{
+    if (retention_ns == 0)
+        return STRATA_OK;
+    int64_t want = retention_ns == STRATA_RETENTION_FOREVER ? 0 : retention_ns;
+    if (retention_ns < 0 && retention_ns != STRATA_RETENTION_FOREVER)
+        return st_err(STRATA_MISUSE, "retention_ns must be 0, positive or STRATA_RETENTION_FOREVER");
+    if (manifest_state(db->man)->retention_ns == want)
+        return STRATA_OK;
+    if (db->read_only)
+        return st_err(STRATA_MISUSE_READONLY, "cannot change the retention of a database opened "
+                                              "read-only");
+    return set_retention(db, want);
+}
+
+int strata_db_set_retention(strata_db *db, int64_t ns)
+{
+    if (!db)
+        return st_err(STRATA_MISUSE, "strata_db_set_retention: NULL database");
+    if (ns < 0)
+        return st_err(STRATA_MISUSE, "retention must be 0 (forever) or positive, not %lld",
+                      (long long)ns);
+    if (db->read_only)
+        return st_err(STRATA_MISUSE_READONLY, "the database is open read-only");
+    int rc = db_failed_error(db);
+    if (rc == STRATA_OK)
+        rc = set_retention(db, ns);
+    if (rc == STRATA_OK)
+        compact_wake(db);
+    return rc;
+}
+
+int strata_db_get_retention(strata_db *db, int64_t *ns)
+{
+    if (!db || !ns)
+        return st_err(STRATA_MISUSE, "strata_db_get_retention: NULL argument");
+    pthread_mutex_lock(&db->man_mu);
+    *ns = manifest_state(db->man)->retention_ns;
+    pthread_mutex_unlock(&db->man_mu);
+    return STRATA_OK;
+}
+
+int strata_db_compact(strata_db *db)
+{
+    if (!db)
+        return st_err(STRATA_MISUSE, "strata_db_compact: NULL database");
+    if (db->read_only)
+        return st_err(STRATA_MISUSE_READONLY, "the database is open read-only");
+    int rc = strata_db_flush(db);
+    if (rc != STRATA_OK)
+        return rc;
+    pthread_mutex_lock(&db->compact_mu);
+    rc = compact_run(db, 0);
+    pthread_mutex_unlock(&db->compact_mu);
+    return rc;
+}
