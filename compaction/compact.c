@@ -4,7 +4,10 @@
  * (FORMAT.md §2.3 "Compaction" and "Retention", §2.4).
  *
  * A merge job, in this order:
- *   1. reserve a new segment id (man_mu, a moment);
+ *   1. under man_mu: wait until no flush holds reserved but uncommitted
+ *      segment ids, reserve the output's id, and take as inputs every live
+ *      segment overlapping the planned range (widened until closed) — so
+ *      every segment committed later has a higher id than the output;
  *   2. write the merged segment (merge.c), fsync it, fsync seg/ — no lock
  *      held, writers and readers go on;
  *   3. under man_mu: check that every input is still live and that no
@@ -18,14 +21,17 @@
  * the inputs live; after 3 the output is live and the inputs are orphans.
  * Never both, never neither.
  *
- * The check in 3: the output's id is newer than every input, so it must
- * not be older than a segment that overlaps its range and was committed by
- * a flush that reserved its id before this job did (its points are newer
- * than the inputs' and must keep winning).  Such a job is abandoned (its
- * output deleted) and planned again on the next pass.
+ * Why 1 waits for flushes: the output's id is newer than every input, so
+ * it must not be older than a segment that overlaps its range and was
+ * committed by a flush that reserved its id earlier (its points are newer
+ * than the inputs' and must keep winning).  With no flush holding ids at
+ * the reservation, every segment with a smaller id is already live and
+ * among the inputs if it overlaps.  The check in 3 verifies exactly that
+ * (a job that fails it is abandoned, its output deleted).
  *
  * Retention: one manifest edit removes every expired segment; files go as
- * above.  Only segments take part in anything here: the heads are newer
+ * above.  A run that changed anything replaces a manifest grown to twice
+ * its snapshot size by the snapshot (manifest_rewrite: temp file, rename).  Only segments take part in anything here: the heads are newer
  * than every segment and are left alone.
  */
 #include "compaction/compact.h"
@@ -107,38 +113,83 @@ static int drop_segments(strata_db *db, view *v, const uint64_t *ids, size_t n)
     return rc;
 }
 
-/* Step 3's check; under man_mu.  1 when the job may commit. */
-static int may_commit(strata_db *db, const cplan_job *j, const uint64_t *ids, uint64_t out_id)
+/* Step 3's check, under man_mu: every input still live, and no live
+ * segment outside the inputs overlapping the range with an id between the
+ * inputs' smallest and the output's (1: may commit).  Step 1 makes this
+ * hold; checked anyway, because a wrong order here would change data. */
+static int may_commit(strata_db *db, int64_t lo, int64_t hi, seg_reader *const *in, size_t n,
+                      uint64_t out_id)
 {
     const man_state *st = manifest_state(db->man);
-    for (size_t i = 0; i < j->n; i++)
-        if (!find_live(st, ids[i]))
+    for (size_t i = 0; i < n; i++)
+        if (!find_live(st, segr_info(in[i])->id))
             return 0;
     for (size_t i = 0; i < st->nsegs; i++) {
         const man_segment *s = &st->segs[i];
         int input = 0;
-        for (size_t k = 0; k < j->n && !input; k++)
-            input = ids[k] == s->id;
-        if (!input && s->id > ids[0] && s->id < out_id && s->part_last >= j->part_first &&
-            s->part_first <= j->part_last)
+        for (size_t k = 0; k < n && !input; k++)
+            input = segr_info(in[k])->id == s->id;
+        if (!input && s->id > segr_info(in[0])->id && s->id < out_id && s->part_last >= lo &&
+            s->part_first <= hi)
             return 0;
     }
     return 1;
 }
 
-static int run_job(strata_db *db, view *v, const cplan *p, const cplan_job *j)
+/* Step 1, under man_mu: wait until no flush holds reserved ids, take the
+ * output id, and the inputs: every segment of the current view that
+ * overlaps [*lo, *hi], the range widened until nothing outside it
+ * overlaps.  *v gets the view (a reference) holding them. */
+static int take_inputs(strata_db *db, int64_t *lo, int64_t *hi, view **v, seg_reader ***in,
+                       size_t *n, uint64_t *id)
 {
-    const uint64_t *ids = p->ids + j->first;
-    seg_reader **in = st_malloc((j->n + 1) * sizeof *in);
-    if (!in)
+    pthread_mutex_lock(&db->man_mu);
+    while (db->flush_ids_open && !atomic_load(&db->comp_stop))
+        pthread_cond_wait(&db->man_cv, &db->man_mu);
+    *v = db_view_get(db);
+    *id = db->next_seg_id++;
+    pthread_mutex_unlock(&db->man_mu);
+    seg_reader **a = st_malloc(((*v)->nsegs + 1) * sizeof *a);
+    if (!a)
         return st_err(STRATA_NOMEM, "out of memory compacting");
-    for (size_t i = 0; i < j->n; i++)
-        in[i] = find_reader(v, ids[i]);
-    uint64_t id = db_reserve_segment_id(db);
+    size_t k = 0;
+    for (int grown = 1; grown;) {
+        grown = 0;
+        k = 0;
+        for (size_t i = 0; i < (*v)->nsegs; i++) {
+            const seg_info *si = segr_info((*v)->segs[i]);
+            if (si->part_last < *lo || si->part_first > *hi)
+                continue;
+            a[k++] = (*v)->segs[i];
+            if (si->part_first < *lo || si->part_last > *hi) {
+                *lo = si->part_first < *lo ? si->part_first : *lo;
+                *hi = si->part_last > *hi ? si->part_last : *hi;
+                grown = 1;
+            }
+        }
+    }
+    *in = a;
+    *n = k;
+    return STRATA_OK;
+}
+
+static int run_job(strata_db *db, const cplan_job *j)
+{
+    int64_t lo = j->part_first, hi = j->part_last;
+    view *v = NULL;
+    seg_reader **in = NULL;
+    size_t n = 0;
+    uint64_t id;
+    int rc = take_inputs(db, &lo, &hi, &v, &in, &n, &id);
+    if (rc != STRATA_OK || n < 2 || atomic_load(&db->comp_stop)) {
+        st_free(in);
+        view_unref(v);
+        return rc;
+    }
     char path[4300];
     seg_file_path(db->seg_dir, id, path, sizeof path);
     seg_info info;
-    int rc = compact_merge(in, j->n, path, id, j->part_first, j->part_last, &db->comp_stop, &info);
+    rc = compact_merge(in, n, path, id, lo, hi, &db->comp_stop, &info);
     seg_reader *out = NULL;
     if (rc == STRATA_OK) {
         int e = os_fsync_dir(db->seg_dir);
@@ -149,38 +200,51 @@ static int run_job(strata_db *db, view *v, const cplan *p, const cplan_job *j)
         if (rc != STRATA_OK)
             os_unlink(path);
     }
+    uint64_t *ids = st_malloc((n + 1) * sizeof *ids);
+    if (rc == STRATA_OK && !ids)
+        rc = st_err(STRATA_NOMEM, "out of memory compacting");
     if (rc != STRATA_OK) {
+        if (out) {
+            segr_mark_obsolete(out);
+            segr_unref(out);
+        }
+        st_free(ids);
         st_free(in);
+        view_unref(v);
         return rc;
     }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = segr_info(in[i])->id;
     pthread_mutex_lock(&db->man_mu);
-    int ok = may_commit(db, j, ids, id);
+    int ok = may_commit(db, lo, hi, in, n, id);
     if (ok) {
         man_segment add = {id, info.part_first, info.part_last, info.size, info.points};
         man_edit ed = {.add = &add,
                        .nadd = 1,
                        .remove = ids,
-                       .nremove = j->n,
+                       .nremove = n,
                        .next_segment_id = db->next_seg_id};
         rc = manifest_commit(db->man, &ed);
-        if (rc == STRATA_OK && db_view_edit(db, &out, 1, ids, j->n, 0))
+        if (rc == STRATA_OK && db_view_edit(db, &out, 1, ids, n, 0))
             rc = st_err(STRATA_NOMEM, "out of memory installing a compacted segment");
     }
     pthread_mutex_unlock(&db->man_mu);
     if (rc != STRATA_OK)
         db_fail(db); /* the edit may be on disk: leave every file alone */
     if (rc == STRATA_OK && ok) {
-        for (size_t i = 0; i < j->n; i++)
+        for (size_t i = 0; i < n; i++)
             segr_mark_obsolete(in[i]);
         atomic_fetch_add(&db->compactions, 1);
-        logf_(db, STRATA_LOG_INFO, "compacted %zu segment(s) into %s (%llu points)", j->n, path,
+        logf_(db, STRATA_LOG_INFO, "compacted %zu segment(s) into %s (%llu points)", n, path,
               (unsigned long long)info.points);
     } else if (rc == STRATA_OK) {
-        segr_mark_obsolete(out); /* a flush overtook it: plan again */
-        logf_(db, STRATA_LOG_INFO, "compaction into %s abandoned: a flush overlapped it", path);
+        segr_mark_obsolete(out);
+        logf_(db, STRATA_LOG_WARN, "compaction into %s abandoned: its inputs changed", path);
     }
     segr_unref(out);
+    st_free(ids);
     st_free(in);
+    view_unref(v);
     return rc;
 }
 
@@ -218,7 +282,7 @@ static int run_pass(strata_db *db, int background, int *did)
     }
     for (size_t i = 0; i < p.njobs && rc == STRATA_OK; i++) {
         uint64_t before = atomic_load(&db->compactions);
-        rc = run_job(db, v, &p, &p.jobs[i]);
+        rc = run_job(db, &p.jobs[i]);
         *did |= atomic_load(&db->compactions) != before;
     }
     if (rc == STRATA_OK)
@@ -228,11 +292,32 @@ static int run_pass(strata_db *db, int background, int *did)
     return rc;
 }
 
+/* After compactions the manifest is mostly history (edits adding and then
+ * removing segments): once it is twice the size of a snapshot of its state
+ * (and past a page), replace it by one (FORMAT.md §7.5). */
+static int shrink_manifest(strata_db *db)
+{
+    pthread_mutex_lock(&db->man_mu);
+    uint64_t snapshot = 512 + (uint64_t)manifest_state(db->man)->nsegs * 48;
+    uint64_t size = manifest_file_size(db->man);
+    int rc = STRATA_OK;
+    if (size > 4096 && size > 2 * snapshot)
+        rc = manifest_rewrite(db->man);
+    pthread_mutex_unlock(&db->man_mu);
+    if (rc != STRATA_OK)
+        db_fail(db); /* the file may be replaced while the handle appends to the old one */
+    return rc;
+}
+
 int compact_run(strata_db *db, int background)
 {
-    int did = 1, rc = STRATA_OK;
-    for (int pass = 0; pass < MAX_PASSES && did && rc == STRATA_OK; pass++)
+    int did = 1, any = 0, rc = STRATA_OK;
+    for (int pass = 0; pass < MAX_PASSES && did && rc == STRATA_OK; pass++) {
         rc = run_pass(db, background, &did);
+        any |= did;
+    }
+    if (rc == STRATA_OK && any)
+        rc = shrink_manifest(db);
     return rc;
 }
 
@@ -275,6 +360,9 @@ void compact_thread_stop(strata_db *db)
     atomic_store(&db->comp_stop, 1);
     pthread_cond_broadcast(&db->comp_cv);
     pthread_mutex_unlock(&db->comp_mu);
+    pthread_mutex_lock(&db->man_mu); /* a run waiting for a flush's ids */
+    pthread_cond_broadcast(&db->man_cv);
+    pthread_mutex_unlock(&db->man_mu);
     pthread_join(db->comp_thread, NULL);
     db->has_comp_thread = 0;
     atomic_store(&db->comp_stop, 0);

@@ -92,7 +92,9 @@ struct strata_db {
     /* manifest commits (man_mu): the next segment id to hand out (at
      * least the manifest's next_segment_id) */
     pthread_mutex_t man_mu;
+    pthread_cond_t man_cv;  /* signalled when flush_ids_open drops to 0 */
     uint64_t next_seg_id;
+    int flush_ids_open;     /* a flush holds ids it has not committed yet */
 
     /* compaction (compaction/compact.h) */
     pthread_mutex_t compact_mu;
@@ -125,9 +127,6 @@ int db_view_freeze(strata_db *db, head *frozen);
 int db_view_edit(strata_db *db, seg_reader **add, size_t nadd, const uint64_t *remove,
                  size_t nremove, int drop_frozen);
 
-/* ---- segment ids (under man_mu) ---- */
-/* The next unused segment id (takes man_mu). */
-uint64_t db_reserve_segment_id(strata_db *db);
 
 /* ---- partitions ---- */
 int64_t db_partition_of(const strata_db *db, int64_t ts);

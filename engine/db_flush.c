@@ -43,12 +43,23 @@ void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int6
     *last = l > INT64_MAX ? INT64_MAX : (int64_t)l;
 }
 
-uint64_t db_reserve_segment_id(strata_db *db)
+/* Flushes only: the ids stay "open" (compaction waits before taking an
+ * id of its own) until db_flush_frozen ends, committed or not. */
+static uint64_t reserve_id(strata_db *db)
 {
     pthread_mutex_lock(&db->man_mu);
     uint64_t id = db->next_seg_id++;
+    db->flush_ids_open = 1;
     pthread_mutex_unlock(&db->man_mu);
     return id;
+}
+
+static void close_ids(strata_db *db)
+{
+    pthread_mutex_lock(&db->man_mu);
+    db->flush_ids_open = 0;
+    pthread_cond_broadcast(&db->man_cv);
+    pthread_mutex_unlock(&db->man_mu);
 }
 
 void db_fail(strata_db *db)
@@ -100,7 +111,7 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
     int64_t first, last;
     db_partition_bounds(db, part, &first, &last);
     char path[4300];
-    uint64_t id = db_reserve_segment_id(db);
+    uint64_t id = reserve_id(db);
     seg_file_path(db->seg_dir, id, path, sizeof path);
     pwriter *p = &(*ws)[*n];
     memset(p, 0, sizeof *p);
@@ -209,6 +220,8 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
         /* Committed: publish the new segments to readers. */
         if (rc == STRATA_OK && db_view_edit(db, all, n, NULL, 0, 1))
             rc = st_err(STRATA_NOMEM, "out of memory installing the flushed segments");
+        db->flush_ids_open = 0;
+        pthread_cond_broadcast(&db->man_cv);
         pthread_mutex_unlock(&db->man_mu);
     }
     for (size_t i = 0; i < n; i++)
@@ -226,6 +239,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     }
     compact_wake(db);
 out:
+    close_ids(db);
     st_free(ws);
     st_free(adds);
     st_free(all);

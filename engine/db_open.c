@@ -256,6 +256,7 @@ static void free_db(strata_db *db)
     pthread_rwlock_destroy(&db->head_lock);
     pthread_mutex_destroy(&db->view_mu);
     pthread_mutex_destroy(&db->man_mu);
+    pthread_cond_destroy(&db->man_cv);
     pthread_mutex_destroy(&db->compact_mu);
     pthread_mutex_destroy(&db->comp_mu);
     pthread_cond_destroy(&db->comp_cv);
@@ -297,6 +298,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     pthread_mutex_init(&db->view_mu, NULL);
     pthread_mutex_init(&db->qindex_mu, NULL);
     pthread_mutex_init(&db->man_mu, NULL);
+    pthread_cond_init(&db->man_cv, NULL);
     pthread_mutex_init(&db->compact_mu, NULL);
     pthread_mutex_init(&db->comp_mu, NULL);
     pthread_cond_init(&db->comp_cv, NULL);

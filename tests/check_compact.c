@@ -36,6 +36,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,8 +130,44 @@ static void write_lines(strata_db *db, char **lines, size_t n, size_t batch)
     strata_batch_free(b);
 }
 
-/* The messy database: shuffled, 30 % sent twice, the last 15 % late. */
-static void build_messy(const char *dir, char *text)
+/* While the background compaction runs: a reader that keeps iterating
+ * over every series, checking times strictly increase (nothing doubled). */
+typedef struct reader_arg {
+    strata_db *db;
+    volatile int stop;
+    long rounds, bad;
+} reader_arg;
+
+static void *reader_main(void *p)
+{
+    reader_arg *a = p;
+    while (!a->stop) {
+        uint64_t ns = 0;
+        strata_series_count(a->db, &ns);
+        for (uint64_t id = 0; id < ns; id++) {
+            strata_iter *it;
+            if (strata_iter_open(a->db, id, INT64_MIN, INT64_MAX, &it) != STRATA_OK) {
+                a->bad++;
+                continue;
+            }
+            int64_t ts, prev = INT64_MIN;
+            strata_value v;
+            int rc;
+            while ((rc = strata_iter_next(it, &ts, &v)) == STRATA_ROW) {
+                a->bad += ts <= prev;
+                prev = ts;
+            }
+            a->bad += rc != STRATA_DONE;
+            strata_iter_close(it);
+        }
+        a->rounds++;
+    }
+    return NULL;
+}
+
+/* The messy database: shuffled, 30 % sent twice, the last 15 % late;
+ * with the background compaction thread on, and a reader, when bg. */
+static void build_messy_ex(const char *dir, char *text, int bg)
 {
     size_t n;
     char **lines = split_lines(text, &n);
@@ -147,14 +184,29 @@ static void build_messy(const char *dir, char *text)
         s[j] = t;
     }
     size_t early = total - total * 15 / 100;
-    strata_db *db = open_db(dir, 0);
+    strata_db *db = open_db(dir, bg);
+    reader_arg ra = {db, 0, 0, 0};
+    pthread_t reader;
+    if (bg)
+        ck_assert(pthread_create(&reader, NULL, reader_main, &ra) == 0);
     write_lines(db, s, early, 500);
+    if (bg) {
+        ra.stop = 1;
+        pthread_join(reader, NULL);
+        ck_assert_msg(ra.bad == 0 && ra.rounds > 0, "reader: %ld problems in %ld rounds", ra.bad,
+                      ra.rounds);
+    }
     ck_assert_int_eq(strata_db_close(db), STRATA_OK);
-    db = open_db(dir, 0);
+    db = open_db(dir, bg);
     write_lines(db, s + early, total - early, 500);
     ck_assert_int_eq(strata_db_close(db), STRATA_OK);
     free(s);
     free(lines);
+}
+
+static void build_messy(const char *dir, char *text)
+{
+    build_messy_ex(dir, text, 0);
 }
 
 static void build_clean(const char *dir, const char *text)
@@ -294,6 +346,7 @@ static void check_old_or_new(const psums *old, const psums *nw, const char *db, 
 typedef struct fixture {
     char *root, *messy, *clean, *compacted;
     char *expected; /* the clean dump */
+    char *text;     /* the generated line protocol */
     psums before, after;
 } fixture;
 
@@ -307,8 +360,10 @@ static void fixture_make(const char *trucks, const char *span)
     fx.compacted = tu_path(fx.root, "compacted");
     char *text = gen_fleet(trucks, span, "60s");
     build_clean(fx.clean, text);
+    char *copy = strdup(text);
     build_messy(fx.messy, text);
     free(text);
+    fx.text = copy;
     fx.expected = dump(fx.clean);
     copy_tree(fx.messy, fx.compacted);
     char *out = cli_out((const char *const[]){"compact", fx.compacted, NULL}, NULL);
@@ -325,6 +380,7 @@ static void fixture_free(void)
     free(fx.clean);
     free(fx.compacted);
     free(fx.expected);
+    free(fx.text);
     memset(&fx, 0, sizeof fx);
 }
 
@@ -362,6 +418,16 @@ START_TEST(test_same_dump_and_size)
     ck_assert_msg(strstr(out, "(+ 0 points in the head)"), "%s", out);
     free(out);
     ck_assert_uint_eq(partition_sums(fx.messy).nsegs, now.nsegs);
+
+    /* the same stream with the background compaction thread merging while
+     * the writes flush and a reader iterates */
+    char *bg = tu_path(fx.root, "background");
+    build_messy_ex(bg, fx.text, 1);
+    d = dump(bg);
+    ck_assert_msg(strcmp(d, fx.expected) == 0, "dump differs with background compaction");
+    free(d);
+    verify_ok(bg);
+    free(bg);
     fixture_free();
 }
 END_TEST
