@@ -46,6 +46,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #define DAY INT64_C(86400000000000)
 #define HOUR INT64_C(3600000000000)
@@ -457,7 +458,7 @@ static pid_t spawn_compact(const char *db)
 
 START_TEST(test_kill_compaction)
 {
-    fixture_make("6", "3d");
+    fixture_make("3", "2d");
     char *work = tu_path(fx.root, "work");
     /* how long one compaction takes here */
     copy_tree(fx.messy, work);
@@ -469,8 +470,8 @@ START_TEST(test_kill_compaction)
     tu_rmrf(work);
     uint64_t seed = 12345;
     int killed = 0, finished = 0, mixed = 0;
-    double budget = now_s() + 12;
-    for (int iter = 0; iter < 30 && now_s() < budget; iter++) {
+    double budget = now_s() + 15;
+    for (int iter = 0; iter < 40 && now_s() < budget; iter++) {
         copy_tree(fx.messy, work);
         pid = spawn_compact(work);
         useconds_t delay = (useconds_t)(tu_rand(&seed) % (uint64_t)(took * 1.1e6 + 1));
@@ -668,6 +669,33 @@ START_TEST(test_retention)
 }
 END_TEST
 
+/* The settings edit of FORMAT.md §7.2, byte for byte. */
+START_TEST(test_retention_edit_bytes)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, 0);
+    char *mp = tu_path(dir, "MANIFEST");
+    size_t before, after;
+    free(tu_read_file(mp, &before));
+    ck_assert_int_eq(strata_db_set_retention(db, 7 * DAY), STRATA_OK);
+    ck_assert_int_eq(strata_db_set_retention(db, 7 * DAY), STRATA_OK); /* unchanged: no edit */
+    unsigned char *m = (unsigned char *)tu_read_file(mp, &after);
+    ck_assert_uint_eq(after - before, 25);
+    static const unsigned char want[17] = {0x09, 0, 0, 0, 0x01, 0, 0, 0, 0x08, 0x80, 0x80,
+                                           0xc8, 0x92, 0xff, 0x83, 0x93, 0x02};
+    ck_assert(memcmp(m + before, want, sizeof want) == 0);
+    uint64_t h = XXH3_64bits(want, sizeof want), got = 0;
+    for (int i = 7; i >= 0; i--)
+        got = got << 8 | m[before + 17 + i];
+    ck_assert(got == h);
+    free(m);
+    strata_db_close(db);
+    free(mp);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- (e) readers keep their snapshot ---------------------------------------------- */
 
 START_TEST(test_iterator_snapshot)
@@ -838,6 +866,7 @@ Suite *compact_suite(void)
     tcase_add_test(tc, test_plan_tiers);
     tcase_add_test(tc, test_iterator_snapshot);
     tcase_add_test(tc, test_retention);
+    tcase_add_test(tc, test_retention_edit_bytes);
     tcase_add_test(tc, test_tiers);
     tcase_add_test(tc, test_same_dump_and_size);
     tcase_add_test(tc, test_fault_injection);
