@@ -3,7 +3,7 @@
 # and 3).  Usage: bench/compact.sh BUILD_DIR   (benchmarks only)
 #
 # 1. Retention: a 30-day fleet (`strata gen fleet --span 30d`), scaled down
-#    by device count (TRUCKS, default 10; INTERVAL, default 10s), is split
+#    by device count and rate (TRUCKS, default 10; INTERVAL, default 60s), is split
 #    into days and ingested day by day into one database with raw retention
 #    7d (`strata retention --raw 7d` after the first day).  After each day:
 #    bytes on disk (du, allocated) and live segments as the ingest left them
@@ -18,7 +18,7 @@
 set -eu
 BUILD=${1:-build}
 TRUCKS=${TRUCKS:-10}
-INTERVAL=${INTERVAL:-10s}
+INTERVAL=${INTERVAL:-60s}
 DUP_TRUCKS=${DUP_TRUCKS:-20}
 STRATA=$BUILD/strata
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/strata-compact.XXXXXX")
