@@ -267,7 +267,7 @@ static int run_pass(strata_db *db, int background, int *did)
     }
     for (size_t i = 0; i < v->nsegs; i++) {
         const seg_info *in = segr_info(v->segs[i]);
-        segs[i] = (cplan_seg){in->id, in->part_first, in->part_last};
+        segs[i] = (cplan_seg){in->id, in->part_first, in->part_last, in->size};
     }
     cplan p;
     int rc = compact_plan(segs, v->nsegs, &prm, &p);

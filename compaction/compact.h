@@ -30,13 +30,18 @@ struct strata_db;
 /* ---- planning (plan.c) ---- */
 
 #define COMPACT_MAX_TIERS 4
-/* Background runs leave the frontier's partition alone until it has this
- * many segments (its head keeps flushing into it). */
+/* Background runs merge a group when it has this many segments, else only
+ * when it lies wholly before the frontier's partition (whose head keeps
+ * flushing into it) and its segments other than the largest add up to at
+ * least 1/COMPACT_SIZE_RATIO of the largest (so a trickle of late points
+ * does not rewrite a big segment every flush). */
 #define COMPACT_HOT_MIN 8
+#define COMPACT_SIZE_RATIO 8
 
 typedef struct cplan_seg {
     uint64_t id;
     int64_t part_first, part_last; /* inclusive; a tiered segment spans several partitions */
+    uint64_t size;                 /* bytes */
 } cplan_seg;
 
 typedef struct cplan_job {
@@ -56,7 +61,7 @@ typedef struct cplan_params {
     int64_t partition_ns;
     int64_t frontier;     /* newest timestamp stored; INT64_MIN when none */
     int64_t retention_ns; /* 0: forever */
-    int background;       /* 1: leave a hot partition with few segments alone */
+    int background;       /* 1: the COMPACT_HOT_MIN / COMPACT_SIZE_RATIO rule */
 } cplan_params;
 
 /* The tier widths in use: widths[0] = partition_ns, then those of 1 d, 7 d

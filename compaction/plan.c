@@ -19,9 +19,12 @@
  * can take a new, higher id without changing which value wins: no segment
  * outside the job holds a point it could shadow or be shadowed by.  (A
  * flush that commits while the job runs gets a check at commit time,
- * compact.c.)  Background passes skip a group that reaches into the
- * frontier's partition while it has fewer than COMPACT_HOT_MIN segments:
- * that partition is still being written.
+ * compact.c.)  Background passes skip a group with fewer than
+ * COMPACT_HOT_MIN segments that reaches into the frontier's partition
+ * (still being written) or whose smaller segments add up to less than
+ * 1/COMPACT_SIZE_RATIO of its largest (a few late points wait for more
+ * rather than rewrite a big segment each time); strata_db_compact merges
+ * every group of two or more.
  */
 #include "compaction/compact.h"
 
@@ -70,6 +73,7 @@ static void window_of(int64_t t, int64_t w, int64_t *first, int64_t *last)
 typedef struct item {
     uint64_t id;
     int64_t lo, hi; /* target */
+    uint64_t size;
 } item;
 
 static int by_target(const void *a, const void *b)
@@ -123,7 +127,7 @@ int compact_plan(const cplan_seg *segs, size_t n, const cplan_params *p, cplan *
             out->drop[out->ndrop++] = s->id;
             continue;
         }
-        item x = {s->id, s->part_first, s->part_last};
+        item x = {s->id, s->part_first, s->part_last, s->size};
         for (size_t k = ntiers; have_data && k-- > 1;) {
             int64_t lo, hi;
             window_of(s->part_first, widths[k], &lo, &hi);
@@ -150,8 +154,15 @@ int compact_plan(const cplan_seg *segs, size_t n, const cplan_params *p, cplan *
             b++;
         }
         size_t count = b - a;
+        uint64_t total = 0, largest = 0;
+        for (size_t k = a; k < b; k++) {
+            total += it[k].size;
+            largest = it[k].size > largest ? it[k].size : largest;
+        }
         int hot = have_data && hi >= fp_first;
-        if (count >= 2 && !(p->background && hot && count < COMPACT_HOT_MIN)) {
+        int wait = count < COMPACT_HOT_MIN &&
+                   (hot || (total - largest) * COMPACT_SIZE_RATIO < largest);
+        if (count >= 2 && !(p->background && wait)) {
             cplan_job *j = &out->jobs[out->njobs++];
             j->part_first = lo;
             j->part_last = hi;

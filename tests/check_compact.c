@@ -474,7 +474,7 @@ START_TEST(test_kill_compaction)
     for (int iter = 0; iter < 40 && now_s() < budget; iter++) {
         copy_tree(fx.messy, work);
         pid = spawn_compact(work);
-        useconds_t delay = (useconds_t)(tu_rand(&seed) % (uint64_t)(took * 1.1e6 + 1));
+        useconds_t delay = (useconds_t)(tu_rand(&seed) % (uint64_t)(took * 0.8e6 + 1));
         usleep(delay);
         kill(pid, SIGKILL);
         ck_assert(waitpid(pid, &st, 0) == pid);
@@ -823,9 +823,9 @@ START_TEST(test_plan_tiers)
     cplan_seg segs[12];
     size_t n = 0;
     for (int d = 0; d < 10; d++)
-        segs[n++] = (cplan_seg){(uint64_t)d + 1, d * DAY, (d + 1) * DAY - 1};
-    segs[n++] = (cplan_seg){20, 2 * DAY, 3 * DAY - 1};
-    segs[n++] = (cplan_seg){21, 8 * DAY, 9 * DAY - 1};
+        segs[n++] = (cplan_seg){(uint64_t)d + 1, d * DAY, (d + 1) * DAY - 1, 1000};
+    segs[n++] = (cplan_seg){20, 2 * DAY, 3 * DAY - 1, 100};
+    segs[n++] = (cplan_seg){21, 8 * DAY, 9 * DAY - 1, 125};
     cplan_params p = {.partition_ns = DAY, .frontier = 9 * DAY + 5, .retention_ns = 0};
     cplan pl;
     ck_assert_int_eq(compact_plan(segs, n, &p, &pl), STRATA_OK);
@@ -838,12 +838,21 @@ START_TEST(test_plan_tiers)
     ck_assert_uint_eq(pl.jobs[1].n, 2);
     ck_assert(pl.ids[pl.jobs[1].first] == 9 && pl.ids[pl.jobs[1].first + 1] == 21);
     compact_plan_free(&pl);
-    /* background: day 8 is not the frontier's partition, so it still merges;
-     * two segments in day 9 (the frontier's) wait */
-    segs[n - 1] = (cplan_seg){21, 9 * DAY, 10 * DAY - 1};
+    /* background: day 8's late segment is an eighth of the day, so it
+     * merges; one byte less and it waits; day 9 (the frontier's) waits */
     p.background = 1;
     ck_assert_int_eq(compact_plan(segs, n, &p, &pl), STRATA_OK);
+    ck_assert_uint_eq(pl.njobs, 2);
+    compact_plan_free(&pl);
+    segs[n - 1].size = 124;
+    ck_assert_int_eq(compact_plan(segs, n, &p, &pl), STRATA_OK);
     ck_assert_uint_eq(pl.njobs, 1);
+    ck_assert_int_eq(pl.jobs[0].part_first, 0);
+    compact_plan_free(&pl);
+    segs[n - 1] = (cplan_seg){21, 9 * DAY, 10 * DAY - 1, 5000};
+    ck_assert_int_eq(compact_plan(segs, n, &p, &pl), STRATA_OK);
+    ck_assert_uint_eq(pl.njobs, 1);
+    ck_assert_int_eq(pl.jobs[0].part_first, 0);
     compact_plan_free(&pl);
     /* retention 3 d: cutoff day 6 + 5 ns; days 0-5 expire */
     p.retention_ns = 3 * DAY;
