@@ -1,6 +1,6 @@
 /*
  * db.h — the database handle's insides, shared by the engine's files
- * (db_open.c, db_write.c, db_flush.c, iter.c, series.c).
+ * (db_open.c, db_write.c, db_flush.c, iter.c, series.c) and compaction/.
  *
  * Locks, in the order they may be taken:
  *   compact_mu one compaction run at a time (the compaction thread or
