@@ -31,8 +31,8 @@
  *
  * Retention: one manifest edit removes every expired segment; files go as
  * above.  A run that changed anything replaces a manifest grown to twice
- * its snapshot size by the snapshot (manifest_rewrite: temp file, rename).  Only segments take part in anything here: the heads are newer
- * than every segment and are left alone.
+ * its snapshot size by the snapshot (manifest_rewrite: temp file, rename).  Only segments take part
+ * in anything here: the heads are newer than every segment and are left alone.
  */
 #include "compaction/compact.h"
 
@@ -253,9 +253,8 @@ static int run_job(strata_db *db, const cplan_job *j)
 static int run_pass(strata_db *db, int background, int *did)
 {
     *did = 0;
-    cplan_params prm = {.partition_ns = db->partition_ns,
-                        .frontier = frontier_of(db),
-                        .background = background};
+    cplan_params prm = {
+        .partition_ns = db->partition_ns, .frontier = frontier_of(db), .background = background};
     pthread_mutex_lock(&db->man_mu);
     prm.retention_ns = manifest_state(db->man)->retention_ns;
     view *v = db_view_get(db); /* under man_mu: the manifest's segments exactly */
@@ -398,7 +397,8 @@ int compact_open_settings(strata_db *db, int64_t retention_ns)
         return STRATA_OK;
     int64_t want = retention_ns == STRATA_RETENTION_FOREVER ? 0 : retention_ns;
     if (retention_ns < 0 && retention_ns != STRATA_RETENTION_FOREVER)
-        return st_err(STRATA_MISUSE, "retention_ns must be 0, positive or STRATA_RETENTION_FOREVER");
+        return st_err(STRATA_MISUSE,
+                      "retention_ns must be 0, positive or STRATA_RETENTION_FOREVER");
     if (manifest_state(db->man)->retention_ns == want)
         return STRATA_OK;
     if (db->read_only)

@@ -128,8 +128,7 @@ static int merge_sources(arr *src, size_t k, arr *out)
 }
 
 int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id,
-                  int64_t part_first, int64_t part_last, const atomic_int *stop,
-                  seg_info *info)
+                  int64_t part_first, int64_t part_last, const atomic_int *stop, seg_info *info)
 {
     uint32_t *next = st_calloc(n + 1, sizeof *next); /* each input's next series */
     arr *src = st_calloc(n + 1, sizeof *src);

@@ -37,8 +37,7 @@
 
 #define DAY_NS 86400000000000LL
 
-size_t compact_tiers(int64_t partition_ns, int64_t retention_ns,
-                     int64_t widths[COMPACT_MAX_TIERS])
+size_t compact_tiers(int64_t partition_ns, int64_t retention_ns, int64_t widths[COMPACT_MAX_TIERS])
 {
     static const int64_t candidates[] = {DAY_NS, 7 * DAY_NS, 28 * DAY_NS};
     size_t n = 0;
@@ -160,8 +159,8 @@ int compact_plan(const cplan_seg *segs, size_t n, const cplan_params *p, cplan *
             largest = it[k].size > largest ? it[k].size : largest;
         }
         int hot = have_data && hi >= fp_first;
-        int wait = count < COMPACT_HOT_MIN &&
-                   (hot || (total - largest) * COMPACT_SIZE_RATIO < largest);
+        int wait =
+            count < COMPACT_HOT_MIN && (hot || (total - largest) * COMPACT_SIZE_RATIO < largest);
         if (count >= 2 && !(p->background && wait)) {
             cplan_job *j = &out->jobs[out->njobs++];
             j->part_first = lo;

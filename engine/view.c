@@ -132,8 +132,7 @@ int db_view_edit(strata_db *db, seg_reader **add, size_t nadd, const uint64_t *r
                 all[n++] = add[j++];
             }
         }
-        nv = drop_frozen ? make(all, n, NULL, NULL)
-                         : make(all, n, old->frozen, old->frozen_ref);
+        nv = drop_frozen ? make(all, n, NULL, NULL) : make(all, n, old->frozen, old->frozen_ref);
         st_free(all);
     }
     if (nv)

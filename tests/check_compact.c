@@ -212,9 +212,8 @@ static void build_messy(const char *dir, char *text)
 
 static void build_clean(const char *dir, const char *text)
 {
-    char *out = cli_out((const char *const[]){"ingest", dir, "--quiet", "--sync", "none", "-",
-                                              NULL},
-                        text);
+    char *out =
+        cli_out((const char *const[]){"ingest", dir, "--quiet", "--sync", "none", "-", NULL}, text);
     free(out);
 }
 
@@ -412,8 +411,7 @@ START_TEST(test_same_dump_and_size)
     out = cli_out((const char *const[]){"compact", fx.clean, NULL}, NULL); /* its log too */
     free(out);
     double a = (double)du(fx.messy), b = (double)du(fx.clean);
-    ck_assert_msg(a <= b * 1.05 && a >= b * 0.95, "du: compacted %.0f vs sorted %.0f bytes", a,
-                  b);
+    ck_assert_msg(a <= b * 1.05 && a >= b * 0.95, "du: compacted %.0f vs sorted %.0f bytes", a, b);
     /* compacting again changes nothing */
     out = cli_out((const char *const[]){"compact", fx.messy, NULL}, NULL);
     ck_assert_msg(strstr(out, "(+ 0 points in the head)"), "%s", out);
@@ -635,20 +633,19 @@ START_TEST(test_retention)
     ck_assert_str_eq(out, "raw forever\n");
     free(out);
     char *err = NULL;
-    ck_assert_int_eq(tu_cli((const char *const[]){"retention", dir, "--raw", "m=7d", NULL}, NULL,
-                            NULL, &err),
-                     2);
+    ck_assert_int_eq(
+        tu_cli((const char *const[]){"retention", dir, "--raw", "m=7d", NULL}, NULL, NULL, &err),
+        2);
     ck_assert_msg(strstr(err, "not supported yet"), "%s", err);
     free(err);
-    ck_assert_int_eq(tu_cli((const char *const[]){"retention", dir, "--measurement", "m", "--raw",
-                                                  "7d", NULL},
-                            NULL, NULL, &err),
-                     2);
+    ck_assert_int_eq(
+        tu_cli((const char *const[]){"retention", dir, "--measurement", "m", "--raw", "7d", NULL},
+               NULL, NULL, &err),
+        2);
     ck_assert_msg(strstr(err, "not supported yet"), "%s", err);
     free(err);
-    ck_assert_int_eq(tu_cli((const char *const[]){"retention", dir, "--raw", "7x", NULL}, NULL,
-                            NULL, &err),
-                     2);
+    ck_assert_int_eq(
+        tu_cli((const char *const[]){"retention", dir, "--raw", "7x", NULL}, NULL, NULL, &err), 2);
     free(err);
     /* at open: options */
     strata_options o;
@@ -681,8 +678,8 @@ START_TEST(test_retention_edit_bytes)
     ck_assert_int_eq(strata_db_set_retention(db, 7 * DAY), STRATA_OK); /* unchanged: no edit */
     unsigned char *m = (unsigned char *)tu_read_file(mp, &after);
     ck_assert_uint_eq(after - before, 25);
-    static const unsigned char want[17] = {0x09, 0, 0, 0, 0x01, 0, 0, 0, 0x08, 0x80, 0x80,
-                                           0xc8, 0x92, 0xff, 0x83, 0x93, 0x02};
+    static const unsigned char want[17] = {0x09, 0,    0,    0,    0x01, 0,    0,    0,   0x08,
+                                           0x80, 0x80, 0xc8, 0x92, 0xff, 0x83, 0x93, 0x02};
     ck_assert(memcmp(m + before, want, sizeof want) == 0);
     uint64_t h = XXH3_64bits(want, sizeof want), got = 0;
     for (int i = 7; i >= 0; i--)
@@ -770,8 +767,7 @@ START_TEST(test_tiers)
     db = open_db(dir, 0);
     strata_stats st;
     strata_db_stats(db, &st);
-    ck_assert_msg(st.segments <= 12, "%llu segments for 70 days",
-                  (unsigned long long)st.segments);
+    ck_assert_msg(st.segments <= 12, "%llu segments for 70 days", (unsigned long long)st.segments);
     uint64_t tiered = st.segments;
     /* a late point into a tiered range: a small segment, merged again */
     write_hourly(db, T0 + 3 * DAY + 30 * 60 * INT64_C(1000000000), 1, -7);

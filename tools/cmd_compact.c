@@ -67,8 +67,7 @@ int cmd_compact(int argc, char **argv)
         cli_errorf("compact: %s", strata_errmsg(NULL));
         return CLI_FAIL;
     }
-    printf("before: %" PRIu64 " segments, %" PRIu64 " bytes (+ %" PRIu64
-           " points in the head)\n",
+    printf("before: %" PRIu64 " segments, %" PRIu64 " bytes (+ %" PRIu64 " points in the head)\n",
            a.segments, a.segment_bytes, a.head_points);
     printf("after:  %" PRIu64 " segments, %" PRIu64 " bytes\n", b.segments, b.segment_bytes);
     return CLI_OK;
@@ -80,8 +79,9 @@ static void format_duration(int64_t ns, char *out, size_t cap)
     static const struct {
         const char *unit;
         int64_t ns;
-    } units[] = {{"w", 604800000000000LL}, {"d", 86400000000000LL}, {"h", 3600000000000LL},
-                 {"m", 60000000000LL},     {"s", 1000000000LL},     {"ms", 1000000LL},
+    } units[] = {{"w", 604800000000000LL}, {"d", 86400000000000LL},
+                 {"h", 3600000000000LL},   {"m", 60000000000LL},
+                 {"s", 1000000000LL},      {"ms", 1000000LL},
                  {"us", 1000LL},           {"ns", 1LL}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (ns % units[i].ns == 0) {
@@ -114,17 +114,13 @@ int cmd_retention(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'r':
-            raw = optarg;
-            break;
+        case 'r': raw = optarg; break;
         case 'm':
         case 't':
             cli_errorf("retention: per-measurement and per-tier retention are not supported yet; "
                        "only the database-wide raw retention (--raw D)");
             return CLI_USAGE;
-        case 'h':
-            usage_retention(stdout);
-            return CLI_OK;
+        case 'h': usage_retention(stdout); return CLI_OK;
         default:
             cli_errorf("retention: unknown option '%s'", argv[optind - 1]);
             usage_retention(stderr);
@@ -143,8 +139,7 @@ int cmd_retention(int argc, char **argv)
                        raw);
             return CLI_USAGE;
         }
-        if (strcmp(raw, "forever") != 0 &&
-            (duration_parse(raw, strlen(raw), &ns) || ns <= 0)) {
+        if (strcmp(raw, "forever") != 0 && (duration_parse(raw, strlen(raw), &ns) || ns <= 0)) {
             cli_errorf("retention: --raw must be a positive duration (7d, 12h) or 'forever', "
                        "not '%s'",
                        raw);
