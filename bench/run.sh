@@ -35,4 +35,7 @@ echo
 echo "## bench/disk.sh $BUILD $FIXTURES"
 "$(dirname "$0")/disk.sh" "$BUILD" "$FIXTURES"
 echo
+echo "## bench/compact.sh $BUILD"
+"$(dirname "$0")/compact.sh" "$BUILD"
+echo
 echo "JSON results in $OUT/"

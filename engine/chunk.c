@@ -22,6 +22,7 @@
 #include "engine/segment_format.h"
 #include "strata.h"
 
+#include <limits.h>
 #include <lz4.h>
 #include <math.h>
 #include <string.h>
@@ -144,9 +145,11 @@ static const uint8_t bool_cands[] = {CODEC_BOOL_BITS, CODEC_CONST};
 
 /* CHUNK_BEST tries them cheapest-likely-winner first, so that a column
  * that costs nothing (a constant, a regular clock) stops the search at
- * once.  Gorilla is tried only when the decimal form costs more than two
- * bytes a value: on values it can represent it is smaller, and Gorilla
- * wins where it cannot (arbitrary binary fractions), where it costs more. */
+ * once.  On chunks of 64 values or more, Gorilla is tried only when the
+ * decimal form costs two bytes a value or more: on values it can
+ * represent it is smaller, and Gorilla wins where it cannot (arbitrary
+ * binary fractions), where it costs more.  Ties go to the earlier codec of
+ * the classic lists below, as when every codec was tried in that order. */
 static const uint8_t ts_best[] = {CODEC_TS_LINEAR, CODEC_TS_DOD, CODEC_RAW};
 static const uint8_t f64_best[] = {CODEC_CONST, CODEC_F64_DECIMAL, CODEC_F64_GORILLA, CODEC_RAW};
 static const uint8_t i64_best[] = {CODEC_CONST, CODEC_I64_PACK, CODEC_I64_DELTA, CODEC_RAW};
@@ -210,16 +213,24 @@ static size_t encode_column(uint8_t type, const uint64_t *in, size_t n, int poli
     } else {
         c = best_order(type, &k);
     }
-    size_t best = SIZE_MAX;
+    size_t best = SIZE_MAX, nclassic;
+    const uint8_t *classic = candidates(type, &nclassic);
+    unsigned best_rank = UINT_MAX;
     for (size_t i = 0; i < k && best > 0; i++) {
         if (c[i] == CODEC_RAW && best <= 8 * n)
             continue; /* raw takes exactly 8 bytes a value */
-        if (c[i] == CODEC_F64_GORILLA && best <= 2 * n)
+        if (c[i] == CODEC_F64_GORILLA && best < 2 * n && n >= 64)
             continue;
+        /* equal sizes go to the codec listed first in the classic order,
+         * whatever order they were tried in */
+        unsigned rank = 0;
+        while (rank < nclassic && classic[rank] != c[i])
+            rank++;
         const codec *cd = codec_get(c[i]);
         size_t len = cd->encode(in, n, scratch);
-        if (len == CODEC_NA || len >= best)
+        if (len == CODEC_NA || len > best || (len == best && rank > best_rank))
             continue;
+        best_rank = rank;
         memcpy(out, scratch, len);
         best = len;
         *id = c[i];

@@ -1,13 +1,23 @@
 /*
  * db.h — the database handle's insides, shared by the engine's files
- * (db_open.c, db_write.c, db_flush.c, iter.c, series.c).
+ * (db_open.c, db_write.c, db_flush.c, iter.c, series.c) and compaction/.
  *
  * Locks, in the order they may be taken:
+ *   compact_mu one compaction run at a time (the compaction thread or
+ *              strata_db_compact); held for a whole run, so it comes
+ *              first and nothing else is held while waiting for it.
  *   write_mu   serialises writers: catalog mutations, log append order,
  *              applying to the active head, freezing it.
  *   flush_mu   guards the flush hand-over (flushing, frozen_lsn, failed).
  *   head_lock  rwlock over `active` (writers apply under it, readers copy).
+ *   man_mu     the manifest's one committer at a time: segment id
+ *              reservation, every manifest_commit (flush, compaction,
+ *              retention, settings) and the view edit that publishes it.
+ *              Never held while segment files are written or merged, and
+ *              never taken under head_lock; a delete takes it under
+ *              write_mu (nothing holding man_mu waits for write_mu).
  *   view_mu    guards `current` (swap and reference).
+ *   comp_mu    the compaction thread's wake-up flags (comp_*), a leaf.
  * The log and the catalog have their own internal locks, taken last.
  *
  * Views: a view is an immutable, reference-counted list of live segments
@@ -42,9 +52,9 @@ typedef struct view {
     atomic_int refs;
     seg_reader **segs; /* ascending id: older data first */
     size_t nsegs;
-    head *frozen; /* owned; NULL when no flush is in progress */
+    head *frozen; /* NULL when no flush is in progress */
+    struct frozen_ref *frozen_ref; /* shared ownership of frozen (view.c) */
     tombset *tombs; /* a reference; NULL when there are none */
-    int tombs_set;  /* 0: db_view_set() gives it the current view's */
 } view;
 
 struct strata_db {
@@ -94,6 +104,23 @@ struct strata_db {
     atomic_uint_least64_t flushes;
     atomic_uint_least64_t idem_skipped, late_rejected;
     uint64_t replayed, wal_torn_bytes;
+
+    /* manifest commits (man_mu): the next segment id to hand out (at
+     * least the manifest's next_segment_id) */
+    pthread_mutex_t man_mu;
+    pthread_cond_t man_cv;  /* signalled when flush_ids_open drops to 0 */
+    uint64_t next_seg_id;
+    int flush_ids_open;     /* a flush holds ids it has not committed yet */
+
+    /* compaction (compaction/compact.h) */
+    pthread_mutex_t compact_mu;
+    pthread_mutex_t comp_mu;
+    pthread_cond_t comp_cv;
+    pthread_t comp_thread;
+    int has_comp_thread;
+    int comp_wake;           /* under comp_mu: a flush happened */
+    atomic_int comp_stop;    /* abandon the running compaction, exit */
+    atomic_uint_least64_t compactions, segments_dropped;
 };
 
 struct qindex;
@@ -106,15 +133,27 @@ void view_unref(view *v);
  * -1 and an error set when out of memory). */
 int tombset_from(const man_state *st, tombset **out /* OUT */);
 void tombset_unref(tombset *t);
-/* Give v these tombstones (a reference is taken) instead of inheriting. */
+/* Give v these tombstones (a reference is taken; NULL: none). */
 void view_set_tombs(view *v, tombset *t);
 /* The tombstones of v for series sid: *n of them from the returned one. */
 const man_tomb *view_tombs_for(const view *v, uint32_t sid, size_t *n /* OUT */);
 /* The current view with a reference taken (view_mu inside). */
 view *db_view_get(strata_db *db);
-/* Replace the current view (view_mu inside); the old one is released.
- * A view whose tombstones were not set gets the old view's. */
-void db_view_set(strata_db *db, view *v);
+/* Under view_mu: a view with the current segments and frozen head and
+ * these tombstones replaces the current one (call under man_mu, after the
+ * manifest edit that made the same change).  -1 when out of memory. */
+int db_view_tombs(strata_db *db, tombset *t);
+/* Under view_mu: a view with the current segments and `frozen` (owned from
+ * now on) replaces the current one.  -1 when out of memory.  The views
+ * these functions make keep the current view's tombstones unless said. */
+int db_view_freeze(strata_db *db, head *frozen);
+/* Under view_mu: the current segments minus those with ids in remove, plus
+ * add (ascending id, each gets a reference of its own), keeping the frozen
+ * head unless drop_frozen.  Call under man_mu, after the manifest edit
+ * that made the same change.  -1 when out of memory. */
+int db_view_edit(strata_db *db, seg_reader **add, size_t nadd, const uint64_t *remove,
+                 size_t nremove, int drop_frozen);
+
 
 /* ---- partitions ---- */
 int64_t db_partition_of(const strata_db *db, int64_t ts);

@@ -3,7 +3,7 @@
  *
  * A delete is a set of tombstones committed in one manifest edit
  * (FORMAT.md §7.2): series, time span, and a horizon — the next segment id
- * at the time of the delete.  Before recording them the head is flushed
+ * to be handed out at the time of the delete (under man_mu).  Before recording them the head is flushed
  * under the writer lock, so every point written before the delete is in a
  * segment below the horizon, and every later one lands in the head or a
  * segment at or above it.  Readers apply the tombstones of their view
@@ -69,40 +69,34 @@ static int record(strata_db *db, const uint32_t *sids, size_t n, int64_t from, i
         rc = db_flush_wait(db);
     man_tomb *t = NULL;
     tombset *ts = NULL;
-    view *cur = NULL, *nv = NULL;
     if (rc != STRATA_OK)
         goto out;
-    const man_state *st = manifest_state(db->man);
-    uint64_t id = st->ntombs ? st->tombs[st->ntombs - 1].id + 1 : 1;
     t = st_malloc(n * sizeof *t);
     if (!t) {
         rc = st_err(STRATA_NOMEM, "out of memory recording a delete");
         goto out;
     }
+    /* The horizon is the next segment id to be handed out: every id below
+     * it is a flushed segment (older writes) or a compaction output that
+     * was reserved before this delete and will be filtered by readers. */
+    pthread_mutex_lock(&db->man_mu);
+    const man_state *st = manifest_state(db->man);
+    uint64_t id = st->ntombs ? st->tombs[st->ntombs - 1].id + 1 : 1;
     for (size_t i = 0; i < n; i++)
         t[i] = (man_tomb){id + i, sids[i], from, to == INT64_MAX ? INT64_MAX : to - 1,
-                          st->next_segment_id};
-    man_edit e = {.add_tombs = t, .nadd_tombs = n};
+                          db->next_seg_id};
+    man_edit e = {.add_tombs = t, .nadd_tombs = n, .next_segment_id = db->next_seg_id};
     rc = manifest_commit(db->man, &e);
-    if (rc != STRATA_OK)
-        goto out;
     /* Durable now; readers see it from the next view on. */
-    if (tombset_from(manifest_state(db->man), &ts)) {
+    if (rc == STRATA_OK && tombset_from(manifest_state(db->man), &ts)) {
         rc = st_errcode();
         db_fail(db); /* the manifest and the views would disagree */
-        goto out;
-    }
-    cur = db_view_get(db);
-    nv = view_new(cur->segs, cur->nsegs, NULL); /* no flush runs: no frozen head */
-    if (!nv) {
+    } else if (rc == STRATA_OK && db_view_tombs(db, ts)) {
         rc = st_err(STRATA_NOMEM, "out of memory installing a delete");
         db_fail(db);
-        goto out;
     }
-    view_set_tombs(nv, ts);
-    db_view_set(db, nv);
+    pthread_mutex_unlock(&db->man_mu);
 out:
-    view_unref(cur);
     tombset_unref(ts);
     st_free(t);
     pthread_mutex_unlock(&db->write_mu);

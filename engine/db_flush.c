@@ -10,7 +10,8 @@
  *      record below frozen_lsn still in the window (idem.h);
  *   3. one manifest edit: add the segments, set flushed_lsn to the lsn at
  *      which the head was frozen, set the catalog's committed length;
- *   4. a new view without the frozen head is installed for readers;
+ *   4. a new view without the frozen head is installed for readers (3 and 4
+ *      under man_mu, so a compaction's commit cannot come in between);
  *   5. log files wholly below flushed_lsn are deleted.
  * A crash before 3 leaves orphan files (deleted at the next open) and the
  * data still in the log; after 3 the data is in segments and replay skips
@@ -24,6 +25,7 @@
  */
 #include "engine/db.h"
 
+#include "compaction/compact.h"
 #include "engine/alloc.h"
 #include "engine/err.h"
 #include "engine/idem.h"
@@ -44,6 +46,25 @@ void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int6
     __int128 f = (__int128)part * db->partition_ns, l = f + db->partition_ns - 1;
     *first = f < INT64_MIN ? INT64_MIN : (int64_t)f;
     *last = l > INT64_MAX ? INT64_MAX : (int64_t)l;
+}
+
+/* Flushes only: the ids stay "open" (compaction waits before taking an
+ * id of its own) until db_flush_frozen ends, committed or not. */
+static uint64_t reserve_id(strata_db *db)
+{
+    pthread_mutex_lock(&db->man_mu);
+    uint64_t id = db->next_seg_id++;
+    db->flush_ids_open = 1;
+    pthread_mutex_unlock(&db->man_mu);
+    return id;
+}
+
+static void close_ids(strata_db *db)
+{
+    pthread_mutex_lock(&db->man_mu);
+    db->flush_ids_open = 0;
+    pthread_cond_broadcast(&db->man_cv);
+    pthread_mutex_unlock(&db->man_mu);
 }
 
 void db_fail(strata_db *db)
@@ -77,7 +98,7 @@ typedef struct pwriter {
 } pwriter;
 
 static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64_t part,
-                      uint64_t *next_id, seg_writer **out)
+                      seg_writer **out)
 {
     for (size_t i = 0; i < *n; i++)
         if ((*ws)[i].part == part) {
@@ -95,7 +116,7 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
     int64_t first, last;
     db_partition_bounds(db, part, &first, &last);
     char path[4300];
-    uint64_t id = (*next_id)++;
+    uint64_t id = reserve_id(db);
     seg_file_path(db->seg_dir, id, path, sizeof path);
     pwriter *p = &(*ws)[*n];
     memset(p, 0, sizeof *p);
@@ -109,7 +130,7 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
 }
 
 /* Write every series of the frozen head into per-partition writers. */
-static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws, uint64_t *next_id)
+static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
 {
     size_t cap = 0;
     head_sort_ids(f);
@@ -129,7 +150,7 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws, uin
             while (k < n && ts[k] <= last)
                 k++;
             seg_writer *w = NULL;
-            rc = writer_for(db, ws, nws, &cap, part, next_id, &w);
+            rc = writer_for(db, ws, nws, &cap, part, &w);
             if (rc == STRATA_OK)
                 rc = segw_add(w, sid, head_series_type(hs), ts + j, v + j, k - j);
             j = k;
@@ -153,8 +174,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     size_t nws = 0, nfinished = 0;
     man_segment *adds = NULL;
     seg_reader **all = NULL;
-    uint64_t next_id = manifest_state(db->man)->next_segment_id;
-    int rc = write_segments(db, v->frozen, &ws, &nws, &next_id);
+    int rc = write_segments(db, v->frozen, &ws, &nws);
     for (; nfinished < nws && rc == STRATA_OK; nfinished++)
         rc = segw_finish(ws[nfinished].w, &ws[nfinished].info);
     if (rc != STRATA_OK) {
@@ -179,7 +199,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     if (rc != STRATA_OK)
         goto out;
     adds = st_malloc((nws ? nws : 1) * sizeof *adds);
-    all = st_malloc((v->nsegs + nws + 1) * sizeof *all);
+    all = st_malloc((nws + 1) * sizeof *all);
     if (!adds || !all) {
         rc = st_err(STRATA_NOMEM, "out of memory flushing");
         goto out;
@@ -188,20 +208,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
         seg_info *in = &ws[i].info;
         adds[i] = (man_segment){in->id, in->part_first, in->part_last, in->size, in->points};
     }
-    man_edit ed = {.add = adds,
-                   .nadd = nws,
-                   .flushed_lsn = frozen_lsn,
-                   .catalog_len = cat_len,
-                   .next_segment_id = next_id};
-    rc = manifest_commit(db->man, &ed);
-    if (rc != STRATA_OK)
-        goto out;
-
-    /* Committed.  Publish the new segments to readers. */
     size_t n = 0;
-    for (size_t i = 0; i < v->nsegs; i++)
-        all[n++] = v->segs[i];
-    size_t first_new = n;
     for (size_t i = 0; i < nws && rc == STRATA_OK; i++) {
         char path[4300];
         seg_file_path(db->seg_dir, ws[i].info.id, path, sizeof path);
@@ -210,13 +217,21 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
             n++;
     }
     if (rc == STRATA_OK) {
-        view *nv = view_new(all, n, NULL);
-        if (!nv)
+        pthread_mutex_lock(&db->man_mu);
+        man_edit ed = {.add = adds,
+                       .nadd = nws,
+                       .flushed_lsn = frozen_lsn,
+                       .catalog_len = cat_len,
+                       .next_segment_id = db->next_seg_id};
+        rc = manifest_commit(db->man, &ed);
+        /* Committed: publish the new segments to readers. */
+        if (rc == STRATA_OK && db_view_edit(db, all, n, NULL, 0, 1))
             rc = st_err(STRATA_NOMEM, "out of memory installing the flushed segments");
-        else
-            db_view_set(db, nv);
+        db->flush_ids_open = 0;
+        pthread_cond_broadcast(&db->man_cv);
+        pthread_mutex_unlock(&db->man_mu);
     }
-    for (size_t i = first_new; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         segr_unref(all[i]);
     if (rc != STRATA_OK)
         goto out;
@@ -229,7 +244,9 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
                  (unsigned long long)frozen_lsn);
         db->opts.log(db->opts.log_ctx, STRATA_LOG_INFO, msg);
     }
+    compact_wake(db);
 out:
+    close_ids(db);
     st_free(ws);
     st_free(adds);
     st_free(all);
@@ -259,16 +276,12 @@ int db_freeze(strata_db *db, int inline_)
     head *fresh = head_new();
     if (!fresh)
         return st_err(STRATA_NOMEM, "out of memory starting a new head");
-    view *cur = db_view_get(db);
     pthread_rwlock_wrlock(&db->head_lock);
-    view *nv = view_new(cur->segs, cur->nsegs, db->active);
-    if (nv) {
+    int bad = db_view_freeze(db, db->active);
+    if (!bad)
         db->active = fresh;
-        db_view_set(db, nv);
-    }
     pthread_rwlock_unlock(&db->head_lock);
-    view_unref(cur);
-    if (!nv) {
+    if (bad) {
         head_free(fresh);
         return st_err(STRATA_NOMEM, "out of memory freezing the head");
     }

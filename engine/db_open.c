@@ -18,6 +18,7 @@
  */
 #include "engine/db.h"
 
+#include "compaction/compact.h"
 #include "engine/alloc.h"
 #include "engine/err.h"
 #include "engine/idem_format.h"
@@ -260,6 +261,7 @@ static int replay_record(void *ctx, uint64_t lsn, unsigned type, const uint8_t *
 
 static void free_db(strata_db *db)
 {
+    compact_thread_stop(db);
     db_flush_thread_stop(db);
     wal_close(db->wal);
     view_unref(db->current);
@@ -277,6 +279,11 @@ static void free_db(strata_db *db)
     pthread_cond_destroy(&db->flush_cv);
     pthread_rwlock_destroy(&db->head_lock);
     pthread_mutex_destroy(&db->view_mu);
+    pthread_mutex_destroy(&db->man_mu);
+    pthread_cond_destroy(&db->man_cv);
+    pthread_mutex_destroy(&db->compact_mu);
+    pthread_mutex_destroy(&db->comp_mu);
+    pthread_cond_destroy(&db->comp_cv);
     st_free(db);
 }
 
@@ -315,6 +322,11 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     pthread_rwlock_init(&db->head_lock, NULL);
     pthread_mutex_init(&db->view_mu, NULL);
     pthread_mutex_init(&db->qindex_mu, NULL);
+    pthread_mutex_init(&db->man_mu, NULL);
+    pthread_cond_init(&db->man_cv, NULL);
+    pthread_mutex_init(&db->compact_mu, NULL);
+    pthread_mutex_init(&db->comp_mu, NULL);
+    pthread_cond_init(&db->comp_cv, NULL);
     db->flush_threshold = opts->head_budget_bytes / 2;
 
     char manifest_path[4200], catalog_path[4200];
@@ -379,6 +391,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
               manifest_path, (unsigned long long)torn);
     const man_state *ms = manifest_state(db->man);
     db->partition_ns = ms->partition_ns;
+    db->next_seg_id = ms->next_segment_id;
     snprintf(db->device_tag, sizeof db->device_tag, "%s", ms->device_tag);
     if (opts->partition_ns && opts->partition_ns != ms->partition_ns) {
         rc = st_err(STRATA_MISUSE, "%s was created with partition_ns %lld; it cannot change",
@@ -390,6 +403,9 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
                     opts->device_tag);
         goto fail;
     }
+    rc = compact_open_settings(db, opts->retention_ns);
+    if (rc != STRATA_OK)
+        goto fail;
     rc = catalog_open(catalog_path, ms->catalog_len, 0, db->read_only, &db->cat);
     if (rc != STRATA_OK)
         goto fail;
@@ -435,6 +451,8 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
             rc = db_flush_thread_start(db);
         if (rc == STRATA_OK && manifest_file_size(db->man) > MANIFEST_REWRITE_BYTES)
             rc = manifest_rewrite(db->man);
+        if (rc == STRATA_OK && !opts->no_compaction)
+            rc = compact_thread_start(db);
         if (rc != STRATA_OK)
             goto fail;
     }
@@ -470,6 +488,7 @@ int strata_db_close(strata_db *db)
         return STRATA_OK;
     int rc = STRATA_OK;
     if (!db->read_only) {
+        compact_thread_stop(db); /* a running merge is abandoned: its output deleted */
         pthread_mutex_lock(&db->write_mu);
         rc = db_freeze(db, 0);
         pthread_mutex_unlock(&db->write_mu);
@@ -518,6 +537,7 @@ int strata_db_stats(strata_db *db, strata_stats *out)
     out->series = catalog_series_count(db->cat);
     view *v = db_view_get(db);
     out->segments = v->nsegs;
+    out->tombstones = v->tombs ? v->tombs->n : 0;
     for (size_t i = 0; i < v->nsegs; i++)
         out->segment_bytes += segr_info(v->segs[i])->size;
     if (v->frozen) {

@@ -7,8 +7,10 @@
  * head, then a copy of the active head taken when the iterator opened.
  * Each source is sorted with one point per timestamp.  When several
  * sources have the same timestamp, the newest source's value wins — the
- * same rule as the write path (last write wins), because a later segment
- * or head only ever holds later writes.
+ * same rule as the write path (last write wins), because of two segments
+ * that overlap in time the one with the higher id holds the later writes
+ * (flushes in order; compaction keeps it so, FORMAT.md §2.5), and the
+ * heads are newer than every segment.
  *
  * Segment sources decode one chunk at a time (chunks outside the range are
  * skipped from the index alone), so memory is bounded by one chunk per

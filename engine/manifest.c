@@ -50,6 +50,7 @@ enum {
     TAG_NEXT_SEGMENT_ID = 5,
     TAG_ADD_SEGMENT = 6,
     TAG_REMOVE_SEGMENT = 7,
+    TAG_RETENTION_NS = 8,
     TAG_ADD_TOMBSTONE = 12,
     TAG_REMOVE_TOMBSTONE = 13,
 };
@@ -198,6 +199,11 @@ static int apply(man_state *st, size_t *cap, const uint8_t *p, const uint8_t *en
             }
             break;
         }
+        case TAG_RETENTION_NS:
+            if (get_svarint(&p, end, &x) || x < 0)
+                goto bad;
+            st->retention_ns = x;
+            break;
         case TAG_REMOVE_SEGMENT:
             if (get_varint(&p, end, &a))
                 goto bad;
@@ -245,7 +251,7 @@ bad:
 
 static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
 {
-    size_t need = MAN_EDIT_OVERHEAD + 300 + 5 * VARINT_MAX +
+    size_t need = MAN_EDIT_OVERHEAD + 300 + 6 * VARINT_MAX +
                   (e ? (e->nadd * 6 + e->nremove * 2 + e->nadd_tombs * 6 +
                         e->nremove_tombs * 2) * VARINT_MAX : 0) +
                   (settings ? (settings->nsegs + settings->ntombs) * 6 * VARINT_MAX : 0);
@@ -266,6 +272,10 @@ static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
         put_varint(&p, settings->catalog_len);
         put_u8(&p, TAG_NEXT_SEGMENT_ID);
         put_varint(&p, settings->next_segment_id);
+        if (settings->retention_ns) {
+            put_u8(&p, TAG_RETENTION_NS);
+            put_svarint(&p, settings->retention_ns);
+        }
         for (size_t i = 0; i < settings->nsegs; i++) {
             const man_segment *s = &settings->segs[i];
             put_u8(&p, TAG_ADD_SEGMENT);
@@ -309,6 +319,10 @@ static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
         if (e->next_segment_id) {
             put_u8(&p, TAG_NEXT_SEGMENT_ID);
             put_varint(&p, e->next_segment_id);
+        }
+        if (e->set_retention) {
+            put_u8(&p, TAG_RETENTION_NS);
+            put_svarint(&p, e->retention_ns);
         }
     }
     size_t len = (size_t)(p - start) - MAN_EDIT_HEAD;

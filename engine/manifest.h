@@ -9,8 +9,9 @@
  * with a single snapshot edit, atomically (write, fsync, rename, fsync the
  * directory).
  *
- * Threads: one committer at a time (the database's flush path and open);
- * the state is read by the same thread.
+ * Threads: one committer at a time — the database serialises commits
+ * (flush, compaction, retention, settings) with its man_mu (engine/db.h);
+ * the state is read under the same lock.
  */
 #ifndef STRATA_MANIFEST_H
 #define STRATA_MANIFEST_H
@@ -40,6 +41,7 @@ typedef struct man_state {
     uint64_t flushed_lsn;     /* every log record below it is in segments */
     uint64_t catalog_len;     /* committed bytes of the catalog file */
     uint64_t next_segment_id; /* ids are never reused */
+    int64_t retention_ns;     /* raw data kept behind the frontier; 0 forever */
     man_segment *segs;        /* live segments, ascending id */
     size_t nsegs;
     man_tomb *tombs;          /* live tombstones, ascending id */
@@ -58,6 +60,8 @@ typedef struct man_edit {
     size_t nadd_tombs;
     const uint64_t *remove_tombs;
     size_t nremove_tombs;
+    int set_retention;        /* 1: retention_ns is written (0 = forever) */
+    int64_t retention_ns;
 } man_edit;
 
 typedef struct manifest manifest;

@@ -2,12 +2,20 @@
  * view.c — reference-counted snapshots of the live segments plus the head
  * being flushed (see db.h).  A view is immutable once made; whoever drops
  * the last reference releases its segments (which unmap when their own
- * last reference goes) and frees its frozen head.
+ * last reference goes) and its share of the frozen head.
+ *
+ * The frozen head may be shared by several views (compaction replaces the
+ * segment list while a flush is in progress): it carries its own count and
+ * is freed with the last view holding it.
+ *
+ * Every change of db->current is a read-modify-write under view_mu
+ * (db_view_freeze, db_view_edit), so a flush, a freeze and a compaction
+ * never undo each other's change.
  *
  * Tombstones (deletions, FORMAT.md §7.2) travel with the view, so that a
  * reader sees the segments and the deletions that apply to them as of one
- * moment.  A tombset is shared by reference; views made by a flush inherit
- * the current one when installed.
+ * moment.  A tombset is shared by reference; every new view takes the
+ * current one's unless db_view_tombs() replaces them.
  */
 #include "engine/db.h"
 
@@ -51,11 +59,10 @@ void tombset_unref(tombset *t)
 
 void view_set_tombs(view *v, tombset *t)
 {
-    tombset_unref(v->tombs);
     if (t)
         atomic_fetch_add(&t->refs, 1);
+    tombset_unref(v->tombs);
     v->tombs = t;
-    v->tombs_set = 1;
 }
 
 const man_tomb *view_tombs_for(const view *v, uint32_t sid, size_t *n)
@@ -79,7 +86,11 @@ const man_tomb *view_tombs_for(const view *v, uint32_t sid, size_t *n)
     return *n ? &t->t[a] : NULL;
 }
 
-view *view_new(seg_reader **segs, size_t nsegs, head *frozen)
+struct frozen_ref {
+    atomic_int refs;
+};
+
+static view *make(seg_reader **segs, size_t nsegs, head *frozen, struct frozen_ref *fr)
 {
     view *v = st_calloc(1, sizeof *v);
     if (!v)
@@ -95,7 +106,25 @@ view *view_new(seg_reader **segs, size_t nsegs, head *frozen)
     }
     v->nsegs = nsegs;
     v->frozen = frozen;
+    v->frozen_ref = fr;
+    if (fr)
+        atomic_fetch_add(&fr->refs, 1);
     atomic_init(&v->refs, 1);
+    return v;
+}
+
+view *view_new(seg_reader **segs, size_t nsegs, head *frozen)
+{
+    struct frozen_ref *fr = NULL;
+    if (frozen) {
+        fr = st_calloc(1, sizeof *fr);
+        if (!fr)
+            return NULL;
+        atomic_init(&fr->refs, 0);
+    }
+    view *v = make(segs, nsegs, frozen, fr);
+    if (!v)
+        st_free(fr);
     return v;
 }
 
@@ -106,7 +135,10 @@ void view_unref(view *v)
     for (size_t i = 0; i < v->nsegs; i++)
         segr_unref(v->segs[i]);
     st_free(v->segs);
-    head_free(v->frozen);
+    if (v->frozen_ref && atomic_fetch_sub(&v->frozen_ref->refs, 1) == 1) {
+        head_free(v->frozen);
+        st_free(v->frozen_ref);
+    }
     tombset_unref(v->tombs);
     st_free(v);
 }
@@ -120,13 +152,76 @@ view *db_view_get(strata_db *db)
     return v;
 }
 
-void db_view_set(strata_db *db, view *v)
+int db_view_tombs(strata_db *db, tombset *t)
 {
     pthread_mutex_lock(&db->view_mu);
     view *old = db->current;
-    if (!v->tombs_set && old)
-        view_set_tombs(v, old->tombs);
-    db->current = v;
+    view *nv = make(old->segs, old->nsegs, old->frozen, old->frozen_ref);
+    if (nv) {
+        view_set_tombs(nv, t);
+        db->current = nv;
+    }
     pthread_mutex_unlock(&db->view_mu);
+    if (!nv)
+        return -1;
     view_unref(old);
+    return 0;
+}
+
+int db_view_freeze(strata_db *db, head *frozen)
+{
+    pthread_mutex_lock(&db->view_mu);
+    view *old = db->current;
+    view *nv = view_new(old->segs, old->nsegs, frozen);
+    if (nv) {
+        view_set_tombs(nv, old->tombs);
+        db->current = nv;
+    }
+    pthread_mutex_unlock(&db->view_mu);
+    if (!nv)
+        return -1;
+    view_unref(old);
+    return 0;
+}
+
+static int has_id(const uint64_t *ids, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
+}
+
+int db_view_edit(strata_db *db, seg_reader **add, size_t nadd, const uint64_t *remove,
+                 size_t nremove, int drop_frozen)
+{
+    pthread_mutex_lock(&db->view_mu);
+    view *old = db->current;
+    seg_reader **all = st_malloc((old->nsegs + nadd + 1) * sizeof *all);
+    view *nv = NULL;
+    if (all) {
+        /* both lists ascend by id: merge them */
+        size_t n = 0, i = 0, j = 0;
+        while (i < old->nsegs || j < nadd) {
+            if (j == nadd ||
+                (i < old->nsegs && segr_info(old->segs[i])->id < segr_info(add[j])->id)) {
+                if (!has_id(remove, nremove, segr_info(old->segs[i])->id))
+                    all[n++] = old->segs[i];
+                i++;
+            } else {
+                all[n++] = add[j++];
+            }
+        }
+        nv = drop_frozen ? make(all, n, NULL, NULL) : make(all, n, old->frozen, old->frozen_ref);
+        st_free(all);
+        if (nv)
+            view_set_tombs(nv, old->tombs);
+    }
+    if (nv)
+        db->current = nv;
+    pthread_mutex_unlock(&db->view_mu);
+    if (!nv)
+        return -1;
+    view_unref(old);
+    return 0;
 }

@@ -165,7 +165,17 @@ typedef struct strata_options {
      * point stamped far in the future (a device with a wrong clock) moves
      * it for every device. */
     int64_t max_lateness_ns;
+    int64_t retention_ns;       /* raw data kept, measured back from the
+                                   newest timestamp stored (see
+                                   strata_db_set_retention); 0 keeps the
+                                   stored setting (forever for a new
+                                   database); > 0 stores this one;
+                                   STRATA_RETENTION_FOREVER stores forever */
+    int no_compaction;          /* 1: no background compaction thread
+                                   (strata_db_compact still works) */
 } strata_options;
+
+#define STRATA_RETENTION_FOREVER (-1)
 
 /* Fill o with the defaults listed above. */
 STRATA_API void strata_options_init(strata_options *o);
@@ -187,6 +197,27 @@ STRATA_API int strata_db_flush(strata_db *db);
 /* Make every acknowledged write durable now, whatever the sync policy. */
 STRATA_API int strata_db_sync(strata_db *db);
 
+/* Compaction.  Segments written by separate flushes for one time partition
+ * (late data, head budget flushes) are merged into one, keeping one value
+ * per series and timestamp (the newest, as everywhere); cold partitions are
+ * merged into wider segments (time tiers); segments wholly older than the
+ * retention are deleted.  A background thread does this after flushes
+ * (unless no_compaction or read_only).  strata_db_compact() first flushes
+ * the head, then runs compaction to completion in the calling thread;
+ * readers keep their snapshot throughout, writers are never blocked.
+ * STRATA_MISUSE_READONLY on a read-only handle. */
+STRATA_API int strata_db_compact(strata_db *db);
+
+/* Raw retention: points more than ns older than the newest timestamp ever
+ * stored (the frontier, not the wall clock: replayed or simulated data
+ * expires by its own time) are deleted, a whole segment file at a time once
+ * all of the file's time range is expired.  0 = keep forever.  The setting
+ * is stored in the database (a manifest edit) and applied by the next
+ * compaction; the background thread is woken for it. */
+STRATA_API int strata_db_set_retention(strata_db *db, int64_t ns);
+/* The stored retention (0 = forever). */
+STRATA_API int strata_db_get_retention(strata_db *db, int64_t *ns /* OUT */);
+
 typedef struct strata_stats {
     uint64_t series;          /* series in the catalog */
     uint64_t segments;        /* live segment files */
@@ -201,6 +232,8 @@ typedef struct strata_stats {
     uint64_t idem_skipped;    /* keyed batches acknowledged as already
                                  applied since open */
     uint64_t late_rejected;   /* points refused as too late since open */
+    uint64_t tombstones;      /* deletes (one per series) compaction has
+                                 not yet applied to every segment */
 } strata_stats;
 STRATA_API int strata_db_stats(strata_db *db, strata_stats *out /* OUT */);
 

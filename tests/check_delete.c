@@ -23,6 +23,9 @@
 #define NPTS 3000 /* per series: 10 s apart, across chunk and partition edges */
 #define T0 (1704067200LL * SEC) /* 2024-01-01T00:00:00Z */
 
+static int background = 0; /* the compaction thread runs (else only
+                              strata_db_compact compacts) */
+
 static strata_db *open_db(const char *dir, int read_only)
 {
     strata_options o;
@@ -32,6 +35,7 @@ static strata_db *open_db(const char *dir, int read_only)
     o.sync = STRATA_SYNC_NONE;
     o.device_tag = "dev";
     o.partition_ns = 6 * 3600 * SEC; /* NPTS span 8.3 h: two partitions */
+    o.no_compaction = !background;
     strata_db *db;
     int rc = strata_db_open(dir, &o, &db);
     ck_assert_msg(rc == STRATA_OK, "open %s: %s", dir, strata_errmsg(NULL));
@@ -217,6 +221,19 @@ START_TEST(test_delete_series_and_device)
     check_query(db, &m, "after writing into a deleted range");
     ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
     check_points(db, &m, "after a flush");
+    strata_stats st;
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.tombstones, 3); /* x of d0, x and y of "d 1,=odd" */
+
+    /* compaction applies the deletes: the points stay gone, the
+     * tombstones go, and so do the bytes of a deleted device */
+    uint64_t bytes_before = st.segment_bytes;
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    check_points(db, &m, "after compaction");
+    check_query(db, &m, "after compaction");
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.tombstones, 0);
+    ck_assert_uint_lt(st.segment_bytes, bytes_before);
     strata_db_close(db);
 
     db = open_db(dir, 1);
@@ -225,7 +242,61 @@ START_TEST(test_delete_series_and_device)
     strata_db_close(db);
     db = open_db(dir, 0);
     check_points(db, &m, "after a reopen");
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.tombstones, 0);
     strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A delete racing compaction and a delete of everything: whatever runs
+ * when, the points stay gone and every tombstone is applied in the end. */
+START_TEST(test_delete_with_compaction)
+{
+    char *dir = tu_tmpdir();
+    background = 1;
+    strata_db *db = open_db(dir, 0);
+    static model m;
+    memset(&m, 0, sizeof m);
+    for (int k = 0; k < 6; k++) { /* six overlapping segments */
+        write_range(db, k * 400, k * 400 + 900 < NPTS ? k * 400 + 900 : NPTS, &m);
+        ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    }
+    uint64_t ids[NSER];
+    for (int d = 0; d < NDEV; d++)
+        for (int f = 0; f < 2; f++)
+            ids[2 * d + f] = sid_of(db, d, f);
+    for (int k = 0; k < 5; k++) {
+        int lo = 97 * k * k % NPTS, hi = lo + 150 + 60 * k;
+        hi = hi < NPTS ? hi : NPTS;
+        ck_assert_int_eq(strata_delete(db, &ids[k % NSER], 1, ts_of(lo), ts_of(hi)), STRATA_OK);
+        hide(&m, k % NSER, lo, hi);
+        if (k % 2)
+            ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+        check_points(db, &m, "deletes between compactions");
+    }
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    check_points(db, &m, "after the last compaction");
+    check_query(db, &m, "after the last compaction");
+    /* everything of every series */
+    ck_assert_int_eq(strata_delete(db, ids, NSER, INT64_MIN, INT64_MAX), STRATA_OK);
+    memset(&m, 0, sizeof m);
+    check_points(db, &m, "after deleting everything");
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    check_points(db, &m, "after compacting everything away");
+    strata_stats st;
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.tombstones, 0);
+    strata_db_close(db);
+    char *out, *err;
+    ck_assert_int_eq(tu_cli(ARGS("verify", dir), NULL, &out, &err), 0);
+    free(out);
+    free(err);
+    db = open_db(dir, 0);
+    check_points(db, &m, "after a reopen");
+    strata_db_close(db);
+    background = 0;
     tu_rmrf(dir);
     free(dir);
 }
@@ -319,6 +390,7 @@ Suite *delete_suite(void)
     Suite *s = suite_create("delete");
     TCase *t = tcase_create("delete");
     tcase_add_test(t, test_delete_series_and_device);
+    tcase_add_test(t, test_delete_with_compaction);
     tcase_add_test(t, test_delete_errors);
     tcase_add_test(t, test_delete_cli);
     suite_add_tcase(s, t);

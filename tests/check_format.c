@@ -1265,7 +1265,7 @@ START_TEST(test_manifest_rules)
     store_u32(e, 2);
     e[4] = 1;
     e[5] = e[6] = e[7] = 0;
-    e[8] = 8; /* tag 8 */
+    e[8] = 9; /* tag 9: unknown (8 is the retention) */
     e[9] = 0;
     rehash(e, 10);
     tu_write_file(path, newer, sizeof newer);

@@ -29,6 +29,8 @@ static const struct command {
     {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
     {"verify", cmd_verify, "verify <db>"},
     {"delete", cmd_delete, "delete <db> (--series KEY... | --device D [--measurement M]) [--from T] [--to T]"},
+    {"compact", cmd_compact, "compact <db>"},
+    {"retention", cmd_retention, "retention <db> [--raw D|forever]"},
     {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
 };
 

@@ -1,0 +1,105 @@
+/*
+ * compact.h — compaction: merging segments, time tiers and retention
+ * (FORMAT.md §2.3 "Compaction", §5.1 tiered segments, §7.2 tag 8).
+ *
+ * Three parts, one concept each:
+ *   plan.c     decides, from a list of live segments, the frontier and the
+ *              settings, which segments expire and which groups merge into
+ *              one; a pure function (no I/O, no locks), tested directly.
+ *   merge.c    writes one new segment from several old ones: per series a
+ *              k-way merge with the newest source winning equal timestamps
+ *              (FORMAT.md §2.5), chunks cut again to full size.
+ *   compact.c  runs a plan against a database: the commit protocol, the
+ *              background thread, strata_db_compact and the retention API.
+ *
+ * Locks (engine/db.h): a run holds compact_mu; it takes man_mu only to
+ * reserve an id and to commit + publish (never while merging), write_mu
+ * only for a moment to read the frontier, and never head_lock.
+ */
+#ifndef STRATA_COMPACT_H
+#define STRATA_COMPACT_H
+
+#include "engine/segment.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strata_db;
+
+/* ---- planning (plan.c) ---- */
+
+#define COMPACT_MAX_TIERS 4
+/* Background runs merge a group when it has this many segments, else only
+ * when it lies wholly before the frontier's partition (whose head keeps
+ * flushing into it) and its segments other than the largest add up to at
+ * least 1/COMPACT_SIZE_RATIO of the largest (so a trickle of late points
+ * does not rewrite a big segment every flush). */
+#define COMPACT_HOT_MIN 8
+#define COMPACT_SIZE_RATIO 8
+
+typedef struct cplan_seg {
+    uint64_t id;
+    int64_t part_first, part_last; /* inclusive; a tiered segment spans several partitions */
+    uint64_t size;                 /* bytes */
+} cplan_seg;
+
+typedef struct cplan_job {
+    int64_t part_first, part_last; /* the output's range */
+    size_t first, n;               /* its inputs: ids[first .. first + n), ascending */
+} cplan_job;
+
+typedef struct cplan {
+    uint64_t *drop; /* expired segments, ascending id */
+    size_t ndrop;
+    cplan_job *jobs;
+    size_t njobs;
+    uint64_t *ids;
+} cplan;
+
+typedef struct cplan_params {
+    int64_t partition_ns;
+    int64_t frontier;     /* newest timestamp stored; INT64_MIN when none */
+    int64_t retention_ns; /* 0: forever */
+    int background;       /* 1: the COMPACT_HOT_MIN / COMPACT_SIZE_RATIO rule */
+} cplan_params;
+
+/* The tier widths in use: widths[0] = partition_ns, then those of 1 d, 7 d
+ * and 28 d that are multiples of the previous width and, with a retention,
+ * at most a quarter of it (a tiered segment is deleted only when all of it
+ * has expired).  Returns the count (>= 1). */
+size_t compact_tiers(int64_t partition_ns, int64_t retention_ns,
+                     int64_t widths[COMPACT_MAX_TIERS] /* OUT */);
+
+/* Plan one pass over segs (any order).  STRATA_OK or STRATA_NOMEM; free
+ * with compact_plan_free. */
+int compact_plan(const cplan_seg *segs, size_t n, const cplan_params *p, cplan *out /* OUT */);
+void compact_plan_free(cplan *p);
+
+/* ---- merging (merge.c) ---- */
+
+/* Write segment `id` at path covering [part_first, part_last] from the
+ * inputs (ascending id: older first), fsynced, leaving out the points the
+ * tombstones of view tombs_of delete from each input (NULL: none).  Checks
+ * *stop between
+ * series: when set, deletes the file and returns STRATA_BUSY.  On any
+ * failure the file is gone. */
+struct view;
+int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id,
+                  int64_t part_first, int64_t part_last, const struct view *tombs_of,
+                  const atomic_int *stop, seg_info *info /* OUT */);
+
+/* ---- running (compact.c) ---- */
+
+/* One full compaction of db (retention, then every planned merge, until a
+ * pass finds nothing).  Caller holds compact_mu. */
+int compact_run(struct strata_db *db, int background);
+int compact_thread_start(struct strata_db *db);
+/* Ask a running compaction to stop (it abandons its output) and join. */
+void compact_thread_stop(struct strata_db *db);
+/* After a flush: there may be something to merge. */
+void compact_wake(struct strata_db *db);
+/* At open: store opts->retention_ns if it changes the stored setting. */
+int compact_open_settings(struct strata_db *db, int64_t retention_ns);
+
+#endif
