@@ -97,6 +97,10 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
  * wholly inside the time range asked for (the checksum covers both columns,
  * the timestamps are not decoded). */
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
+/* As segr_decode_values, the moments of the values instead (a chunk for
+ * which chunk_has_moments() holds); scratch has room for m->st.count words. */
+int segr_value_moments(const seg_reader *r, const chunk_meta *m, uint64_t *scratch,
+                       codec_moments *out /* OUT */);
 
 /* Check everything in the file, decoding every chunk; one report() call per
  * problem; returns the number of problems.  *info is filled when the file

@@ -591,9 +591,9 @@ int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m)
     return 1;
 }
 
-int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
+/* chunk_decode's answer d as a result code, naming the file and chunk. */
+static int decode_result(const seg_reader *r, const chunk_meta *m, int d)
 {
-    int d = chunk_decode(m, r->base + m->data_off, ts, v);
     if (d == 0)
         return STRATA_OK;
     if (d == -3)
@@ -603,9 +603,20 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t 
                   d == -1 ? "checksum mismatch" : "data does not decode");
 }
 
+int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
+{
+    return decode_result(r, m, chunk_decode(m, r->base + m->data_off, ts, v));
+}
+
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
 {
     return segr_decode(r, m, NULL, v);
+}
+
+int segr_value_moments(const seg_reader *r, const chunk_meta *m, uint64_t *scratch,
+                       codec_moments *out)
+{
+    return decode_result(r, m, chunk_value_moments(m, r->base + m->data_off, scratch, out));
 }
 
 typedef struct vreport {

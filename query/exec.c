@@ -207,9 +207,35 @@ static size_t bucket_of(const strata_query *q, int64_t ts)
     return (size_t)(((__int128)ts - q->b0) / q->width);
 }
 
+/* The moments of a chunk's values from its statistics alone, when they
+ * tell them: every value NaN, or all the others equal.  1 when they do. */
+static int moments_from_stats(uint8_t type, const chunk_meta *m, codec_moments *out)
+{
+    const chunk_stats *st = &m->st;
+    uint64_t nums = st->count - st->nan_count;
+    *out = (codec_moments){0, 0, 0};
+    if (type == STRATA_F64) {
+        double lo, hi;
+        memcpy(&lo, &st->min, sizeof lo);
+        memcpy(&hi, &st->max, sizeof hi);
+        if (nums && lo != hi)
+            return 0;
+        if (nums)
+            *out = (codec_moments){nums, lo, isinf(lo) ? NAN : 0};
+        return 1;
+    }
+    if (type != STRATA_I64 || st->min != st->max)
+        return 0;
+    *out = (codec_moments){st->count, (double)(int64_t)st->min, 0};
+    return 1;
+}
+
 /* iter_chunk_fn: a chunk that lies in one bucket is taken from its
- * statistics when every aggregate of this field can use them, or else, if
- * none of them needs times, from its value column alone. */
+ * statistics when every aggregate of this field can use them; or, when the
+ * others can and the rest are stddev, from its statistics and the moments
+ * of its values (from the statistics, or computed by the value codec
+ * without decoding: exact integer sums for f64-decimal); or else, if none
+ * of the aggregates needs times, from its value column alone. */
 static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r)
 {
     actx *c = arg;
@@ -217,14 +243,36 @@ static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r
     size_t b = bucket_of(q, m->tmin);
     if (b != bucket_of(q, m->tmax))
         return 0;
-    int stats_ok = 1;
-    for (size_t e = 0; e < q->nex && stats_ok; e++)
-        if (q->ex_field[e] == c->field && !agg_from_stats_ok(q->ex[e].agg, c->type, &m->st))
+    agg_state *row = &c->st[b * q->nex];
+    int stats_ok = 1, moments_ok = 1;
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == c->field && !agg_from_stats_ok(q->ex[e].agg, c->type, &m->st)) {
             stats_ok = 0;
+            moments_ok &= q->ex[e].agg == AGG_STDDEV;
+        }
     if (stats_ok) {
         for (size_t e = 0; e < q->nex; e++)
             if (q->ex_field[e] == c->field)
-                agg_add_stats(&c->st[b * q->nex + e], c->type, m);
+                agg_add_stats(&row[e], c->type, m);
+        return 1;
+    }
+    codec_moments mo;
+    int have = moments_ok && moments_from_stats(c->type, m, &mo);
+    if (moments_ok && !have && chunk_has_moments(c->type, m)) {
+        int rc = segr_value_moments(r, m, c->vbuf, &mo);
+        if (rc != STRATA_OK)
+            return -rc;
+        have = 1;
+        q->moment_chunks++;
+        q->moment_points += m->st.count;
+    }
+    if (have) {
+        for (size_t e = 0; e < q->nex; e++)
+            if (q->ex_field[e] == c->field) {
+                agg_add_stats(&row[e], c->type, m);
+                if (q->ex[e].agg == AGG_STDDEV)
+                    agg_add_moments(&row[e], mo.n, mo.mean, mo.m2);
+            }
         return 1;
     }
     if (!c->values_ok)
@@ -232,8 +280,7 @@ static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r
     int rc = segr_decode_values(r, m, c->vbuf);
     for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
         if (q->ex_field[e] == c->field)
-            rc = agg_add_block(&c->st[b * q->nex + e], q->ex[e].agg, c->type, NULL, c->vbuf,
-                               m->st.count);
+            rc = agg_add_block(&row[e], q->ex[e].agg, c->type, NULL, c->vbuf, m->st.count);
     if (rc != STRATA_OK)
         return -rc;
     q->values_only++;
@@ -261,7 +308,7 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     for (size_t e = 0; e < q->nex; e++)
         if (q->ex_field[e] == f && agg_needs_time(q->ex[e].agg))
             c.values_ok = 0;
-    if (c.values_ok && !q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
+    if (!q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
         return st_err(STRATA_NOMEM, "out of memory running a query");
     c.vbuf = q->vbuf;
     strata_iter *it;

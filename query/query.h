@@ -95,6 +95,7 @@ struct strata_query {
     uint64_t series_read, rows_out;
     uint64_t last_fast; /* series whose last() came from newest-chunk entries */
     uint64_t values_only, values_only_points; /* chunks read without their times */
+    uint64_t moment_chunks, moment_points; /* stddev from the codec's exact sums */
     uint64_t *vbuf; /* one chunk's values, for those reads */
     double plan_ms, exec_ms;
 };
