@@ -688,8 +688,21 @@ static double now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* Remember the failure of a step (code, extended code, message). */
+static int fail(strata_query *q, int rc)
+{
+    q->err = rc;
+    q->err_ext = st_errcode();
+    const char *m = st_errmsg();
+    q->errmsg = st_strndup(m, strlen(m));
+    return rc;
+}
+
 int query_exec_step(strata_query *q)
 {
+    if (q->err)
+        return st_err(q->err_ext ? q->err_ext : q->err, "%s",
+                      q->errmsg ? q->errmsg : "the query failed earlier");
     if (q->finished)
         return STRATA_DONE;
     double t0 = now_ms();
@@ -727,7 +740,7 @@ int query_exec_step(strata_query *q)
     }
     q->exec_ms += now_ms() - t0;
     if (rc != STRATA_OK)
-        return rc;
+        return fail(q, rc);
     if (got) {
         q->rows_out++;
         return STRATA_ROW;
@@ -738,6 +751,7 @@ int query_exec_step(strata_query *q)
 void query_exec_free(strata_query *q)
 {
     raw_free(q);
+    st_free(q->errmsg);
     st_free(q->vbuf);
     st_free(q->vals);
     st_free(q->present);

@@ -75,6 +75,8 @@ struct strata_query {
     size_t gi;      /* next group to load */
     int loaded;     /* the current group is loaded */
     int finished;
+    int err, err_ext; /* a failed step: every later step fails the same way */
+    char *errmsg;
     /* aggregate: the current group's buckets */
     agg_value *vals; /* nb x nex */
     uint8_t *present;
