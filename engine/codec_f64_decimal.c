@@ -410,7 +410,15 @@ static int decimal_moments(const uint8_t *in, size_t len, size_t n, const codec_
     if (k) {
         /* s1 = q k + r with 0 <= r < k: s1^2 / k = q s1 + q r + r^2 / k, so
          * m2 = s2 - q s1 - q r - r^2 / k with the first three exact */
-        __int128 q = ps.s1 / (__int128)k, rem = ps.s1 - q * (__int128)k;
+        __int128 q, rem;
+        if (ps.s1 >= INT64_MIN && ps.s1 <= INT64_MAX) { /* the usual case: 64-bit division */
+            int64_t s1 = (int64_t)ps.s1, q64 = s1 / (int64_t)k;
+            q = q64;
+            rem = s1 - q64 * (int64_t)k;
+        } else {
+            q = ps.s1 / (__int128)k;
+            rem = ps.s1 - q * (__int128)k;
+        }
         if (rem < 0) {
             q--;
             rem += (__int128)k;

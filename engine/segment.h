@@ -97,6 +97,9 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
  * wholly inside the time range asked for (the checksum covers both columns,
  * the timestamps are not decoded). */
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
+/* A hint: the chunk's stored bytes are about to be read (the reader asks
+ * the CPU to fetch them into its caches meanwhile). */
+void segr_prefetch(const seg_reader *r, const chunk_meta *m);
 /* As segr_decode_values, the moments of the values instead (a chunk for
  * which chunk_has_moments() holds); scratch has room for m->st.count words. */
 int segr_value_moments(const seg_reader *r, const chunk_meta *m, uint64_t *scratch,

@@ -613,6 +613,14 @@ int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
     return segr_decode(r, m, NULL, v);
 }
 
+void segr_prefetch(const seg_reader *r, const chunk_meta *m)
+{
+    const uint8_t *p = r->base + m->data_off;
+    uint32_t len = chunk_stored_len(m);
+    for (uint32_t at = 0; at < len; at += 64)
+        __builtin_prefetch(p + at, 0, 2);
+}
+
 int segr_value_moments(const seg_reader *r, const chunk_meta *m, uint64_t *scratch,
                        codec_moments *out)
 {

@@ -230,6 +230,26 @@ static int moments_from_stats(uint8_t type, const chunk_meta *m, codec_moments *
     return 1;
 }
 
+/* A chunk taken whole, to be read once the series' offers are over. */
+typedef struct qchunk {
+    chunk_meta m;
+    const struct seg_reader *r;
+    size_t b;    /* its bucket */
+    int moments; /* stddev and statistics: segr_value_moments; else values */
+} qchunk;
+
+/* Statistics for every aggregate of the field, and moments for stddev. */
+static void add_moments(strata_query *q, agg_state *row, size_t field, uint8_t type,
+                        const chunk_meta *m, const codec_moments *mo)
+{
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == field) {
+            agg_add_stats(&row[e], type, m);
+            if (q->ex[e].agg == AGG_STDDEV)
+                agg_add_moments(&row[e], mo->n, mo->mean, mo->m2);
+        }
+}
+
 /* iter_chunk_fn: a chunk that lies in one bucket is taken from its
  * statistics when every aggregate of this field can use them; or, when the
  * others can and the rest are stddev, from its statistics and the moments
@@ -257,35 +277,58 @@ static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r
         return 1;
     }
     codec_moments mo;
-    int have = moments_ok && moments_from_stats(c->type, m, &mo);
-    if (moments_ok && !have && chunk_has_moments(c->type, m)) {
-        int rc = segr_value_moments(r, m, c->vbuf, &mo);
-        if (rc != STRATA_OK)
-            return -rc;
-        have = 1;
-        q->moment_chunks++;
-        q->moment_points += m->st.count;
-    }
-    if (have) {
-        for (size_t e = 0; e < q->nex; e++)
-            if (q->ex_field[e] == c->field) {
-                agg_add_stats(&row[e], c->type, m);
-                if (q->ex[e].agg == AGG_STDDEV)
-                    agg_add_moments(&row[e], mo.n, mo.mean, mo.m2);
-            }
+    if (moments_ok && moments_from_stats(c->type, m, &mo)) {
+        add_moments(q, row, c->field, c->type, m, &mo);
         return 1;
     }
-    if (!c->values_ok)
+    int use_moments = moments_ok && chunk_has_moments(c->type, m);
+    if (!use_moments && !c->values_ok)
         return 0;
-    int rc = segr_decode_values(r, m, c->vbuf);
-    for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
-        if (q->ex_field[e] == c->field)
-            rc = agg_add_block(&row[e], q->ex[e].agg, c->type, NULL, c->vbuf, m->st.count);
-    if (rc != STRATA_OK)
-        return -rc;
-    q->values_only++;
-    q->values_only_points += m->st.count;
+    /* its bytes are read after the offers, a few chunks ahead of use */
+    if (q->nlater == q->later_cap) {
+        size_t cap = q->later_cap ? 2 * q->later_cap : 64;
+        qchunk *l = st_realloc(q->later, cap * sizeof *l);
+        if (!l)
+            return -st_err(STRATA_NOMEM, "out of memory running a query");
+        q->later = l;
+        q->later_cap = cap;
+    }
+    q->later[q->nlater++] = (qchunk){*m, r, b, use_moments};
     return 1;
+}
+
+/* Read the chunks take_chunk() kept for later: the moments of their values
+ * (stddev with statistics) or their values, prefetching a few ahead. */
+static int read_later(actx *c)
+{
+    strata_query *q = c->q;
+    enum { AHEAD = 4 };
+    int rc = STRATA_OK;
+    for (size_t k = 0; k < q->nlater && k < AHEAD; k++)
+        segr_prefetch(q->later[k].r, &q->later[k].m);
+    for (size_t k = 0; k < q->nlater && rc == STRATA_OK; k++) {
+        if (k + AHEAD < q->nlater)
+            segr_prefetch(q->later[k + AHEAD].r, &q->later[k + AHEAD].m);
+        const qchunk *x = &q->later[k];
+        agg_state *row = &c->st[x->b * q->nex];
+        if (x->moments) {
+            codec_moments mo;
+            rc = segr_value_moments(x->r, &x->m, c->vbuf, &mo);
+            if (rc == STRATA_OK)
+                add_moments(q, row, c->field, c->type, &x->m, &mo);
+            q->moment_chunks++;
+            q->moment_points += x->m.st.count;
+            continue;
+        }
+        rc = segr_decode_values(x->r, &x->m, c->vbuf);
+        for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
+            if (q->ex_field[e] == c->field)
+                rc = agg_add_block(&row[e], q->ex[e].agg, c->type, NULL, c->vbuf, x->m.st.count);
+        q->values_only++;
+        q->values_only_points += x->m.st.count;
+    }
+    q->nlater = 0;
+    return rc;
 }
 
 static void series_end(strata_query *q, agg_state *st, size_t field, size_t blo, size_t bhi)
@@ -311,10 +354,16 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     if (!q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
         return st_err(STRATA_NOMEM, "out of memory running a query");
     c.vbuf = q->vbuf;
-    strata_iter *it;
+    strata_iter *it = NULL;
+    q->nlater = 0;
     int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, take_chunk, &c, &it);
-    if (rc != STRATA_OK)
+    if (rc == STRATA_OK)
+        rc = read_later(&c);
+    if (rc != STRATA_OK) {
+        if (it)
+            strata_iter_close(it);
         return rc;
+    }
     int64_t ts[FBUF];
     uint64_t v[FBUF];
     size_t n, blo = SIZE_MAX, bhi = 0;
@@ -752,6 +801,7 @@ void query_exec_free(strata_query *q)
 {
     raw_free(q);
     st_free(q->errmsg);
+    st_free(q->later);
     st_free(q->vbuf);
     st_free(q->vals);
     st_free(q->present);

@@ -99,6 +99,8 @@ struct strata_query {
     uint64_t values_only, values_only_points; /* chunks read without their times */
     uint64_t moment_chunks, moment_points; /* stddev from the codec's exact sums */
     uint64_t *vbuf; /* one chunk's values, for those reads */
+    struct qchunk *later; /* chunks taken while a series opens, read after */
+    size_t nlater, later_cap;
     double plan_ms, exec_ms;
 };
 
