@@ -14,6 +14,10 @@
  * smallest encoding is kept; then LZ4 over both columns replaces them when
  * that saves at least an eighth.  The chunk checksum covers the bytes as
  * stored.
+ *
+ * Reading the moments of a chunk's values (chunk_value_moments, for stddev)
+ * makes the same checks as decoding and leaves the arithmetic to the value
+ * codec's moments entry point (f64-decimal: exact sums of its integers).
  */
 #include "engine/chunk.h"
 

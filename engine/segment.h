@@ -97,6 +97,11 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
  * wholly inside the time range asked for (the checksum covers both columns,
  * the timestamps are not decoded). */
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
+/* Hints: segr_find(r, sid) is about to run (its series-table entry is
+ * fetched into the caches meanwhile, when the reader has its position
+ * map); the chunk entries at c are about to be read. */
+void segr_prefetch_series(const seg_reader *r, uint32_t sid);
+void segr_prefetch_index(const seg_cursor *c);
 /* A hint: the chunk's stored bytes are about to be read (the reader asks
  * the CPU to fetch them into its caches meanwhile). */
 void segr_prefetch(const seg_reader *r, const chunk_meta *m);

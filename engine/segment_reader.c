@@ -613,6 +613,19 @@ int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
     return segr_decode(r, m, NULL, v);
 }
 
+void segr_prefetch_series(const seg_reader *r, uint32_t sid)
+{
+    const uint32_t *map = atomic_load(&((seg_reader *)r)->pos);
+    if (map && sid < r->pos_n && map[sid] != UINT32_MAX)
+        __builtin_prefetch(r->table + (size_t)map[sid] * SEG_TABLE_ENTRY, 0, 3);
+}
+
+void segr_prefetch_index(const seg_cursor *c)
+{
+    __builtin_prefetch(c->p, 0, 3);
+    __builtin_prefetch(c->p + 64, 0, 3);
+}
+
 void segr_prefetch(const seg_reader *r, const chunk_meta *m)
 {
     const uint8_t *p = r->base + m->data_off;

@@ -4,6 +4,11 @@
  * Float sums are plain double sums in time order, the same way chunk
  * statistics are summed, so a bucket answered from statistics and one
  * answered from points agree to rounding.  Int sums are exact (128-bit).
+ *
+ * stddev merges per-block (count, mean, squared deviations) with Chan et
+ * al.'s pairwise update; a float64 block gets them from the corrected
+ * two-pass algorithm (four lanes), a chunk from its codec (agg_add_moments).
+ * An infinity among the values makes the result NaN on every path.
  */
 #include "query/agg.h"
 

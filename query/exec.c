@@ -5,7 +5,14 @@
  * aggregates, the series is read through iter_open_ex(); each chunk that
  * lies inside one bucket, that nothing else overlaps, and whose statistics
  * every aggregate of that field can use is taken from its index entry
- * (never decoded); the other points are read and fed one by one.  When
+ * (never decoded).  Such a chunk for stddev (with any of the aggregates
+ * statistics answer) is taken from its statistics plus the moments of its
+ * values: from the statistics when its values are all equal, else computed
+ * by its value codec without decoding (exact integer sums for
+ * f64-decimal); for aggregates that need no times, its values alone are
+ * decoded.  Those reads happen after the iterator's offers, in order, each
+ * chunk's bytes prefetched a few chunks ahead (a full scan is otherwise
+ * bound by memory latency).  The other points are read and fed in blocks.  When
  * the WHERE clause tests field values, every point must be seen, so rows
  * are assembled per tag set (fields joined on time) and nothing is taken
  * from statistics.
@@ -304,6 +311,9 @@ static int read_later(actx *c)
     strata_query *q = c->q;
     enum { AHEAD = 4 };
     int rc = STRATA_OK;
+    if (q->nlater && !q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
+        rc = st_err(STRATA_NOMEM, "out of memory running a query");
+    c->vbuf = q->vbuf;
     for (size_t k = 0; k < q->nlater && k < AHEAD; k++)
         segr_prefetch(q->later[k].r, &q->later[k].m);
     for (size_t k = 0; k < q->nlater && rc == STRATA_OK; k++) {
@@ -351,9 +361,6 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     for (size_t e = 0; e < q->nex; e++)
         if (q->ex_field[e] == f && agg_needs_time(q->ex[e].agg))
             c.values_ok = 0;
-    if (!q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
-        return st_err(STRATA_NOMEM, "out of memory running a query");
-    c.vbuf = q->vbuf;
     strata_iter *it = NULL;
     q->nlater = 0;
     int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, take_chunk, &c, &it);
