@@ -424,9 +424,9 @@ static int decimal_moments(const uint8_t *in, size_t len, size_t n, const codec_
             rem += (__int128)k;
         }
         __int128 m2i = (__int128)ps.s2 - q * ps.s1 - q * rem;
-        double scale = F10[d.e - d.f], dr = (double)rem;
-        double imean = ((double)(ps.ref + (int64_t)q) + dr / (double)k) / scale;
-        double im2 = ((double)m2i - dr * dr / (double)k) / scale / scale;
+        double scale = F10[d.e - d.f], dr = (double)rem, fr = dr / (double)k;
+        double imean = ((double)(ps.ref + (int64_t)q) + fr) / scale;
+        double im2 = ((double)m2i - dr * fr) / (scale * scale);
         im2 = im2 < 0 ? 0 : im2;
         if (en) {
             double nt = (double)(k + en), delta = emean - imean;

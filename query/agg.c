@@ -155,9 +155,9 @@ static void welford_merge(agg_state *s, uint64_t n, double mean, double m2)
     if (!n)
         return;
     uint64_t total = s->w_n + n;
-    double delta = mean - s->w_mean;
-    s->w_m2 += m2 + delta * delta * (double)s->w_n * (double)n / (double)total;
-    s->w_mean += delta * (double)n / (double)total;
+    double delta = mean - s->w_mean, share = (double)n / (double)total;
+    s->w_m2 += m2 + delta * delta * (double)s->w_n * share;
+    s->w_mean += delta * share;
     s->w_n = total;
 }
 
