@@ -347,8 +347,8 @@ static int decimal_decode(const uint8_t *in, size_t len, size_t n, const codec_e
     if (read_head(in, len, ends, &d))
         return -1;
     pack_to_f64 to = {(d.h & HDR_FMA) != 0, d.h & HDR_FMA ? F10[d.e] : F10[d.f], IF10[d.e]};
-    long used = pack_decode_f64(in + d.hl, len - d.hl, n, (d.h & HDR_N0) != 0, (uint64_t)d.n0,
-                                &to, out);
+    long used =
+        pack_decode_f64(in + d.hl, len - d.hl, n, (d.h & HDR_N0) != 0, (uint64_t)d.n0, &to, out);
     exc_list x;
     if (used < 0 || exc_open(&x, d.h, in + d.hl + used, in + len, n))
         return -1;
@@ -378,8 +378,7 @@ static int decimal_moments(const uint8_t *in, size_t len, size_t n, const codec_
     long used = pack_decode(in + d.hl, len - d.hl, n, (d.h & HDR_N0) != 0, (uint64_t)d.n0, N);
     pack_sums ps;
     exc_list x;
-    if (used < 0 || pack_sums_of(N, n, &ps) ||
-        exc_open(&x, d.h, in + d.hl + used, in + len, n))
+    if (used < 0 || pack_sums_of(N, n, &ps) || exc_open(&x, d.h, in + d.hl + used, in + len, n))
         return -1;
     /* the exceptions leave the sums and go to a Welford partial */
     uint64_t k = n, en = 0;

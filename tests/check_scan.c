@@ -74,12 +74,12 @@ START_TEST(test_pack_sums)
             case 0: v = (int64_t)(r % 2001) - 1000; break;
             case 1: v = 123456789 + (int64_t)(r % (2 * (uint64_t)near)) - near; break;
             case 2: v = (int64_t)(r % (2 * (uint64_t)near + 3)) - near - 1; break; /* the edge */
-            case 3: v = (int64_t)(r % (2 * (uint64_t)lim)) - lim; break;          /* anything */
-            case 4: v = i % 2 ? lim - 1 : -lim; break;                            /* extremes */
-            case 5: v = lim - 1 - (int64_t)(r % 1000); break;                     /* near 2^51 */
+            case 3: v = (int64_t)(r % (2 * (uint64_t)lim)) - lim; break;           /* anything */
+            case 4: v = i % 2 ? lim - 1 : -lim; break;                             /* extremes */
+            case 5: v = lim - 1 - (int64_t)(r % 1000); break;                      /* near 2^51 */
             case 6: v = -lim + (int64_t)(r % 1000); break;
             case 7: v = (int64_t)(r % ((uint64_t)1 << 36)) - ((int64_t)1 << 35); break;
-            default: v = i == N / 2 ? lim : (int64_t)(r % 100); break;           /* one outside */
+            default: v = i == N / 2 ? lim : (int64_t)(r % 100); break; /* one outside */
             }
             x[i] = (uint64_t)v;
         }
@@ -169,8 +169,7 @@ static void moments_case(const uint64_t *v, size_t n, const char *what, uint64_t
         return;
     codec_ends ends = {v[0], v[n - 1]};
     codec_moments mo;
-    TU_CHECK(codec_f64_decimal.moments(enc, len, n, &ends, scratch, &mo) == 0, "%s n=%zu", what,
-             n);
+    TU_CHECK(codec_f64_decimal.moments(enc, len, n, &ends, scratch, &mo) == 0, "%s n=%zu", what, n);
     char w[96];
     snprintf(w, sizeof w, "%s n=%zu", what, n);
     check_moments(&mo, v, n, w);
@@ -222,8 +221,9 @@ START_TEST(test_decimal_moments)
                 d = r % 30 == 0 ? u2f(specials[r % 7]) : (double)(int64_t)(r % 20001) / 100;
                 break;
             case 3: /* mixed exponents: 1, 3 and 6 decimals */
-                d = (double)(int64_t)(r % 2000001 - 1000000) /
-                    (i % 3 == 0 ? 10.0 : i % 3 == 1 ? 1e3 : 1e6);
+                d = (double)(int64_t)(r % 2000001 - 1000000) / (i % 3 == 0   ? 10.0
+                                                                : i % 3 == 1 ? 1e3
+                                                                             : 1e6);
                 break;
             case 4: /* 17 significant digits among 2-decimal values */
                 d = r % 9 == 0 ? (double)(r % 100000000000000000ull) / 1e16
@@ -238,18 +238,14 @@ START_TEST(test_decimal_moments)
             case 7: /* spread around 2^24 integers: the fast sums' edge */
                 d = (double)((int64_t)(r % (1u << 25)) - (1 << 24)) / 1000;
                 break;
-            case 8: /* -0.0 and 0.0 */
-                d = r % 2 ? -0.0 : 0.0;
-                break;
+            case 8: /* -0.0 and 0.0 */ d = r % 2 ? -0.0 : 0.0; break;
             case 9: /* mostly exceptions: binary fractions */
                 d = ldexp((double)(r >> 11), -60);
                 break;
             case 10: /* an infinity in decimals */
                 d = i == N / 3 ? INFINITY : (double)(int64_t)(r % 1001) / 10;
                 break;
-            default: /* integers */
-                d = (double)(int64_t)(r % 1000001) - 500000;
-                break;
+            default: /* integers */ d = (double)(int64_t)(r % 1000001) - 500000; break;
             }
             v[i] = f2u(d);
         }
@@ -315,12 +311,14 @@ static const char *ser_name[NSER] = {"walk", "nan", "mixed", "inf", "flat"};
 static double value_of(int s, size_t i, uint64_t r)
 {
     switch (s) {
-    case 0: return round((50.0 + 30.0 * sin((double)i / 300.0)) * 100) / 100 +
-                   (double)(int64_t)(r % 7) / 100;
-    case 1: return i % 53 == 0 ? u2f(0x7ff8000000000000ull | (r & 0xffff))
-                               : (double)(int64_t)(r % 1001) / 10;
+    case 0:
+        return round((50.0 + 30.0 * sin((double)i / 300.0)) * 100) / 100 +
+               (double)(int64_t)(r % 7) / 100;
+    case 1:
+        return i % 53 == 0 ? u2f(0x7ff8000000000000ull | (r & 0xffff))
+                           : (double)(int64_t)(r % 1001) / 10;
     case 2: /* mixed exponents and -0.0 */
-        return i % 11 == 0   ? -0.0
+        return i % 11 == 0  ? -0.0
                : i % 7 == 0 ? (double)(int64_t)(r % 1000001) / 1e6
                             : (double)(int64_t)(r % 101) / 10;
     case 3: return i == 1000 ? INFINITY : (double)(int64_t)(r % 501) / 10;
@@ -420,8 +418,7 @@ static void check_stddevs(strata_db *db, const char *which)
                     continue;
                 double got = strata_query_column_f64(q, c);
                 TU_CHECK((isnan(e) && isnan(got)) || fabs(got - e) <= 1e-9 * fmax(1.0, fabs(e)),
-                         "%s %s row %zu %s: %.17g, expected %.17g", which, text, row, name, got,
-                         e);
+                         "%s %s row %zu %s: %.17g, expected %.17g", which, text, row, name, got, e);
             }
             row++;
         }
