@@ -14,6 +14,10 @@
  * smallest encoding is kept; then LZ4 over both columns replaces them when
  * that saves at least an eighth.  The chunk checksum covers the bytes as
  * stored.
+ *
+ * Reading the moments of a chunk's values (chunk_value_moments, for stddev)
+ * makes the same checks as decoding and leaves the arithmetic to the value
+ * codec's moments entry point (f64-decimal: exact sums of its integers).
  */
 #include "engine/chunk.h"
 
@@ -238,9 +242,19 @@ static size_t encode_column(uint8_t type, const uint64_t *in, size_t n, int poli
     return best;
 }
 
+static int forced_policy = -1;
+
+void chunk_force_policy(int policy)
+{
+    __atomic_store_n(&forced_policy, policy, __ATOMIC_RELAXED);
+}
+
 size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, int policy,
                     uint8_t *out, chunk_meta *m)
 {
+    int forced = __atomic_load_n(&forced_policy, __ATOMIC_RELAXED);
+    if (forced >= 0)
+        policy = forced;
     uint8_t *scratch = out + column_bound(0, n) + column_bound(type, n);
     m->zlen = 0;
     size_t tl = encode_column(0, (const uint64_t *)ts, n, policy, out, scratch, &m->ts_codec);
@@ -266,27 +280,38 @@ size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n
     return stored;
 }
 
-int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t *v)
+/* Check the checksum and undo LZ4: *cols points at the two columns, in
+ * data or in *unz (to be freed).  0, or chunk_decode's -1, -2, -3. */
+static int open_stored(const chunk_meta *m, const uint8_t *data, const uint8_t **cols,
+                       uint8_t **unz)
 {
+    *unz = NULL;
+    *cols = data;
     if ((uint32_t)XXH3_64bits(data, chunk_stored_len(m)) != m->checksum)
         return -1;
-    const codec *tc = codec_get(m->ts_codec), *vc = codec_get(m->val_codec);
-    if (!tc || !vc)
-        return -2;
-    uint32_t n = m->st.count;
+    if (!m->zlen)
+        return 0;
     size_t raw = (size_t)m->ts_len + m->val_len;
-    uint8_t *unz = NULL;
-    if (m->zlen) {
-        unz = st_malloc(raw ? raw : 1);
-        if (!unz)
-            return -3;
-        if (LZ4_decompress_safe((const char *)data, (char *)unz, (int)m->zlen, (int)raw) !=
-            (int)raw) {
-            st_free(unz);
-            return -2;
-        }
-        data = unz;
+    if (!(*unz = st_malloc(raw ? raw : 1)))
+        return -3;
+    if (LZ4_decompress_safe((const char *)data, (char *)*unz, (int)m->zlen, (int)raw) != (int)raw)
+        return -2;
+    *cols = *unz;
+    return 0;
+}
+
+int chunk_decode(const chunk_meta *m, const uint8_t *data, int64_t *ts, uint64_t *v)
+{
+    const codec *tc = codec_get(m->ts_codec), *vc = codec_get(m->val_codec);
+    uint8_t *unz;
+    int rc = open_stored(m, data, &data, &unz);
+    if (rc == 0 && (!tc || !vc))
+        rc = -2;
+    if (rc) {
+        st_free(unz);
+        return rc;
     }
+    uint32_t n = m->st.count;
     codec_ends te = {(uint64_t)m->tmin, (uint64_t)m->tmax}, ve = {m->st.first, m->st.last};
     int bad = (ts && tc->decode(data, m->ts_len, n, &te, (uint64_t *)ts) != 0) ||
               (v && vc->decode(data + m->ts_len, m->val_len, n, &ve, v) != 0);
@@ -317,4 +342,27 @@ int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v)
 int chunk_decode_times(const chunk_meta *m, const uint8_t *data, int64_t *ts)
 {
     return chunk_decode(m, data, ts, NULL);
+}
+
+int chunk_has_moments(uint8_t type, const chunk_meta *m)
+{
+    const codec *vc = codec_get(m->val_codec);
+    return type == STRATA_F64 && vc && vc->moments && (vc->columns & CODEC_COL_F64);
+}
+
+int chunk_value_moments(const chunk_meta *m, const uint8_t *data, uint64_t *scratch,
+                        codec_moments *out)
+{
+    const codec *tc = codec_get(m->ts_codec), *vc = codec_get(m->val_codec);
+    uint8_t *unz;
+    *out = (codec_moments){0, 0, 0};
+    int rc = open_stored(m, data, &data, &unz);
+    if (rc == 0 && (!tc || !vc || !vc->moments))
+        rc = -2;
+    if (rc == 0) {
+        codec_ends ve = {m->st.first, m->st.last};
+        rc = vc->moments(data + m->ts_len, m->val_len, m->st.count, &ve, scratch, out) ? -2 : 0;
+    }
+    st_free(unz);
+    return rc;
 }

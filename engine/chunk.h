@@ -8,6 +8,8 @@
 #ifndef STRATA_CHUNK_H
 #define STRATA_CHUNK_H
 
+#include "engine/codec.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +60,12 @@ enum chunk_policy {
                          i64-delta, bool-bits), no LZ4: for comparisons */
 };
 
+/* Benchmarks: every chunk_encode() uses this policy whatever it is asked,
+ * e.g. CHUNK_CLASSIC for a database of Gorilla-only chunks to compare
+ * with; -1 (the default) restores the policy each caller asks for.  Not
+ * thread-safe: call while nothing encodes. */
+void chunk_force_policy(int policy);
+
 /* 1 when a chunk of a series of this type may use these codecs. */
 int chunk_codecs_fit(uint8_t type, unsigned ts_codec, unsigned val_codec);
 /* Room chunk_encode() needs in out for n points (the encoding and its
@@ -81,5 +89,14 @@ int chunk_decode_values(const chunk_meta *m, const uint8_t *data, uint64_t *v /*
 /* The same checks and the time column only (the values are not needed,
  * e.g. looking for gaps between reports). */
 int chunk_decode_times(const chunk_meta *m, const uint8_t *data, int64_t *ts /* OUT */);
+
+/* 1 when chunk_value_moments() can take this chunk of a series of this
+ * type: float64 values whose codec computes moments without decoding. */
+int chunk_has_moments(uint8_t type, const chunk_meta *m);
+/* The same checks as chunk_decode_values and the same answers, and the
+ * moments of the values (codec.h) instead of the values; scratch has room
+ * for m->st.count words. */
+int chunk_value_moments(const chunk_meta *m, const uint8_t *data, uint64_t *scratch,
+                        codec_moments *out /* OUT */);
 
 #endif

@@ -56,6 +56,15 @@ typedef struct codec_ends {
     uint64_t first, last;
 } codec_ends;
 
+/* The moments of a float64 column, for aggregates that need no single
+ * value (stddev): of the values that are not NaN, their number, mean and
+ * sum of squared deviations from the mean (m2).  An infinity among them
+ * makes m2 NaN. */
+typedef struct codec_moments {
+    uint64_t n;
+    double mean, m2;
+} codec_moments;
+
 typedef struct codec {
     uint8_t id;
     const char *name;
@@ -63,6 +72,12 @@ typedef struct codec {
     size_t (*bound)(size_t n);
     size_t (*encode)(const uint64_t *in, size_t n, uint8_t *out);
     int (*decode)(const uint8_t *in, size_t len, size_t n, const codec_ends *ends, uint64_t *out);
+    /* Optional (NULL when absent), float64 columns only: the moments of the
+     * n values decode() would give, without producing them; scratch has
+     * room for n words.  Safe on any input like decode(), and -1 on the
+     * same inputs. */
+    int (*moments)(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
+                   uint64_t *scratch, codec_moments *out);
 } codec;
 
 /* The codec with this id, or NULL for an unknown id. */

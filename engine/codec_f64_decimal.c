@@ -33,7 +33,8 @@
  * Decoding is the pack's unpacking and running sums, then one branch-free
  * pass that turns N into doubles four at a time (the integer-to-double
  * conversion is the exact magic-number trick, valid for |N| < 2^51, which
- * the same pass checks), then the patches.
+ * the same pass checks), then the patches.  The moments of a column (for
+ * stddev) need no doubles at all: exact integer sums, then the exceptions.
  *
  * Invariants: e <= 22, f <= e, every N in [-2^51, 2^51), exceptions at
  * increasing positions below n with x != 0, and nothing after them.
@@ -276,41 +277,169 @@ static size_t decimal_encode(const uint64_t *in, size_t n, uint8_t *out)
     return (size_t)(p - out);
 }
 
+/* A column's header: the rule, e and f, where the pack starts, and N[0]
+ * when it is implied by `first`. */
+typedef struct dec_head {
+    unsigned h, e, f, hl;
+    int64_t n0;
+} dec_head;
+
+static int read_head(const uint8_t *in, size_t len, const codec_ends *ends, dec_head *d)
+{
+    if (len < 1)
+        return -1;
+    d->h = in[0];
+    d->e = d->h & HDR_E;
+    d->f = 0;
+    d->hl = d->h & HDR_FMA ? 1 : 2;
+    d->n0 = 0;
+    if (d->e > DEC_MAX_E || len < d->hl)
+        return -1;
+    if (!(d->h & HDR_FMA) && (d->f = in[1]) > d->e)
+        return -1;
+    if ((d->h & HDR_N0) && (!ends || scaled(u2d(ends->first), d->e - d->f, &d->n0)))
+        return -1;
+    return 0;
+}
+
+/* The exception list after the pack: E, then (gap, x) pairs. */
+typedef struct exc_list {
+    const uint8_t *p, *end;
+    uint64_t left;
+    size_t pos, n;
+    int started;
+} exc_list;
+
+static int exc_open(exc_list *x, unsigned h, const uint8_t *p, const uint8_t *end, size_t n)
+{
+    *x = (exc_list){p, end, 0, 0, n, 0};
+    if ((h & HDR_EXC) && (get_varint(&x->p, end, &x->left) || x->left == 0 || x->left > n))
+        return -1;
+    return 0;
+}
+
+/* 1 and the next exception's position and x, 0 after the last one (when
+ * the column ends there), -1 when the list is damaged. */
+static int exc_next(exc_list *x, size_t *pos, uint64_t *bits)
+{
+    if (x->left == 0)
+        return x->p == x->end ? 0 : -1;
+    uint64_t gap;
+    if (get_varint(&x->p, x->end, &gap) || get_varint(&x->p, x->end, bits) || *bits == 0)
+        return -1;
+    if (x->started && gap >= x->n - x->pos - 1)
+        return -1;
+    x->pos = x->started ? x->pos + 1 + gap : gap;
+    if (x->pos >= x->n)
+        return -1;
+    x->started = 1;
+    x->left--;
+    *pos = x->pos;
+    return 1;
+}
+
 static int decimal_decode(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
                           uint64_t *out)
 {
     if (n == 0)
         return len == 0 ? 0 : -1;
-    if (len < 1)
+    dec_head d;
+    if (read_head(in, len, ends, &d))
         return -1;
-    unsigned h = in[0], e = h & HDR_E, f = 0, hl = h & HDR_FMA ? 1 : 2;
-    if (e > DEC_MAX_E || len < hl)
+    pack_to_f64 to = {(d.h & HDR_FMA) != 0, d.h & HDR_FMA ? F10[d.e] : F10[d.f], IF10[d.e]};
+    long used =
+        pack_decode_f64(in + d.hl, len - d.hl, n, (d.h & HDR_N0) != 0, (uint64_t)d.n0, &to, out);
+    exc_list x;
+    if (used < 0 || exc_open(&x, d.h, in + d.hl + used, in + len, n))
         return -1;
-    if (!(h & HDR_FMA) && (f = in[1]) > e)
+    size_t pos;
+    uint64_t bits;
+    int r;
+    while ((r = exc_next(&x, &pos, &bits)) == 1)
+        out[pos] ^= rotr1(bits);
+    return r;
+}
+
+/* Moments without decoding: every value that is not an exception is
+ * N * 10^-D exactly as far as the mean and the squared deviations care
+ * (D = e - f; dec() is that number correctly rounded, or within an ulp of
+ * it), so the integers are summed exactly (pack_sums_of) and turned into a
+ * mean and m2 once; the exceptions (NaN, infinities, -0.0, other values)
+ * are decoded one by one and merged in (Chan et al.'s pairwise update). */
+static int decimal_moments(const uint8_t *in, size_t len, size_t n, const codec_ends *ends,
+                           uint64_t *N, codec_moments *out)
+{
+    *out = (codec_moments){0, 0, 0};
+    if (n == 0)
+        return len == 0 ? 0 : -1;
+    dec_head d;
+    if (read_head(in, len, ends, &d))
         return -1;
-    int64_t n0 = 0;
-    if ((h & HDR_N0) && (!ends || scaled(u2d(ends->first), e - f, &n0)))
+    long used = pack_decode(in + d.hl, len - d.hl, n, (d.h & HDR_N0) != 0, (uint64_t)d.n0, N);
+    pack_sums ps;
+    exc_list x;
+    if (used < 0 || pack_sums_of(N, n, &ps) || exc_open(&x, d.h, in + d.hl + used, in + len, n))
         return -1;
-    pack_to_f64 to = {(h & HDR_FMA) != 0, h & HDR_FMA ? F10[e] : F10[f], IF10[e]};
-    long used = pack_decode_f64(in + hl, len - hl, n, (h & HDR_N0) != 0, (uint64_t)n0, &to, out);
-    if (used < 0)
-        return -1;
-    const uint8_t *p = in + hl + used, *end = in + len;
-    uint64_t nexc = 0, gap, x;
-    if ((h & HDR_EXC) && (get_varint(&p, end, &nexc) || nexc == 0 || nexc > n))
-        return -1;
-    size_t pos = 0;
-    for (uint64_t k = 0; k < nexc; k++) {
-        if (get_varint(&p, end, &gap) || get_varint(&p, end, &x) || x == 0)
-            return -1;
-        if (k > 0 && gap >= n - pos - 1)
-            return -1;
-        pos = k == 0 ? gap : pos + 1 + gap;
-        if (pos >= n)
-            return -1;
-        out[pos] ^= rotr1(x);
+    /* the exceptions leave the sums and go to a Welford partial */
+    uint64_t k = n, en = 0;
+    double emean = 0, em2 = 0;
+    int inf = 0, fma_rule = (d.h & HDR_FMA) != 0, r;
+    size_t pos;
+    uint64_t bits;
+    while ((r = exc_next(&x, &pos, &bits)) == 1) {
+        __int128 dv = (__int128)(int64_t)N[pos] - ps.ref;
+        ps.s1 -= dv;
+        ps.s2 -= (unsigned __int128)(dv * dv);
+        k--;
+        double v = u2d(value_of((int64_t)N[pos], fma_rule, d.e, d.f) ^ rotr1(bits));
+        if (isnan(v))
+            continue;
+        if (isinf(v)) {
+            inf = 1;
+            v = 0;
+        }
+        en++;
+        double delta = v - emean;
+        emean += delta / (double)en;
+        em2 += delta * (v - emean);
     }
-    return p == end ? 0 : -1;
+    if (r < 0)
+        return -1;
+    double mean = emean, m2 = em2;
+    if (k) {
+        /* s1 = q k + r with 0 <= r < k: s1^2 / k = q s1 + q r + r^2 / k, so
+         * m2 = s2 - q s1 - q r - r^2 / k with the first three exact */
+        __int128 q, rem;
+        if (ps.s1 >= INT64_MIN && ps.s1 <= INT64_MAX) { /* the usual case: 64-bit division */
+            int64_t s1 = (int64_t)ps.s1, q64 = s1 / (int64_t)k;
+            q = q64;
+            rem = s1 - q64 * (int64_t)k;
+        } else {
+            q = ps.s1 / (__int128)k;
+            rem = ps.s1 - q * (__int128)k;
+        }
+        if (rem < 0) {
+            q--;
+            rem += (__int128)k;
+        }
+        __int128 m2i = (__int128)ps.s2 - q * ps.s1 - q * rem;
+        double scale = F10[d.e - d.f], dr = (double)rem, fr = dr / (double)k;
+        double imean = ((double)(ps.ref + (int64_t)q) + fr) / scale;
+        double im2 = ((double)m2i - dr * fr) / (scale * scale);
+        im2 = im2 < 0 ? 0 : im2;
+        if (en) {
+            double nt = (double)(k + en), delta = emean - imean;
+            mean = imean + delta * (double)en / nt;
+            m2 = im2 + em2 + delta * delta * (double)k * (double)en / nt;
+        } else {
+            mean = imean;
+            m2 = im2;
+        }
+    }
+    out->n = k + en;
+    out->mean = mean;
+    out->m2 = inf ? NAN : m2;
+    return 0;
 }
 
 const codec codec_f64_decimal = {
@@ -320,4 +449,5 @@ const codec codec_f64_decimal = {
     .bound = decimal_bound,
     .encode = decimal_encode,
     .decode = decimal_decode,
+    .moments = decimal_moments,
 };

@@ -67,7 +67,7 @@ struct strata_iter {
     uint8_t type;
     int64_t from, to; /* to == INT64_MAX: no upper bound */
     src *s;
-    size_t ns;
+    size_t ns, cap;
     int err;
     /* strata_iter_next() serves single points from this block */
     int64_t nts[NEXT_BUF];
@@ -185,10 +185,14 @@ static int64_t src_next(const src *s)
 
 static int add_src(strata_iter *it, src *s)
 {
-    src *a = st_realloc(it->s, (it->ns + 1) * sizeof *a);
-    if (!a)
-        return st_err(STRATA_NOMEM, "out of memory opening an iterator");
-    it->s = a;
+    if (it->ns == it->cap) {
+        size_t cap = it->cap ? 2 * it->cap : 8;
+        src *a = st_realloc(it->s, cap * sizeof *a);
+        if (!a)
+            return st_err(STRATA_NOMEM, "out of memory opening an iterator");
+        it->s = a;
+        it->cap = cap;
+    }
     it->s[it->ns++] = *s;
     return STRATA_OK;
 }
@@ -496,6 +500,10 @@ int iter_open_ex(strata_db *db, uint64_t series_id, int64_t from, int64_t to, it
     int have_active = rc == STRATA_OK && it->ns == 1;
     if (have_active)
         active = it->s[--it->ns];
+    /* the segments' series-table entries, then their first chunk entries,
+     * asked for all at once: their cache misses overlap */
+    for (size_t i = 0; i < it->v->nsegs; i++)
+        segr_prefetch_series(it->v->segs[i], it->sid);
     for (size_t i = 0; i < it->v->nsegs && rc == STRATA_OK; i++) {
         seg_reader *r = it->v->segs[i];
         const seg_info *in = segr_info(r);
@@ -507,6 +515,7 @@ int iter_open_ex(strata_db *db, uint64_t series_id, int64_t from, int64_t to, it
         s.is_seg = 1;
         s.r = r;
         s.tombs = view_tombs_for(it->v, it->sid, &s.ntombs);
+        segr_prefetch_index(&s.c);
         rc = add_src(it, &s);
     }
     if (rc == STRATA_OK)

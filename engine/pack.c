@@ -28,6 +28,10 @@
  * through a zero-padded copy.  It then patches the exceptions and undoes
  * the mapping and the order (four lanes of prefix sums with AVX2), turning
  * the integers into doubles on the way for pack_decode_f64.
+ *
+ * pack_sums_of adds decoded integers exactly: in 64-bit lanes (squares by
+ * one 32 x 32-bit multiply) while every difference from the first is below
+ * 2^24, which it checks in the same pass, else in 128-bit arithmetic.
  */
 #include "engine/pack.h"
 
@@ -815,4 +819,89 @@ long pack_decode_f64(const uint8_t *in, size_t len, size_t m, int x0_known, uint
                      const pack_to_f64 *to, uint64_t *out)
 {
     return decode(in, len, m, x0_known, x0, to->fma ? CONV_FMA : CONV_MUL, to->m1, to->m2, out);
+}
+
+/* ---- exact sums ------------------------------------------------------------------- */
+
+/* The fast sums hold while every |x[i] - x[0]| < SUMS_NEAR: squares then fit
+ * 32 x 32-bit multiplies and 8192 of them a 64-bit sum. */
+#define SUMS_NEAR ((uint64_t)1 << 24)
+
+/* Sums in 64-bit words, wrapping; *far gets a bit at or above 25 set when
+ * some x[i] - ref + SUMS_NEAR is not below 2 * SUMS_NEAR. */
+static void sums_near(const uint64_t *x, size_t m, uint64_t ref, uint64_t *s1, uint64_t *s2,
+                      uint64_t *far)
+{
+    uint64_t a1 = 0, a2 = 0, o = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t d = x[i] - ref;
+        o |= d + SUMS_NEAR;
+        a1 += d;
+        a2 += d * d;
+    }
+    *s1 = a1;
+    *s2 = a2;
+    *far = o;
+}
+
+#if PACK_X86
+__attribute__((target("avx2"))) static void sums_near_avx2(const uint64_t *x, size_t m,
+                                                           uint64_t ref, uint64_t *s1,
+                                                           uint64_t *s2, uint64_t *far)
+{
+    const __m256i vr = _mm256_set1_epi64x((long long)ref),
+                  vb = _mm256_set1_epi64x((long long)SUMS_NEAR);
+    __m256i a1 = _mm256_setzero_si256(), a2 = a1, o = a1, b1 = a1, b2 = a1;
+    size_t i = 0;
+    for (; i + 8 <= m; i += 8) {
+        __m256i d = _mm256_sub_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(x + i)), vr);
+        __m256i e =
+            _mm256_sub_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(x + i + 4)), vr);
+        o = _mm256_or_si256(o, _mm256_or_si256(_mm256_add_epi64(d, vb), _mm256_add_epi64(e, vb)));
+        a1 = _mm256_add_epi64(a1, d);
+        b1 = _mm256_add_epi64(b1, e);
+        a2 = _mm256_add_epi64(a2, _mm256_mul_epi32(d, d));
+        b2 = _mm256_add_epi64(b2, _mm256_mul_epi32(e, e));
+    }
+    uint64_t t1, t2, to;
+    sums_near(x + i, m - i, ref, &t1, &t2, &to);
+    u64x4 v1 = (u64x4)_mm256_add_epi64(a1, b1), v2 = (u64x4)_mm256_add_epi64(a2, b2),
+          vo = (u64x4)o;
+    *s1 = t1 + v1[0] + v1[1] + v1[2] + v1[3];
+    *s2 = t2 + v2[0] + v2[1] + v2[2] + v2[3];
+    *far = to | vo[0] | vo[1] | vo[2] | vo[3];
+}
+#endif
+
+int pack_sums_of(const uint64_t *x, size_t m, pack_sums *out)
+{
+    int64_t ref = (int64_t)x[0];
+    out->ref = ref;
+    if (ref > -(int64_t)(N_LIMIT - SUMS_NEAR) && ref < (int64_t)(N_LIMIT - SUMS_NEAR)) {
+        uint64_t s1, s2, far;
+#if PACK_X86
+        if (have_avx2_fma())
+            sums_near_avx2(x, m, (uint64_t)ref, &s1, &s2, &far);
+        else
+#endif
+            sums_near(x, m, (uint64_t)ref, &s1, &s2, &far);
+        if (!(far >> 25)) { /* every difference near: the 64-bit sums are exact */
+            out->s1 = (int64_t)s1;
+            out->s2 = s2;
+            return 0;
+        }
+    }
+    __int128 a1 = 0;
+    unsigned __int128 a2 = 0;
+    uint64_t bad = 0;
+    for (size_t i = 0; i < m; i++) {
+        bad |= (x[i] + N_LIMIT) >> 52;
+        __int128 d = (__int128)(int64_t)x[i] - ref;
+        unsigned __int128 u = (unsigned __int128)d; /* wraps only for words out of range */
+        a1 += d;
+        a2 += u * u;
+    }
+    out->s1 = a1;
+    out->s2 = a2;
+    return bad ? -1 : 0;
 }

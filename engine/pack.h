@@ -65,4 +65,18 @@ typedef struct pack_to_f64 {
 long pack_decode_f64(const uint8_t *in, size_t len, size_t m, int x0_known, uint64_t x0,
                      const pack_to_f64 *to, uint64_t *out);
 
+/* Exact sums of m >= 1 integers x[i] (int64 words) relative to the first:
+ * with d[i] = x[i] - x[0], s1 = sum d[i] and s2 = sum d[i]^2, no rounding
+ * (aggregates over f64-decimal columns without converting the integers). */
+typedef struct pack_sums {
+    int64_t ref;          /* x[0] */
+    __int128 s1;          /* sum of d[i] */
+    unsigned __int128 s2; /* sum of d[i]^2 */
+} pack_sums;
+
+/* The sums of x[0..m), 1 <= m <= PACK_MAX_VALUES, every x[i] in
+ * [-2^51, 2^51) (the integers pack_decode_f64 converts): 0, or -1 when one
+ * lies outside. */
+int pack_sums_of(const uint64_t *x, size_t m, pack_sums *out /* OUT */);
+
 #endif

@@ -99,6 +99,18 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */,
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v /* OUT */);
 /* As segr_decode, the timestamps only (gap search: times without values). */
 int segr_decode_times(const seg_reader *r, const chunk_meta *m, int64_t *ts /* OUT */);
+/* Hints: segr_find(r, sid) is about to run (its series-table entry is
+ * fetched into the caches meanwhile, when the reader has its position
+ * map); the chunk entries at c are about to be read. */
+void segr_prefetch_series(const seg_reader *r, uint32_t sid);
+void segr_prefetch_index(const seg_cursor *c);
+/* A hint: the chunk's stored bytes are about to be read (the reader asks
+ * the CPU to fetch them into its caches meanwhile). */
+void segr_prefetch(const seg_reader *r, const chunk_meta *m);
+/* As segr_decode_values, the moments of the values instead (a chunk for
+ * which chunk_has_moments() holds); scratch has room for m->st.count words. */
+int segr_value_moments(const seg_reader *r, const chunk_meta *m, uint64_t *scratch,
+                       codec_moments *out /* OUT */);
 
 /* Check everything in the file, decoding every chunk; one report() call per
  * problem; returns the number of problems.  *info is filled when the file

@@ -591,9 +591,9 @@ int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m)
     return 1;
 }
 
-int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
+/* chunk_decode's answer d as a result code, naming the file and chunk. */
+static int decode_result(const seg_reader *r, const chunk_meta *m, int d)
 {
-    int d = chunk_decode(m, r->base + m->data_off, ts, v);
     if (d == 0)
         return STRATA_OK;
     if (d == -3)
@@ -601,6 +601,11 @@ int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t 
     return st_err(STRATA_CORRUPT_SEGMENT, "%s: chunk at offset %llu (%u points): %s", r->path,
                   (unsigned long long)m->data_off, m->st.count,
                   d == -1 ? "checksum mismatch" : "data does not decode");
+}
+
+int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
+{
+    return decode_result(r, m, chunk_decode(m, r->base + m->data_off, ts, v));
 }
 
 int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
@@ -611,6 +616,33 @@ int segr_decode_values(const seg_reader *r, const chunk_meta *m, uint64_t *v)
 int segr_decode_times(const seg_reader *r, const chunk_meta *m, int64_t *ts)
 {
     return segr_decode(r, m, ts, NULL);
+}
+
+void segr_prefetch_series(const seg_reader *r, uint32_t sid)
+{
+    const uint32_t *map = atomic_load(&((seg_reader *)r)->pos);
+    if (map && sid < r->pos_n && map[sid] != UINT32_MAX)
+        __builtin_prefetch(r->table + (size_t)map[sid] * SEG_TABLE_ENTRY, 0, 3);
+}
+
+void segr_prefetch_index(const seg_cursor *c)
+{
+    __builtin_prefetch(c->p, 0, 3);
+    __builtin_prefetch(c->p + 64, 0, 3);
+}
+
+void segr_prefetch(const seg_reader *r, const chunk_meta *m)
+{
+    const uint8_t *p = r->base + m->data_off;
+    uint32_t len = chunk_stored_len(m);
+    for (uint32_t at = 0; at < len; at += 64)
+        __builtin_prefetch(p + at, 0, 2);
+}
+
+int segr_value_moments(const seg_reader *r, const chunk_meta *m, uint64_t *scratch,
+                       codec_moments *out)
+{
+    return decode_result(r, m, chunk_value_moments(m, r->base + m->data_off, scratch, out));
 }
 
 typedef struct vreport {

@@ -4,6 +4,11 @@
  * Float sums are plain double sums in time order, the same way chunk
  * statistics are summed, so a bucket answered from statistics and one
  * answered from points agree to rounding.  Int sums are exact (128-bit).
+ *
+ * stddev merges per-block (count, mean, squared deviations) with Chan et
+ * al.'s pairwise update; a float64 block gets them from the corrected
+ * two-pass algorithm (four lanes), a chunk from its codec (agg_add_moments).
+ * An infinity among the values makes the result NaN on every path.
  */
 #include "query/agg.h"
 
@@ -150,10 +155,94 @@ static void welford_merge(agg_state *s, uint64_t n, double mean, double m2)
     if (!n)
         return;
     uint64_t total = s->w_n + n;
-    double delta = mean - s->w_mean;
-    s->w_m2 += m2 + delta * delta * (double)s->w_n * (double)n / (double)total;
-    s->w_mean += delta * (double)n / (double)total;
+    double delta = mean - s->w_mean, share = (double)n / (double)total;
+    s->w_m2 += m2 + delta * delta * (double)s->w_n * share;
+    s->w_mean += delta * share;
     s->w_n = total;
+}
+
+typedef double f64x4 __attribute__((vector_size(32)));
+typedef int64_t i64x4 __attribute__((vector_size(32)));
+
+/* Welford's update over the non-NaN values of d[0..n), one at a time. */
+static void welford_run(const double *d, size_t n, uint64_t *nn, double *mean, double *m2)
+{
+    uint64_t c = 0;
+    double mu = 0, q = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i] != d[i])
+            continue;
+        c++;
+        double delta = d[i] - mu;
+        mu += delta / (double)c;
+        q += delta * (d[i] - mu);
+    }
+    *nn = c;
+    *mean = mu;
+    *m2 = q;
+}
+
+/* The number, mean and squared deviations (m2) of the non-NaN float64
+ * values v[0..n): the corrected two-pass algorithm (the mean, then the
+ * deviations from it with their rounding error taken out), four lanes at a
+ * time.  A sum that is not finite (an infinity among the values, or an
+ * overflow) goes through Welford's update instead, which makes m2 NaN
+ * when there is an infinity. */
+static void f64_moments(const uint64_t *v, size_t n, uint64_t *nn, double *mean, double *m2)
+{
+    const double *d = (const double *)(const void *)v;
+    f64x4 s = {0, 0, 0, 0};
+    i64x4 c = {0, 0, 0, 0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        f64x4 x;
+        memcpy(&x, d + i, sizeof x);
+        i64x4 ok = x == x;
+        s += (f64x4)((i64x4)x & ok);
+        c -= ok;
+    }
+    double sum = (s[0] + s[1]) + (s[2] + s[3]);
+    uint64_t cnt = (uint64_t)(c[0] + c[1] + c[2] + c[3]);
+    for (size_t j = i; j < n; j++)
+        if (d[j] == d[j]) {
+            sum += d[j];
+            cnt++;
+        }
+    *nn = cnt;
+    *mean = 0;
+    *m2 = 0;
+    if (!cnt)
+        return;
+    double mu = sum / (double)cnt;
+    if (!isfinite(mu)) {
+        welford_run(d, n, nn, mean, m2);
+        if (!isfinite(*mean))
+            *m2 = NAN;
+        return;
+    }
+    f64x4 a = {0, 0, 0, 0}, b = a, vm = {mu, mu, mu, mu};
+    for (i = 0; i + 4 <= n; i += 4) {
+        f64x4 x;
+        memcpy(&x, d + i, sizeof x);
+        f64x4 y = (f64x4)((i64x4)(x - vm) & (x == x));
+        a += y;
+        b += y * y;
+    }
+    double s1 = (a[0] + a[1]) + (a[2] + a[3]), s2 = (b[0] + b[1]) + (b[2] + b[3]);
+    for (; i < n; i++)
+        if (d[i] == d[i]) {
+            double y = d[i] - mu;
+            s1 += y;
+            s2 += y * y;
+        }
+    double q = s2 - s1 * s1 / (double)cnt;
+    *mean = mu + s1 / (double)cnt;
+    *m2 = q < 0 ? 0 : q;
+}
+
+void agg_add_moments(agg_state *s, uint64_t n, double mean, double m2)
+{
+    welford_merge(s, n, mean, m2);
 }
 
 int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, const uint64_t *v,
@@ -175,18 +264,20 @@ int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, con
     if (k == AGG_COUNT || k == AGG_FIRST || k == AGG_LAST)
         return STRATA_OK;
     size_t nums = 0;
+    if (type == STRATA_F64 && k == AGG_STDDEV) {
+        uint64_t nn;
+        double mean, m2;
+        f64_moments(v, n, &nn, &mean, &m2);
+        if (nn)
+            s->have_float = 1;
+        s->nnum += nn;
+        welford_merge(s, nn, mean, m2);
+        return STRATA_OK;
+    }
     if (type == STRATA_F64) {
         const double *d = (const double *)(const void *)v;
         double sum = 0, mn = INFINITY, mx = -INFINITY;
-        /* squared deviations from a shift K (the first value): one pass,
-         * and no cancellation trouble for data near K */
-        double shift = 0, s1 = 0, s2 = 0;
-        size_t i = 0;
-        while (i < n && d[i] != d[i])
-            i++;
-        if (i < n)
-            shift = d[i];
-        for (; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
             double x = d[i];
             if (x != x)
                 continue; /* NaN */
@@ -194,9 +285,6 @@ int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, con
             sum += x;
             mn = x < mn ? x : mn;
             mx = x > mx ? x : mx;
-            double y = x - shift;
-            s1 += y;
-            s2 += y * y;
         }
         if (!nums)
             return STRATA_OK;
@@ -207,10 +295,6 @@ int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, con
         if (!s->has_minmax || mx > s->max)
             s->max = mx;
         s->has_minmax = 1;
-        if (k == AGG_STDDEV) {
-            double m2 = s2 - s1 * s1 / (double)nums;
-            welford_merge(s, nums, shift + s1 / (double)nums, m2 > 0 ? m2 : 0);
-        }
     } else {
         __int128 sum = 0;
         int64_t mn = INT64_MAX, mx = INT64_MIN;

@@ -182,6 +182,25 @@ static void fmt_dur(char *out, size_t cap, int64_t ns)
         }
 }
 
+/* The upper end of the range [.., tmax) with its bracket: as the exclusive
+ * bound, or as the inclusive last nanosecond when that reads shorter (a
+ * range bounded by the data ends one nanosecond after its last point:
+ * `11:59:50Z]` rather than `11:59:50.000000001Z)`); both are exact. */
+static void fmt_upper(int64_t tmax, char out[TIME_RFC3339_BUFSZ + 1])
+{
+    if (tmax == INT64_MAX) {
+        strcpy(out, "+inf)");
+        return;
+    }
+    char ex[TIME_RFC3339_BUFSZ], in[TIME_RFC3339_BUFSZ];
+    time_format_rfc3339(tmax, ex);
+    time_format_rfc3339(tmax - (tmax > INT64_MIN), in);
+    if (tmax > INT64_MIN && strlen(in) < strlen(ex))
+        snprintf(out, TIME_RFC3339_BUFSZ + 1, "%s]", in);
+    else
+        snprintf(out, TIME_RFC3339_BUFSZ + 1, "%s)", ex);
+}
+
 char *query_explain_text(strata_query *q)
 {
     sbuf b = {0};
@@ -201,17 +220,16 @@ char *query_explain_text(strata_query *q)
             sb_printf(&b, " %s", q->gcols[i]);
     }
     sb_printf(&b, "\n");
-    char lo[TIME_RFC3339_BUFSZ], hi[TIME_RFC3339_BUFSZ], w[32];
+    char lo[TIME_RFC3339_BUFSZ], hi[TIME_RFC3339_BUFSZ + 1], w[32];
     time_format_rfc3339(q->tmin, lo);
-    time_format_rfc3339(q->tmax, hi);
+    fmt_upper(q->tmax, hi);
     if (q->width) {
         fmt_dur(w, sizeof w, q->width);
-        sb_printf(&b, "time range [%s, %s): %zu bucket(s) of %s, aligned to the epoch%s\n",
-                  q->tmin == INT64_MIN ? "-inf" : lo, q->tmax == INT64_MAX ? "+inf" : hi, q->nb, w,
+        sb_printf(&b, "time range [%s, %s: %zu bucket(s) of %s, aligned to the epoch%s\n",
+                  q->tmin == INT64_MIN ? "-inf" : lo, hi, q->nb, w,
                   q->a.group_offset ? " plus the offset" : "");
     } else {
-        sb_printf(&b, "time range [%s, %s)\n", q->tmin == INT64_MIN ? "-inf" : lo,
-                  q->tmax == INT64_MAX ? "+inf" : hi);
+        sb_printf(&b, "time range [%s, %s\n", q->tmin == INT64_MIN ? "-inf" : lo, hi);
     }
     if (q->raw)
         sb_printf(&b, "plan: raw points, fields joined on time per tag set, tag sets merged by "
@@ -234,6 +252,10 @@ char *query_explain_text(strata_query *q)
         sb_printf(&b, "of those answered: %llu chunk(s) (%llu points) read from their value "
                       "column alone (no statistics fit, no times needed)\n",
                   (unsigned long long)q->values_only, (unsigned long long)q->values_only_points);
+    if (q->moment_chunks)
+        sb_printf(&b, "stddev: %llu chunk(s) (%llu points) from their statistics and the exact "
+                      "integer sums of their decimal values (no value decoded)\n",
+                  (unsigned long long)q->moment_chunks, (unsigned long long)q->moment_points);
     if (q->last_fast)
         sb_printf(&b, "last(): %llu series answered from the index entry of their newest chunk\n",
                   (unsigned long long)q->last_fast);

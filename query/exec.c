@@ -5,7 +5,14 @@
  * aggregates, the series is read through iter_open_ex(); each chunk that
  * lies inside one bucket, that nothing else overlaps, and whose statistics
  * every aggregate of that field can use is taken from its index entry
- * (never decoded); the other points are read and fed one by one.  When
+ * (never decoded).  Such a chunk for stddev (with any of the aggregates
+ * statistics answer) is taken from its statistics plus the moments of its
+ * values: from the statistics when its values are all equal, else computed
+ * by its value codec without decoding (exact integer sums for
+ * f64-decimal); for aggregates that need no times, its values alone are
+ * decoded.  Those reads happen after the iterator's offers, in order, each
+ * chunk's bytes prefetched a few chunks ahead (a full scan is otherwise
+ * bound by memory latency).  The other points are read and fed in blocks.  When
  * the WHERE clause tests field values, every point must be seen, so rows
  * are assembled per tag set (fields joined on time) and nothing is taken
  * from statistics.
@@ -207,9 +214,55 @@ static size_t bucket_of(const strata_query *q, int64_t ts)
     return (size_t)(((__int128)ts - q->b0) / q->width);
 }
 
+/* The moments of a chunk's values from its statistics alone, when they
+ * tell them: every value NaN, or all the others equal.  1 when they do. */
+static int moments_from_stats(uint8_t type, const chunk_meta *m, codec_moments *out)
+{
+    const chunk_stats *st = &m->st;
+    uint64_t nums = st->count - st->nan_count;
+    *out = (codec_moments){0, 0, 0};
+    if (type == STRATA_F64) {
+        double lo, hi;
+        memcpy(&lo, &st->min, sizeof lo);
+        memcpy(&hi, &st->max, sizeof hi);
+        if (nums && lo != hi)
+            return 0;
+        if (nums)
+            *out = (codec_moments){nums, lo, isinf(lo) ? NAN : 0};
+        return 1;
+    }
+    if (type != STRATA_I64 || st->min != st->max)
+        return 0;
+    *out = (codec_moments){st->count, (double)(int64_t)st->min, 0};
+    return 1;
+}
+
+/* A chunk taken whole, to be read once the series' offers are over. */
+typedef struct qchunk {
+    chunk_meta m;
+    const struct seg_reader *r;
+    size_t b;    /* its bucket */
+    int moments; /* stddev and statistics: segr_value_moments; else values */
+} qchunk;
+
+/* Statistics for every aggregate of the field, and moments for stddev. */
+static void add_moments(strata_query *q, agg_state *row, size_t field, uint8_t type,
+                        const chunk_meta *m, const codec_moments *mo)
+{
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == field) {
+            agg_add_stats(&row[e], type, m);
+            if (q->ex[e].agg == AGG_STDDEV)
+                agg_add_moments(&row[e], mo->n, mo->mean, mo->m2);
+        }
+}
+
 /* iter_chunk_fn: a chunk that lies in one bucket is taken from its
- * statistics when every aggregate of this field can use them, or else, if
- * none of them needs times, from its value column alone. */
+ * statistics when every aggregate of this field can use them; or, when the
+ * others can and the rest are stddev, from its statistics and the moments
+ * of its values (from the statistics, or computed by the value codec
+ * without decoding: exact integer sums for f64-decimal); or else, if none
+ * of the aggregates needs times, from its value column alone. */
 static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r)
 {
     actx *c = arg;
@@ -217,28 +270,75 @@ static int take_chunk(void *arg, const chunk_meta *m, const struct seg_reader *r
     size_t b = bucket_of(q, m->tmin);
     if (b != bucket_of(q, m->tmax))
         return 0;
-    int stats_ok = 1;
-    for (size_t e = 0; e < q->nex && stats_ok; e++)
-        if (q->ex_field[e] == c->field && !agg_from_stats_ok(q->ex[e].agg, c->type, &m->st))
+    agg_state *row = &c->st[b * q->nex];
+    int stats_ok = 1, moments_ok = 1;
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == c->field && !agg_from_stats_ok(q->ex[e].agg, c->type, &m->st)) {
             stats_ok = 0;
+            moments_ok &= q->ex[e].agg == AGG_STDDEV;
+        }
     if (stats_ok) {
         for (size_t e = 0; e < q->nex; e++)
             if (q->ex_field[e] == c->field)
-                agg_add_stats(&c->st[b * q->nex + e], c->type, m);
+                agg_add_stats(&row[e], c->type, m);
         return 1;
     }
-    if (!c->values_ok)
+    codec_moments mo;
+    if (moments_ok && moments_from_stats(c->type, m, &mo)) {
+        add_moments(q, row, c->field, c->type, m, &mo);
+        return 1;
+    }
+    int use_moments = moments_ok && chunk_has_moments(c->type, m);
+    if (!use_moments && !c->values_ok)
         return 0;
-    int rc = segr_decode_values(r, m, c->vbuf);
-    for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
-        if (q->ex_field[e] == c->field)
-            rc = agg_add_block(&c->st[b * q->nex + e], q->ex[e].agg, c->type, NULL, c->vbuf,
-                               m->st.count);
-    if (rc != STRATA_OK)
-        return -rc;
-    q->values_only++;
-    q->values_only_points += m->st.count;
+    /* its bytes are read after the offers, a few chunks ahead of use */
+    if (q->nlater == q->later_cap) {
+        size_t cap = q->later_cap ? 2 * q->later_cap : 64;
+        qchunk *l = st_realloc(q->later, cap * sizeof *l);
+        if (!l)
+            return -st_err(STRATA_NOMEM, "out of memory running a query");
+        q->later = l;
+        q->later_cap = cap;
+    }
+    q->later[q->nlater++] = (qchunk){*m, r, b, use_moments};
     return 1;
+}
+
+/* Read the chunks take_chunk() kept for later: the moments of their values
+ * (stddev with statistics) or their values, prefetching a few ahead. */
+static int read_later(actx *c)
+{
+    strata_query *q = c->q;
+    enum { AHEAD = 4 };
+    int rc = STRATA_OK;
+    if (q->nlater && !q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
+        rc = st_err(STRATA_NOMEM, "out of memory running a query");
+    c->vbuf = q->vbuf;
+    for (size_t k = 0; k < q->nlater && k < AHEAD; k++)
+        segr_prefetch(q->later[k].r, &q->later[k].m);
+    for (size_t k = 0; k < q->nlater && rc == STRATA_OK; k++) {
+        if (k + AHEAD < q->nlater)
+            segr_prefetch(q->later[k + AHEAD].r, &q->later[k + AHEAD].m);
+        const qchunk *x = &q->later[k];
+        agg_state *row = &c->st[x->b * q->nex];
+        if (x->moments) {
+            codec_moments mo;
+            rc = segr_value_moments(x->r, &x->m, c->vbuf, &mo);
+            if (rc == STRATA_OK)
+                add_moments(q, row, c->field, c->type, &x->m, &mo);
+            q->moment_chunks++;
+            q->moment_points += x->m.st.count;
+            continue;
+        }
+        rc = segr_decode_values(x->r, &x->m, c->vbuf);
+        for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
+            if (q->ex_field[e] == c->field)
+                rc = agg_add_block(&row[e], q->ex[e].agg, c->type, NULL, c->vbuf, x->m.st.count);
+        q->values_only++;
+        q->values_only_points += x->m.st.count;
+    }
+    q->nlater = 0;
+    return rc;
 }
 
 static void series_end(strata_query *q, agg_state *st, size_t field, size_t blo, size_t bhi)
@@ -261,13 +361,16 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     for (size_t e = 0; e < q->nex; e++)
         if (q->ex_field[e] == f && agg_needs_time(q->ex[e].agg))
             c.values_ok = 0;
-    if (c.values_ok && !q->vbuf && !(q->vbuf = st_malloc(SEG_CHUNK_MAX * sizeof *q->vbuf)))
-        return st_err(STRATA_NOMEM, "out of memory running a query");
-    c.vbuf = q->vbuf;
-    strata_iter *it;
+    strata_iter *it = NULL;
+    q->nlater = 0;
     int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, take_chunk, &c, &it);
-    if (rc != STRATA_OK)
+    if (rc == STRATA_OK)
+        rc = read_later(&c);
+    if (rc != STRATA_OK) {
+        if (it)
+            strata_iter_close(it);
         return rc;
+    }
     int64_t ts[FBUF];
     uint64_t v[FBUF];
     size_t n, blo = SIZE_MAX, bhi = 0;
@@ -641,8 +744,21 @@ static double now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+/* Remember the failure of a step (code, extended code, message). */
+static int fail(strata_query *q, int rc)
+{
+    q->err = rc;
+    q->err_ext = st_errcode();
+    const char *m = st_errmsg();
+    q->errmsg = st_strndup(m, strlen(m));
+    return rc;
+}
+
 int query_exec_step(strata_query *q)
 {
+    if (q->err)
+        return st_err(q->err_ext ? q->err_ext : q->err, "%s",
+                      q->errmsg ? q->errmsg : "the query failed earlier");
     if (q->finished)
         return STRATA_DONE;
     double t0 = now_ms();
@@ -680,7 +796,7 @@ int query_exec_step(strata_query *q)
     }
     q->exec_ms += now_ms() - t0;
     if (rc != STRATA_OK)
-        return rc;
+        return fail(q, rc);
     if (got) {
         q->rows_out++;
         return STRATA_ROW;
@@ -691,6 +807,8 @@ int query_exec_step(strata_query *q)
 void query_exec_free(strata_query *q)
 {
     raw_free(q);
+    st_free(q->errmsg);
+    st_free(q->later);
     st_free(q->vbuf);
     st_free(q->vals);
     st_free(q->present);

@@ -75,6 +75,8 @@ struct strata_query {
     size_t gi;      /* next group to load */
     int loaded;     /* the current group is loaded */
     int finished;
+    int err, err_ext; /* a failed step: every later step fails the same way */
+    char *errmsg;
     /* aggregate: the current group's buckets */
     agg_value *vals; /* nb x nex */
     uint8_t *present;
@@ -95,7 +97,10 @@ struct strata_query {
     uint64_t series_read, rows_out;
     uint64_t last_fast; /* series whose last() came from newest-chunk entries */
     uint64_t values_only, values_only_points; /* chunks read without their times */
+    uint64_t moment_chunks, moment_points; /* stddev from the codec's exact sums */
     uint64_t *vbuf; /* one chunk's values, for those reads */
+    struct qchunk *later; /* chunks taken while a series opens, read after */
+    size_t nlater, later_cap;
     double plan_ms, exec_ms;
 };
 
