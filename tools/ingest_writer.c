@@ -116,19 +116,18 @@ int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
         return -1;
     }
     int barrier = w->serial || strata_batch_has_new_series(*b);
+    /* Idle writer: spare is the other batch (see the invariant above). */
     w->pending = *b;
     w->file = file;
     w->first_line = first_line;
     w->last_line = last_line;
+    *b = w->spare;
+    w->spare = NULL;
     pthread_cond_broadcast(&w->cv);
     /* The next batch is checked against the database's series as it is
      * filled: let the series this one creates exist first. */
     while (barrier && w->pending)
         pthread_cond_wait(&w->cv, &w->mu);
-    while (!w->spare)
-        pthread_cond_wait(&w->cv, &w->mu);
-    *b = w->spare;
-    w->spare = NULL;
     int failed = barrier && w->failed;
     pthread_mutex_unlock(&w->mu);
     return failed ? -1 : 0;
