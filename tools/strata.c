@@ -19,7 +19,7 @@ static const struct command {
     {"query", cmd_query, "query <db> ['<query>'] [--format table|csv|json|ndjson] [--epoch ns] [--plot FILE.svg|-]"},
     {"inspect", cmd_inspect, "inspect <db> [--format text|json]"},
     {"verify", cmd_verify, "verify <db>"},
-    {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
+    {"gen", cmd_gen, "gen fleet|devops|flaky [--trucks N|--hosts N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
 };
 
 static void usage(FILE *f)
