@@ -116,6 +116,8 @@ static size_t count_lines(const char *s, size_t n)
 
 static void emit(struct flaky *f, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     f->st.lines_sent += count_lines(s, n);
     if (buf_add(f, &f->out_buf, s, n) == 0 && f->out_buf.len >= OUT_FLUSH)
         out_flush(f);
