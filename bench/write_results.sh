@@ -1,13 +1,13 @@
 #!/bin/sh
 # write_results.sh — run `make bench` and write bench/RESULTS.md from its
 # output, verbatim, with the machine, the date and the commands.  Nothing in
-# the tables is typed by hand.  The `make compare` section that
-# `bench/compare/run.sh --results` writes is kept.  Usage: bench/write_results.sh
+# the tables is typed by hand.  The `make compare` sections that
+# `bench/compare/run.sh --results` writes are kept.  Usage: bench/write_results.sh
 set -eu
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 compare=$(mktemp)
-sed -n '/^<!-- make compare: begin -->$/,/^<!-- make compare: end -->$/p' bench/RESULTS.md \
+sed -n '/^<!-- make compare .*: begin -->$/,/^<!-- make compare .*: end -->$/p' bench/RESULTS.md \
     > "$compare" 2>/dev/null || true
 make --no-print-directory bench > "$out" 2>&1
 {

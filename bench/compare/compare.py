@@ -968,7 +968,9 @@ def main():
     answers, bad = check_answers(res, peers)
     elapsed = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
     ver = versions()
-    md = ["## Side by side (`make compare`)", "",
+    label = a.scale if (a.trucks, a.hosts) == SCALES[a.scale][:2] else "%d trucks, %d hosts" % (
+        a.trucks, a.hosts)
+    md = ["## Side by side (`make compare`, scale %s)" % label, "",
           "Written by `bench/compare/run.sh`; every figure below comes from the run it "
           "describes.", "",
           "- command: `%s`" % a.command,
@@ -999,7 +1001,8 @@ def main():
         with open(a.md, "w") as f:
             f.write(text + "\n")
     if a.results:
-        begin, end = "<!-- make compare: begin -->", "<!-- make compare: end -->"
+        begin = "<!-- make compare %s: begin -->" % label
+        end = "<!-- make compare %s: end -->" % label
         old = open(a.results).read() if os.path.exists(a.results) else "# Benchmark results\n"
         block = "%s\n%s\n%s" % (begin, text, end)
         if begin in old and end in old:
