@@ -9,6 +9,7 @@ and SQLite, on the same data, on this machine, in one run (`make compare`).
         [--md FILE] [--results bench/RESULTS.md]
 
 Workloads: the fleet (`strata gen fleet`), devops (`strata gen devops`),
+on request the flaky-uplink fleet (`strata gen flaky`: load and bytes only),
 and the NAB and Beijing air-quality fixtures when present (turned into line
 protocol, sorted by time, duplicates of one series and time removed, so
 every system gets the same points).  Every system loads the same line
@@ -277,6 +278,7 @@ def prepare(a, name, data):
     """Generate (or reuse) the workload's line protocol; (path, meta)."""
     lp = os.path.join(data, name + ".lp")
     spec = {"fleet": ["gen", "fleet", "--trucks", str(a.trucks)],
+            "flaky": ["gen", "flaky", "--trucks", str(a.trucks)],
             "devops": ["gen", "devops", "--hosts", str(a.hosts)]}.get(name)
     stamp = lp + ".args"
     want = json.dumps(spec or [name, os.path.abspath(a.fixtures)])
@@ -291,6 +293,12 @@ def prepare(a, name, data):
             f.write(want)
     with open(lp + ".meta.json") as f:
         return lp, json.load(f)
+
+
+def sent(meta):
+    """Values in the file: the flaky fleet sends some twice (its "values" are
+    the distinct ones, which bytes/value divides by)."""
+    return meta.get("values_sent", meta["values"])
 
 
 # ---------------------------------------------------------------- the four fleet queries
@@ -402,11 +410,11 @@ def time_http(base, reqs, runs, summarize):
 def run_strata(a, wl, lp, meta, work):
     db = os.path.join(work, "strata-" + wl)
     shutil.rmtree(db, ignore_errors=True)
-    opts = {"fleet": ["--device-tag", "name"], "devops": ["--device-tag", "hostname"],
+    opts = {"fleet": ["--device-tag", "name"], "flaky": ["--device-tag", "name"], "devops": ["--device-tag", "hostname"],
             "nab": ["--device-tag", "file", "--partition", "30d"],
             "beijing": ["--device-tag", "station", "--partition", "30d"]}[wl]
     secs, rss = timed([a.strata, "ingest", db, "--quiet"] + opts + [lp])
-    r = {"values_per_s": meta["values"] / secs, "ingest_s": secs, "ingest_rss_mb": rss,
+    r = {"values_per_s": sent(meta) / secs, "ingest_s": secs, "ingest_rss_mb": rss,
          "rss_mb": rss}
     if a.compact:
         csecs, crss = timed([a.strata, "compact", db])
@@ -483,7 +491,7 @@ bind-address = "127.0.0.1:%d"
         http_get(base, "/query?" + urllib.parse.urlencode({"q": "CREATE DATABASE bench"}))
         secs = post_file(base + "/write?db=bench&precision=ns", lp)
         settled = settle(lambda: influx_busy(base), os.path.join(d, "data"), 20)
-        r = {"values_per_s": meta["values"] / secs, "ingest_s": secs, "settle_s": settled,
+        r = {"values_per_s": sent(meta) / secs, "ingest_s": secs, "settle_s": settled,
              "disk_bytes": du(os.path.join(d, "data")), "rss_mb": vm_hwm(p.pid)}
         if wl == "fleet":
             r["queries"] = time_http(base, [(n, "/query", {"db": "bench", "q": q, "epoch": "ms"})
@@ -566,7 +574,7 @@ def run_victoriametrics(a, wl, lp, meta, work):
             if prev is not None and n >= prev:
                 break
             prev = n
-        r = {"values_per_s": meta["values"] / secs, "ingest_s": secs, "settle_s": settled,
+        r = {"values_per_s": sent(meta) / secs, "ingest_s": secs, "settle_s": settled,
              "parts": n, "disk_bytes": du(data) - du(os.path.join(data, "cache")),
              "rss_mb": vm_hwm(p.pid)}
         if wl == "fleet":
@@ -701,7 +709,7 @@ VACUUM;
             sf.write(script)
             sf.seek(0)
             secs, rss = timed(["sqlite3", "-bail", db], stdin=sf)
-        r = {"values_per_s": meta["values"] / secs, "ingest_s": secs, "rss_mb": rss,
+        r = {"values_per_s": sent(meta) / secs, "ingest_s": secs, "rss_mb": rss,
              "disk_bytes": du(db)}
         t0, t1, a4, b4 = windows(meta)
         con = sqlite3.connect(db)
@@ -905,7 +913,8 @@ def main():
     ap.add_argument("--scale", choices=sorted(SCALES), default="default")
     ap.add_argument("--trucks", type=int)
     ap.add_argument("--hosts", type=int)
-    ap.add_argument("--workloads", default="fleet,devops,nab,beijing")
+    ap.add_argument("--workloads", default="fleet,devops,nab,beijing",
+                    help="any of fleet, devops, nab, beijing, flaky")
     ap.add_argument("--peers")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--fixtures", default=os.path.join(os.path.dirname(ROOT), "shared", "fixtures"))
@@ -921,6 +930,9 @@ def main():
     for p in peers:
         if p not in PEERS:
             ap.error("unknown peer %s" % p)
+    for w in a.workloads.split(","):
+        if w not in ("fleet", "devops", "nab", "beijing", "flaky"):
+            ap.error("unknown workload %s" % w)
     a.strata = os.path.join(a.build, "strata")
     a.qtime = os.path.join(a.build, "bench", "compare", "qtime")
     global RUNRSS
@@ -941,8 +953,9 @@ def main():
         notes.append("`strata compact` is not in this build: Strata is measured as `strata "
                      "ingest` leaves it (segments as flushed, not merged).")
     if "sqlite" not in peers:
-        notes.append("SQLite is not run at this scale (it loads the fleet at about 0.2 M "
-                     "values/s); add it with `--peers influxdb,victoriametrics,prometheus,sqlite`.")
+        notes.append("SQLite is not in this run (by default only at the small scale: it loads "
+                     "the fleet at about 0.2 M values/s); add it with "
+                     "`--peers influxdb,victoriametrics,prometheus,sqlite`.")
     for wl in a.workloads.split(","):
         if wl in ("nab", "beijing"):
             sub = os.path.join(a.fixtures, "nab" if wl == "nab" else "beijing-aq")
@@ -953,7 +966,15 @@ def main():
                 continue
         lp, meta = prepare(a, wl, data)
         res[wl] = {"values": meta["values"]}
-        for who in ["strata"] + [p for p in peers if p != "sqlite" or wl == "fleet"]:
+        skip = {"sqlite"} if wl != "fleet" else set()
+        if wl == "flaky":  # promtool rejects out-of-order samples within a block
+            skip.add("prometheus")
+            notes.append("flaky: Prometheus is not run (`promtool tsdb create-blocks-from "
+                         "openmetrics` needs each series in time order); load speed counts "
+                         "every value sent (%s), bytes/value the distinct ones; "
+                         "VictoriaMetrics keeps the duplicates (no -dedup flag)."
+                         % "{:,}".format(sent(meta)))
+        for who in ["strata"] + [p for p in peers if p not in skip]:
             log("%s: %s (%s values)" % (wl, who, "{:,}".format(meta["values"])))
             t = time.time()
             try:
@@ -985,9 +1006,10 @@ def main():
           "divided by Strata's, or Strata's values/s divided by X's (above 1: Strata is "
           "better).  The result column checks the targets of issue 6; the CLI query rows "
           "(a process start, open and output per query) are judged against the same targets "
-          "for information.", "",
-          "Answers of q1..q4 (row count and value sum, every peer against Strata):", ""]
-    md += ["- " + x for x in answers] + [""]
+          "for information.", ""]
+    if answers:
+        md += ["Answers of q1..q4 (row count and value sum, every peer against Strata):", ""]
+        md += ["- " + x for x in answers] + [""]
     md += ["Details:", ""] + extras(res, peers) + [""]
     if misses:
         md += ["Targets missed: " + "; ".join(misses) + ".", ""]
