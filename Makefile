@@ -6,6 +6,8 @@
 #   make test       install missing Debian packages, run the check suite, then
 #                   the same suite under AddressSanitizer + UBSan
 #   make bench      micro and macro benchmarks (Google Benchmark format)
+#   make compare    side by side with InfluxDB, VictoriaMetrics, Prometheus and
+#                   SQLite (installs them when missing); COMPARE_ARGS=--scale small
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Warnings are errors.  Sources are picked up by directory; a test file
@@ -53,7 +55,7 @@ SHARED := $(BUILD)/libstrata.so.$(VERSION)
 CLI := $(BUILD)/strata
 TESTS := $(BUILD)/run_tests
 
-.PHONY: all deps demo test check check-san bench install uninstall clean format
+.PHONY: all deps demo test check check-san bench compare install uninstall clean format
 
 all: $(STATIC) $(SHARED) $(CLI)
 
@@ -111,6 +113,19 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory all $(filter-out %/bench_selftest,$(BENCH_BIN))
 	./bench/run.sh $(abspath $(BUILD))
+
+# bench/compare's helpers: in-process query latency (links the library) and
+# a launcher that measures a command's own peak RSS.
+$(BUILD)/bench/compare/qtime: $(BUILD)/bench/compare/qtime.o $(STATIC)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(STATIC) $(DEP_LIBS) $(MALLOC_LIB)
+
+$(BUILD)/bench/compare/runrss: $(BUILD)/bench/compare/runrss.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $<
+
+COMPARE_ARGS ?=
+compare: deps
+	$(MAKE) --no-print-directory all $(BUILD)/bench/compare/qtime $(BUILD)/bench/compare/runrss
+	./bench/compare/run.sh --build $(abspath $(BUILD)) $(COMPARE_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \

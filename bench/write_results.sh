@@ -1,10 +1,14 @@
 #!/bin/sh
 # write_results.sh — run `make bench` and write bench/RESULTS.md from its
 # output, verbatim, with the machine, the date and the commands.  Nothing in
-# the tables is typed by hand.  Usage: bench/write_results.sh
+# the tables is typed by hand.  The `make compare` sections that
+# `bench/compare/run.sh --results` writes are kept.  Usage: bench/write_results.sh
 set -eu
 cd "$(dirname "$0")/.."
 out=$(mktemp)
+compare=$(mktemp)
+sed -n '/^<!-- make compare .*: begin -->$/,/^<!-- make compare .*: end -->$/p' bench/RESULTS.md \
+    > "$compare" 2>/dev/null || true
 make --no-print-directory bench > "$out" 2>&1
 {
     echo "# Benchmark results"
@@ -30,6 +34,10 @@ make --no-print-directory bench > "$out" 2>&1
     echo '```'
     grep -v '^make\|^\./tools/install-deps\|^cc \|^ar \|^ln ' "$out"
     echo '```'
+    if [ -s "$compare" ]; then
+        echo
+        cat "$compare"
+    fi
 } > bench/RESULTS.md
-rm -f "$out"
+rm -f "$out" "$compare"
 echo "wrote bench/RESULTS.md"

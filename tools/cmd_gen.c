@@ -1,8 +1,9 @@
 /*
- * cmd_gen.c — `strata gen <generator>`: synthetic workloads.  One generator
- * so far, `fleet` (fleetgen.c), the C port of gen_fleet.py: the same
- * options, output bytes, meta file and summary lines, plus `10s`-style
- * intervals and stdout as the default output.
+ * cmd_gen.c — `strata gen <generator>`: synthetic workloads.  `fleet`
+ * (fleetgen.c), the C port of gen_fleet.py: the same options, output
+ * bytes, meta file and summary lines, plus `10s`-style intervals and stdout
+ * as the default output; `devops` (devopsgen.c), TSBS's devops cpu
+ * measurement; `flaky` (flakygen.c), the fleet through a bad uplink.
  *
  * With -o FILE the data goes to FILE and the parameters and counts to
  * FILE.meta.json (the keys and values gen_fleet.py writes, in its layout);
@@ -12,6 +13,8 @@
 #include "tools/cli.h"
 
 #include "strata.h"
+#include "tools/devopsgen.h"
+#include "tools/flakygen.h"
 #include "tools/fleetgen.h"
 
 #include <errno.h>
@@ -24,8 +27,20 @@
 #include <sys/stat.h>
 #include <time.h>
 
+static void usage_all(FILE *f)
+{
+    fprintf(f, "usage: strata gen fleet|devops|flaky [options]   (--help after one for its options)\n"
+               "\n"
+               "  fleet   TSBS \"iot\"-style trucks, byte-identical to gen_fleet.py\n"
+               "  devops  TSBS devops \"cpu\": hosts with ten usage_* random walks\n"
+               "  flaky   the fleet through a bad uplink: late, out-of-order and duplicated\n"
+               "          batches, reconnect storms; the same distinct points as the fleet\n"
+               "\n");
+}
+
 static void usage(FILE *f)
 {
+    usage_all(f);
     fprintf(f, "usage: strata gen fleet [--trucks N] [--scale small|default] [--span 1d|6h|86400]\n"
                "                        [--interval 10s|10] [--start RFC3339|ns] [--seed S]\n"
                "                        [--jitter-ms N] [--format lp|csv] [-o FILE|-]\n"
@@ -331,10 +346,266 @@ static int gen_fleet(int argc, char **argv)
     return CLI_OK;
 }
 
+/* ---- devops and flaky --------------------------------------------------- */
+
+static void usage_devops(FILE *f)
+{
+    fprintf(f, "usage: strata gen devops [--hosts N] [--span 1d] [--interval 10s] [--start T]\n"
+               "                         [--seed S] [-o FILE|-]\n"
+               "\n"
+               "TSBS devops \"cpu\" workload as line protocol.  N hosts (default 100) tagged\n"
+               "hostname, region, datacenter, rack, os, arch, team, service, service_version,\n"
+               "service_environment; one `cpu` line per interval per host with usage_user,\n"
+               "usage_system, usage_idle, usage_nice, usage_iowait, usage_irq, usage_softirq,\n"
+               "usage_steal, usage_guest, usage_guest_nice: random walks clamped to [0, 100]\n"
+               "with standard normal steps, at the 0.01 %% resolution of /proc/stat ticks.\n"
+               "\n"
+               "  --hosts N      1..1000000 (default 100)\n"
+               "  --span D       seconds, or a number with s, m, h or d (default 1d)\n"
+               "  --interval D   whole seconds between lines (default 10s)\n"
+               "  --start T      RFC3339 or ns (default 2024-01-01T12:00:00Z)\n"
+               "  --seed S       default 42; the same options give the same bytes\n"
+               "  -o, --out F    output file (default - = stdout); a file also gets\n"
+               "                 F.meta.json with the parameters and counts\n");
+}
+
+static void usage_flaky(FILE *f)
+{
+    fprintf(f, "usage: strata gen flaky [--trucks N] [--span 1d] [--interval 10s] [--start T]\n"
+               "                        [--seed S] [--jitter-ms N] [--storms N] [-o FILE|-]\n"
+               "\n"
+               "The fleet workload (strata gen fleet, same options and readings) as a server\n"
+               "receives it over a bad mobile uplink, as line protocol:\n"
+               "  - 0.2 %% of live lines arrive 1..60 intervals late, 0.2 %% twice;\n"
+               "  - each truck loses its uplink about every 6 h for 1..120 min, buffers, and\n"
+               "    on reconnect resends the backlog in 30-interval batches (half the trucks\n"
+               "    newest first; 5 %% of batches sent twice);\n"
+               "  - reconnect storms: a network outage takes 80 %% of the trucks offline for\n"
+               "    15..60 min; they all reconnect at once and resend together.\n"
+               "Every copy is identical to the clean line and everything is sent by the end,\n"
+               "so the distinct points are exactly those of `strata gen fleet`.\n"
+               "\n"
+               "  --trucks N     default 200\n"
+               "  --storms N     reconnect storms over the span, 0..1000 (default 4)\n"
+               "  --span, --interval, --start, --seed, --jitter-ms: as for gen fleet\n"
+               "  -o, --out F    output file (default - = stdout); a file also gets\n"
+               "                 F.meta.json (distinct and sent counts)\n");
+}
+
+/* FILE.meta.json; free() the result.  NULL when out of memory. */
+static char *meta_path(const char *out)
+{
+    size_t n = strlen(out);
+    char *meta = malloc(n + sizeof ".meta.json");
+    if (meta) {
+        memcpy(meta, out, n);
+        memcpy(meta + n, ".meta.json", sizeof ".meta.json");
+    }
+    return meta;
+}
+
+/* The generator's output stream: stdout for "-", else a new file. */
+static FILE *open_out(const char *cmd, const char *out)
+{
+    FILE *f = strcmp(out, "-") ? fopen(out, "w") : stdout;
+    if (!f)
+        cli_errorf("gen %s: cannot create %s: %s", cmd, out, strerror(errno));
+    return f;
+}
+
+/* Flush or close f after a generator returned rc; the final result. */
+static int close_out(const char *cmd, const char *out, FILE *f, int rc)
+{
+    int err = errno;
+    bool to_stdout = f == stdout;
+    if (rc == STRATA_OK && (to_stdout ? fflush(f) : fclose(f)) != 0) {
+        rc = STRATA_IOERR;
+        err = errno;
+    } else if (rc != STRATA_OK && !to_stdout) {
+        fclose(f);
+    }
+    if (rc != STRATA_OK) {
+        cli_errorf("gen %s: writing %s: %s", cmd, to_stdout ? "stdout" : out,
+                   rc == STRATA_IOERR ? strerror(err) : strata_errstr(rc));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+enum { GOPT_COUNT = 300, GOPT_SPAN, GOPT_INTERVAL, GOPT_START, GOPT_SEED, GOPT_JITTER, GOPT_STORMS };
+
+/* The options devops and flaky share; false after a usage error. */
+static bool gen_common_opt(const char *cmd, int c, int64_t *span, int64_t *interval,
+                           int64_t *start, int64_t *seed)
+{
+    bool ok;
+    switch (c) {
+    case GOPT_SPAN: ok = parse_duration(optarg, false, span); break;
+    case GOPT_INTERVAL: ok = parse_duration(optarg, true, interval); break;
+    case GOPT_START: ok = parse_time(optarg, start); break;
+    case GOPT_SEED: ok = parse_int64(optarg, seed); break;
+    default: ok = false;
+    }
+    static const char *const names[] = {"--span", "--interval", "--start", "--seed"};
+    if (!ok)
+        cli_errorf("gen %s: bad value '%s' for %s", cmd, optarg,
+                   c >= GOPT_SPAN && c <= GOPT_SEED ? names[c - GOPT_SPAN] : "an option");
+    return ok;
+}
+
+static int gen_devops(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"hosts", required_argument, NULL, GOPT_COUNT},
+        {"span", required_argument, NULL, GOPT_SPAN},
+        {"interval", required_argument, NULL, GOPT_INTERVAL},
+        {"start", required_argument, NULL, GOPT_START},
+        {"seed", required_argument, NULL, GOPT_SEED},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    devopsgen_opts o;
+    devopsgen_opts_init(&o);
+    const char *out = "-";
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage_devops(stdout); return CLI_OK;
+        case 'o': out = optarg; break;
+        case GOPT_COUNT:
+            if (!parse_int64(optarg, &o.hosts)) {
+                cli_errorf("gen devops: bad value '%s' for --hosts", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case ':': cli_errorf("gen devops: %s needs a value", argv[optind - 1]); return CLI_USAGE;
+        case '?': cli_errorf("gen devops: unknown option '%s'", argv[optind - 1]); return CLI_USAGE;
+        default:
+            if (!gen_common_opt("devops", c, &o.span_s, &o.interval_s, &o.start_ns, &o.seed))
+                return CLI_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_errorf("gen devops: unexpected argument '%s'", argv[optind]);
+        return CLI_USAGE;
+    }
+    const char *why = devopsgen_invalid(&o);
+    if (why) {
+        cli_errorf("gen devops: %s", why);
+        return CLI_USAGE;
+    }
+    FILE *f = open_out("devops", out);
+    if (!f)
+        return CLI_FAIL;
+    uint64_t lines, values;
+    double t0 = now_s();
+    int rc = close_out("devops", out, f, devopsgen_write(&o, f, &lines, &values));
+    if (rc != CLI_OK)
+        return rc;
+    if (strcmp(out, "-")) {
+        char *meta = meta_path(out);
+        if (!meta || devopsgen_write_meta(meta, &o, lines, values) != 0) {
+            cli_errorf("gen devops: writing %s.meta.json: %s", out, strerror(errno));
+            free(meta);
+            return CLI_FAIL;
+        }
+        free(meta);
+    }
+    fprintf(stderr, "gen devops: %lld hosts x %lld steps -> %s: %llu lines, %llu values (%.1f s)\n",
+            (long long)o.hosts, (long long)devopsgen_steps(&o), out, (unsigned long long)lines,
+            (unsigned long long)values, now_s() - t0);
+    return CLI_OK;
+}
+
+static int gen_flaky(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"trucks", required_argument, NULL, GOPT_COUNT},
+        {"span", required_argument, NULL, GOPT_SPAN},
+        {"interval", required_argument, NULL, GOPT_INTERVAL},
+        {"start", required_argument, NULL, GOPT_START},
+        {"seed", required_argument, NULL, GOPT_SEED},
+        {"jitter-ms", required_argument, NULL, GOPT_JITTER},
+        {"storms", required_argument, NULL, GOPT_STORMS},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    flakygen_opts o;
+    flakygen_opts_init(&o);
+    fleetgen_opts *fo = &o.fleet;
+    const char *out = "-";
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":ho:", longopts, NULL)) != -1) {
+        int64_t *count = c == GOPT_COUNT    ? &fo->trucks
+                         : c == GOPT_JITTER ? &fo->jitter_ms
+                         : c == GOPT_STORMS ? &o.storms
+                                            : NULL;
+        if (count) {
+            if (!parse_int64(optarg, count)) {
+                cli_errorf("gen flaky: bad value '%s' for %s", optarg, argv[optind - 1]);
+                return CLI_USAGE;
+            }
+            continue;
+        }
+        switch (c) {
+        case 'h': usage_flaky(stdout); return CLI_OK;
+        case 'o': out = optarg; break;
+        case ':': cli_errorf("gen flaky: %s needs a value", argv[optind - 1]); return CLI_USAGE;
+        case '?': cli_errorf("gen flaky: unknown option '%s'", argv[optind - 1]); return CLI_USAGE;
+        default:
+            if (!gen_common_opt("flaky", c, &fo->span_s, &fo->interval_s, &fo->start_ns,
+                                &fo->seed))
+                return CLI_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_errorf("gen flaky: unexpected argument '%s'", argv[optind]);
+        return CLI_USAGE;
+    }
+    const char *why = flakygen_invalid(&o);
+    if (why) {
+        cli_errorf("gen flaky: %s", why);
+        return CLI_USAGE;
+    }
+    FILE *f = open_out("flaky", out);
+    if (!f)
+        return CLI_FAIL;
+    flakygen_stats st;
+    double t0 = now_s();
+    int rc = close_out("flaky", out, f, flakygen_write(&o, f, &st));
+    if (rc != CLI_OK)
+        return rc;
+    if (strcmp(out, "-")) {
+        char *meta = meta_path(out);
+        if (!meta || flakygen_write_meta(meta, &o, &st) != 0) {
+            cli_errorf("gen flaky: writing %s.meta.json: %s", out, strerror(errno));
+            free(meta);
+            return CLI_FAIL;
+        }
+        free(meta);
+    }
+    fprintf(stderr,
+            "gen flaky: %lld trucks x %lld steps -> %s: %llu lines sent for %llu distinct "
+            "(%llu late, %llu duplicate), %llu outages, %llu storms, largest backlog %llu "
+            "lines (%.1f s)\n",
+            (long long)fo->trucks, (long long)fleetgen_steps(fo), out,
+            (unsigned long long)st.lines_sent, (unsigned long long)st.lines,
+            (unsigned long long)st.late, (unsigned long long)st.duplicates,
+            (unsigned long long)st.outages, (unsigned long long)st.storms,
+            (unsigned long long)st.max_backlog, now_s() - t0);
+    return CLI_OK;
+}
+
 int cmd_gen(int argc, char **argv)
 {
     if (argc < 2) {
-        cli_errorf("gen: which generator? (known: fleet)");
+        cli_errorf("gen: which generator? (known: fleet, devops, flaky)");
         return CLI_USAGE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -343,6 +614,10 @@ int cmd_gen(int argc, char **argv)
     }
     if (!strcmp(argv[1], "fleet"))
         return gen_fleet(argc - 1, argv + 1);
-    cli_errorf("gen: unknown generator '%s' (known: fleet)", argv[1]);
+    if (!strcmp(argv[1], "devops"))
+        return gen_devops(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "flaky"))
+        return gen_flaky(argc - 1, argv + 1);
+    cli_errorf("gen: unknown generator '%s' (known: fleet, devops, flaky)", argv[1]);
     return CLI_USAGE;
 }

@@ -31,7 +31,7 @@ static const struct command {
     {"delete", cmd_delete, "delete <db> (--series KEY... | --device D [--measurement M]) [--from T] [--to T]"},
     {"compact", cmd_compact, "compact <db>"},
     {"retention", cmd_retention, "retention <db> [--raw D|forever]"},
-    {"gen", cmd_gen, "gen fleet [--trucks N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
+    {"gen", cmd_gen, "gen fleet|devops|flaky [--trucks N|--hosts N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
 };
 
 static void usage(FILE *f)
