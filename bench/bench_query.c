@@ -182,6 +182,10 @@ static int build_db(const wl_text *t, int policy, char **dir_out, strata_db **ou
         }
     }
     strata_batch_free(b);
+    /* measured as a database lives: compacted (one segment per partition
+     * instead of one per head flush), under the same codec policy */
+    rc |= strata_db_flush(w);
+    rc |= strata_db_compact(w);
     rc |= strata_db_close(w);
     chunk_force_policy(-1);
     strata_options_init(&o);

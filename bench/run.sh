@@ -30,6 +30,7 @@ run() {
 
 run bench_codec --trucks="$BENCH_TRUCKS" --fixtures="$FIXTURES"
 run bench_ingest --trucks="$BENCH_TRUCKS"
+run bench_query --trucks="$CLI_TRUCKS"
 run bench_cli --trucks="$CLI_TRUCKS" --strata="$BUILD/strata"
 echo
 echo "## bench/disk.sh $BUILD $FIXTURES"
