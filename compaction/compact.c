@@ -387,6 +387,26 @@ static int purge_pass(strata_db *db, int *did)
                     found = 1;
                 }
         view_unref(v);
+        if (!found && st->ntombs) {
+            /* nothing holds their points any more (retention dropped the
+             * segments, or they never overlapped any): forget them */
+            uint64_t *gone = NULL;
+            size_t ngone = 0;
+            rc = spent_tombs(db, NULL, 0, UINT64_MAX, &gone, &ngone);
+            if (rc == STRATA_OK && ngone) {
+                man_edit ed = {.remove_tombs = gone, .nremove_tombs = ngone};
+                tombset *ts = NULL;
+                rc = manifest_commit(db->man, &ed);
+                if (rc == STRATA_OK &&
+                    (tombset_from(manifest_state(db->man), &ts) || db_view_tombs(db, ts))) {
+                    rc = st_err(STRATA_NOMEM, "out of memory dropping tombstones");
+                    db_fail(db);
+                }
+                tombset_unref(ts);
+                *did = rc == STRATA_OK;
+            }
+            st_free(gone);
+        }
         pthread_mutex_unlock(&db->man_mu);
         if (!found)
             break;

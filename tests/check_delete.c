@@ -302,6 +302,35 @@ START_TEST(test_delete_with_compaction)
 }
 END_TEST
 
+/* Tombstones whose points retention dropped are forgotten too. */
+START_TEST(test_delete_then_retention)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, 0);
+    static model m;
+    memset(&m, 0, sizeof m);
+    write_range(db, 0, NPTS, &m);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    uint64_t x0 = sid_of(db, 0, 0);
+    ck_assert_int_eq(strata_delete(db, &x0, 1, ts_of(10), ts_of(20)), STRATA_OK);
+    strata_stats st;
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.tombstones, 1);
+    /* keep 2 h behind the newest point: the first 6 h partition expires,
+     * and with it every point the tombstone deleted */
+    ck_assert_int_eq(strata_db_set_retention(db, 2 * 3600 * SEC), STRATA_OK);
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    ck_assert_uint_eq(st.tombstones, 0);
+    for (int s = 0; s < NSER; s++)
+        hide(&m, s, 0, 6 * 360); /* the first partition: 6 h of 10 s points */
+    check_points(db, &m, "after retention");
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_delete_errors)
 {
     char *dir = tu_tmpdir();
@@ -391,6 +420,7 @@ Suite *delete_suite(void)
     TCase *t = tcase_create("delete");
     tcase_add_test(t, test_delete_series_and_device);
     tcase_add_test(t, test_delete_with_compaction);
+    tcase_add_test(t, test_delete_then_retention);
     tcase_add_test(t, test_delete_errors);
     tcase_add_test(t, test_delete_cli);
     suite_add_tcase(s, t);
