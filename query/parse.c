@@ -392,6 +392,11 @@ static int field_expr(parser *ps, q_ast *a)
     if (!word || next(ps))
         return st_free(word), -1;
     if (!is_punct(&ps->t, '(') || quoted) {
+        if (strcmp(word, "time") == 0 || (!quoted && strcasecmp(word, "time") == 0)) {
+            st_free(word);
+            return fail(ps, &name, "time is not a field (it cannot be written as one): every "
+                                   "row starts with its time; select fields or aggregates");
+        }
         e->field = word; /* a raw field */
     } else {
         for (size_t i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
@@ -412,6 +417,9 @@ static int field_expr(parser *ps, q_ast *a)
             e->star = 1;
             if (next(ps))
                 return -1;
+        } else if (ps->t.kind == T_IDENT && strcasecmp(ps->t.text, "time") == 0) {
+            return fail(ps, &ps->t, "aggregates take a field, not time (the first column "
+                                    "of every row is the time of its bucket)");
         } else if (ident(ps, "a field name", &e->field)) {
             return -1;
         }

@@ -668,6 +668,8 @@ START_TEST(test_bad_queries)
         {"SELECT mean(f) FROM m WHERE dev = 'x", "unterminated string"},
         {"SELECT mean(f) FROM m extra", "unexpected 'extra' after the query"},
         {"SELECT mean(f) FROM m\nWHERE time != 5", "line 2, column 12: time != is not supported"},
+        {"SELECT min(time) FROM m", "line 1, column 12: aggregates take a field, not time"},
+        {"SELECT f, time FROM m", "line 1, column 11: time is not a field"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         strata_query *q = NULL;
