@@ -146,6 +146,7 @@ int db_inspect(strata_db *db, inspect_report *r)
     st_free(seen);
 
     view *v = db_view_get(db);
+    r->tombstones = v->tombs ? v->tombs->n : 0;
     r->segs = st_calloc(v->nsegs + 1, sizeof *r->segs);
     if (!r->segs) {
         view_unref(v);

@@ -41,6 +41,7 @@ typedef struct inspect_report {
                                                  and the bytes stored */
     insp_segment *segs;
     size_t nsegs;
+    uint64_t tombstones; /* deletes compaction has not applied everywhere yet */
     insp_files files[INSP_KINDS]; /* directories count as INSP_OTHER, as du does */
     uint64_t apparent, allocated;  /* everything under the directory */
 } inspect_report;

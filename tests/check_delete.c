@@ -405,6 +405,26 @@ START_TEST(test_delete_cli)
     ck_assert_int_eq(tu_cli(ARGS("verify", db), NULL, &out, &err), 0);
     free(out);
     free(err);
+    /* inspect reports the deletes compaction has not applied yet */
+    ck_assert_int_eq(tu_cli(ARGS("inspect", db), NULL, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "deletes       3 tombstone(s) not yet applied"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_cli(ARGS("inspect", db, "--format", "json"), NULL, &out, &err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"tombstones\": 3,"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_cli(ARGS("compact", db), NULL, &out, &err), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_cli(ARGS("inspect", db), NULL, &out, &err), 0);
+    ck_assert_ptr_null(strstr(out, "deletes"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(tu_cli(ARGS("dump", db), NULL, &out, &err), 0);
+    ck_assert_str_eq(out, "m,dev=a x=1 10\nm,dev=a x=3 30\nn,dev=b x=6 10\n");
+    free(out);
+    free(err);
     tu_rmrf(dir);
     free(lp);
     free(db);

@@ -93,6 +93,8 @@ int cmd_delete(int argc, char **argv)
     strata_options o;
     strata_options_init(&o);
     o.log = cli_log;
+    o.no_compaction = 1; /* a short-lived process: `strata compact` or the next
+                            long-running open applies the deletes */
     strata_db *db;
     if (strata_db_open(argv[optind], &o, &db) != STRATA_OK) {
         cli_errorf("%s", strata_errmsg(NULL));

@@ -66,6 +66,9 @@ static void print_text(const inspect_report *r, const char *path, int list_segme
     } else {
         printf("segments      0\n");
     }
+    if (r->tombstones)
+        printf("deletes       %" PRIu64 " tombstone(s) not yet applied by compaction\n",
+               r->tombstones);
     printf("on disk       %" PRIu64 " bytes allocated (du), %" PRIu64 " bytes in files\n",
            r->allocated, r->apparent);
     for (int k = 0; k < INSP_KINDS; k++)
@@ -156,8 +159,9 @@ static void print_json(const inspect_report *r, const char *path)
     printf("],\n \"lz4\": {\"chunks\": %" PRIu64 ", \"column_bytes\": %" PRIu64
            ", \"stored_bytes\": %" PRIu64 "},",
            r->lz4_chunks, r->lz4_raw, r->lz4_stored);
-    printf("\n \"index_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64 ",\n \"segments\": [",
-           r->index_bytes, r->header_bytes);
+    printf("\n \"index_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64
+           ", \"tombstones\": %" PRIu64 ",\n \"segments\": [",
+           r->index_bytes, r->header_bytes, r->tombstones);
     for (size_t i = 0; i < r->nsegs; i++) {
         const insp_segment *s = &r->segs[i];
         printf("%s\n  {\"id\": %" PRIu64 ", \"partition_first\": %" PRId64
