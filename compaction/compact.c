@@ -36,6 +36,7 @@
  */
 #include "compaction/compact.h"
 
+#include "compaction/rollup.h"
 #include "engine/alloc.h"
 #include "engine/db.h"
 #include "engine/err.h"
@@ -98,7 +99,19 @@ static int drop_segments(strata_db *db, view *v, const uint64_t *ids, size_t n)
             live[k++] = ids[i];
     int rc = STRATA_OK;
     if (k) {
-        man_edit ed = {.remove = live, .nremove = k, .next_segment_id = db->next_seg_id};
+        /* rollups keep their rows below this: no raw data to rebuild from */
+        int64_t gone = INT64_MIN;
+        for (size_t i = 0; i < k; i++) {
+            const seg_info *in = segr_info(find_reader(v, live[i]));
+            if (in->part_last != INT64_MAX && in->part_last + 1 > gone)
+                gone = in->part_last + 1;
+        }
+        man_edit ed = {.remove = live,
+                       .nremove = k,
+                       .next_segment_id = db->next_seg_id,
+                       .set_raw_gone = gone != INT64_MIN &&
+                                       (!st->has_raw_gone || gone > st->raw_gone_before),
+                       .raw_gone_before = gone};
         rc = manifest_commit(db->man, &ed);
         if (rc == STRATA_OK && db_view_edit(db, NULL, 0, live, k, 0))
             rc = st_err(STRATA_NOMEM, "out of memory installing a view after retention");
@@ -166,6 +179,9 @@ static int spent_tombs(strata_db *db, const uint64_t *removed, size_t nremoved, 
     for (size_t i = 0; i < st->ntombs; i++) {
         const man_tomb *t = &st->tombs[i];
         int needed = added < t->horizon;
+        for (size_t k = 0; k < st->nrollups && !needed; k++)
+            needed = st->rollups[k].stale && st->rollups[k].part_last >= t->from &&
+                     st->rollups[k].part_first <= t->to; /* its rebuild applies it */
         for (size_t k = 0; k < v->nsegs && !needed; k++) {
             uint64_t id = segr_info(v->segs[k])->id;
             int leaving = 0;
@@ -422,6 +438,9 @@ static int purge_pass(strata_db *db, int *did)
 int compact_run(strata_db *db, int background)
 {
     int did = 1, any = 0, rc = STRATA_OK;
+    /* rollups first: retention may be about to drop the raw data a
+     * missing or stale rollup is built from */
+    rc = rollup_pass(db, background, &any);
     for (int pass = 0; pass < MAX_PASSES && did && rc == STRATA_OK; pass++) {
         rc = run_pass(db, background, &did);
         any |= did;
@@ -499,9 +518,26 @@ static int set_retention(strata_db *db, int64_t ns)
 {
     pthread_mutex_lock(&db->man_mu);
     int rc = STRATA_OK;
-    if (manifest_state(db->man)->retention_ns != ns) {
-        man_edit ed = {.set_retention = 1, .retention_ns = ns};
-        rc = manifest_commit(db->man, &ed);
+    const man_state *st = manifest_state(db->man);
+    if (st->retention_ns != ns) {
+        /* raw data kept forever no longer: the rollups that send sparse
+         * series to it are rebuilt with rows for every series, before
+         * retention removes anything */
+        uint64_t *stale = NULL;
+        size_t nstale = 0;
+        if (st->retention_ns == 0)
+            rc = rollup_overlapping(st, INT64_MIN, INT64_MAX, &stale, &nstale);
+        man_edit ed = {.set_retention = 1,
+                       .retention_ns = ns,
+                       .stale_rollups = stale,
+                       .nstale_rollups = nstale};
+        if (rc == STRATA_OK)
+            rc = manifest_commit(db->man, &ed);
+        if (rc == STRATA_OK && nstale && db->current && rollup_publish_stale(db)) {
+            rc = st_err(STRATA_NOMEM, "out of memory changing the retention");
+            db_fail(db);
+        }
+        st_free(stale);
     }
     pthread_mutex_unlock(&db->man_mu);
     return rc;

@@ -89,6 +89,13 @@ int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id
                   int64_t part_first, int64_t part_last, const struct view *tombs_of,
                   const atomic_int *stop, seg_info *info /* OUT */);
 
+/* Series sid's points in the inputs (ascending id), merged as above with
+ * the tombstones of tombs_of applied: *np of them in arrays from st_malloc
+ * (NULL when none), *type its type (0 when no input has it). */
+int compact_merge_series(seg_reader *const *in, size_t n, uint32_t sid,
+                         const struct view *tombs_of, int64_t **ts /* OUT */,
+                         uint64_t **v /* OUT */, size_t *np /* OUT */, uint8_t *type /* OUT */);
+
 /* ---- running (compact.c) ---- */
 
 /* One full compaction of db (retention, then every planned merge, until a

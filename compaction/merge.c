@@ -151,6 +151,54 @@ static int merge_sources(arr *src, size_t k, arr *out)
     return STRATA_OK;
 }
 
+int compact_merge_series(seg_reader *const *in, size_t n, uint32_t sid,
+                         const struct view *tombs_of, int64_t **ts, uint64_t **v, size_t *np,
+                         uint8_t *type)
+{
+    *ts = NULL;
+    *v = NULL;
+    *np = 0;
+    *type = 0;
+    arr *src = st_calloc(n + 1, sizeof *src);
+    arr out = {0};
+    if (!src)
+        return st_err(STRATA_NOMEM, "out of memory merging series %u", sid);
+    int rc = STRATA_OK;
+    size_t k = 0;
+    for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
+        seg_cursor c;
+        if (!segr_find(in[i], sid, &c))
+            continue;
+        rc = read_series(in[i], &c, &src[k]);
+        size_t nt = 0;
+        const man_tomb *t = tombs_of ? view_tombs_for(tombs_of, sid, &nt) : NULL;
+        if (rc == STRATA_OK && nt)
+            drop_deleted(in[i], t, nt, &src[k], 0);
+        if (rc == STRATA_OK && k && c.type != *type)
+            rc = st_err(STRATA_CORRUPT_SEGMENT,
+                        "%s: series %u has type %u here but %u in an older segment",
+                        segr_path(in[i]), sid, c.type, *type);
+        *type = c.type;
+        k++;
+    }
+    if (rc == STRATA_OK)
+        rc = merge_sources(src, k, &out);
+    for (size_t i = 0; i < k; i++) {
+        st_free(src[i].ts);
+        st_free(src[i].v);
+    }
+    st_free(src);
+    if (rc != STRATA_OK) {
+        st_free(out.ts);
+        st_free(out.v);
+        return rc;
+    }
+    *ts = out.ts;
+    *v = out.v;
+    *np = out.n;
+    return STRATA_OK;
+}
+
 int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id,
                   int64_t part_first, int64_t part_last, const struct view *tombs_of,
                   const atomic_int *stop, seg_info *info)

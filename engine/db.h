@@ -48,6 +48,20 @@ typedef struct tombset {
     man_tomb t[];
 } tombset;
 
+/* The live rollup segments (compaction/rollup.c), immutable and shared
+ * between views; each entry holds a reader reference. */
+typedef struct roll {
+    struct seg_reader *r;
+    int64_t width, first, last; /* bucket width; the range, inclusive */
+    int stale;
+} roll;
+
+typedef struct rollset {
+    atomic_int refs;
+    size_t n;
+    roll x[]; /* ascending id */
+} rollset;
+
 typedef struct view {
     atomic_int refs;
     seg_reader **segs; /* ascending id: older data first */
@@ -55,6 +69,7 @@ typedef struct view {
     head *frozen; /* NULL when no flush is in progress */
     struct frozen_ref *frozen_ref; /* shared ownership of frozen (view.c) */
     tombset *tombs; /* a reference; NULL when there are none */
+    rollset *rolls; /* a reference; NULL when there are none */
 } view;
 
 struct strata_db {
@@ -137,6 +152,16 @@ void tombset_unref(tombset *t);
 void view_set_tombs(view *v, tombset *t);
 /* The tombstones of v for series sid: *n of them from the returned one. */
 const man_tomb *view_tombs_for(const view *v, uint32_t sid, size_t *n /* OUT */);
+/* A rollset of the manifest's rollups (NULL when there are none), each
+ * one's reader taken from `have` (by id) or from add[0..nadd); -1 and an
+ * error set when out of memory or a reader is missing. */
+int rollset_from(const man_state *st, const rollset *have, struct seg_reader **add, size_t nadd,
+                 rollset **out /* OUT */);
+void rollset_unref(rollset *r);
+void view_set_rolls(view *v, rollset *r);
+/* Under view_mu: a view like the current one with these rollups (call
+ * under man_mu, after the manifest edit that made the same change). */
+int db_view_rolls(strata_db *db, rollset *r);
 /* The current view with a reference taken (view_mu inside). */
 view *db_view_get(strata_db *db);
 /* Under view_mu: a view with the current segments and frozen head and

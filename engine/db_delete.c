@@ -14,6 +14,8 @@
  */
 #include "engine/db.h"
 
+#include "compaction/rollup.h"
+
 #include "engine/alloc.h"
 #include "engine/err.h"
 
@@ -85,10 +87,25 @@ static int record(strata_db *db, const uint32_t *sids, size_t n, int64_t from, i
     for (size_t i = 0; i < n; i++)
         t[i] = (man_tomb){id + i, sids[i], from, to == INT64_MAX ? INT64_MAX : to - 1,
                           db->next_seg_id};
-    man_edit e = {.add_tombs = t, .nadd_tombs = n, .next_segment_id = db->next_seg_id};
-    rc = manifest_commit(db->man, &e);
-    /* Durable now; readers see it from the next view on. */
-    if (rc == STRATA_OK && tombset_from(manifest_state(db->man), &ts)) {
+    /* the rollups over the deleted span are out of date (all series'
+     * rollups of the range: they share files) */
+    uint64_t *stale = NULL;
+    size_t nstale = 0;
+    rc = rollup_overlapping(st, from, to == INT64_MAX ? INT64_MAX : to - 1, &stale, &nstale);
+    man_edit e = {.add_tombs = t,
+                  .nadd_tombs = n,
+                  .next_segment_id = db->next_seg_id,
+                  .stale_rollups = stale,
+                  .nstale_rollups = nstale};
+    if (rc == STRATA_OK)
+        rc = manifest_commit(db->man, &e);
+    st_free(stale);
+    /* Durable now; readers see it from the next view on (the stale
+     * rollups first: no reader may use them with the deletion in force). */
+    if (rc == STRATA_OK && nstale && rollup_publish_stale(db)) {
+        rc = st_err(STRATA_NOMEM, "out of memory installing a delete");
+        db_fail(db);
+    } else if (rc == STRATA_OK && tombset_from(manifest_state(db->man), &ts)) {
         rc = st_errcode();
         db_fail(db); /* the manifest and the views would disagree */
     } else if (rc == STRATA_OK && db_view_tombs(db, ts)) {

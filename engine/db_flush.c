@@ -25,6 +25,8 @@
  */
 #include "engine/db.h"
 
+#include "compaction/rollup.h"
+
 #include "compaction/compact.h"
 #include "engine/alloc.h"
 #include "engine/err.h"
@@ -218,13 +220,41 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     }
     if (rc == STRATA_OK) {
         pthread_mutex_lock(&db->man_mu);
+        /* rollups of the ranges the new data lands in are out of date */
+        const man_state *mst = manifest_state(db->man);
+        uint64_t *stale = NULL;
+        size_t nstale = 0;
+        for (size_t i = 0; i < nws && rc == STRATA_OK; i++) {
+            uint64_t *ids = NULL;
+            size_t k = 0;
+            rc = rollup_overlapping(mst, adds[i].part_first, adds[i].part_last, &ids, &k);
+            uint64_t *grown = k ? st_realloc(stale, (nstale + k) * sizeof *grown) : stale;
+            if (rc == STRATA_OK && k && !grown)
+                rc = st_err(STRATA_NOMEM, "out of memory flushing");
+            for (size_t x = 0; grown && x < k; x++) {
+                int seen = 0;
+                for (size_t y = 0; y < nstale && !seen; y++)
+                    seen = grown[y] == ids[x];
+                if (!seen)
+                    grown[nstale++] = ids[x];
+            }
+            stale = grown;
+            st_free(ids);
+        }
         man_edit ed = {.add = adds,
                        .nadd = nws,
                        .flushed_lsn = frozen_lsn,
                        .catalog_len = cat_len,
-                       .next_segment_id = db->next_seg_id};
-        rc = manifest_commit(db->man, &ed);
-        /* Committed: publish the new segments to readers. */
+                       .next_segment_id = db->next_seg_id,
+                       .stale_rollups = stale,
+                       .nstale_rollups = nstale};
+        if (rc == STRATA_OK)
+            rc = manifest_commit(db->man, &ed);
+        st_free(stale);
+        /* Committed: publish to readers, the stale rollups first (while
+         * the frozen head still shows the new data), then the segments. */
+        if (rc == STRATA_OK && nstale && rollup_publish_stale(db))
+            rc = st_err(STRATA_NOMEM, "out of memory installing the flushed segments");
         if (rc == STRATA_OK && db_view_edit(db, all, n, NULL, 0, 1))
             rc = st_err(STRATA_NOMEM, "out of memory installing the flushed segments");
         db->flush_ids_open = 0;

@@ -19,6 +19,7 @@
 #include "engine/db.h"
 
 #include "compaction/compact.h"
+#include "compaction/rollup.h"
 #include "engine/alloc.h"
 #include "engine/err.h"
 #include "engine/idem_format.h"
@@ -81,6 +82,8 @@ static int check_options(const strata_options *o)
         return st_err(STRATA_MISUSE, "idem_window_ns must be 0 (default) or positive");
     if (o->max_lateness_ns < 0)
         return st_err(STRATA_MISUSE, "max_lateness_ns must be 0 (unlimited) or positive");
+    if (o->rollup_tiers && o->nrollup_tiers > STRATA_MAX_ROLLUP_TIERS)
+        return st_err(STRATA_MISUSE, "at most %d rollup tiers", STRATA_MAX_ROLLUP_TIERS);
     return STRATA_OK;
 }
 
@@ -123,6 +126,19 @@ static int create_db(strata_db *db, const strata_options *opts, const char *mani
     st.flushed_lsn = 1;
     st.catalog_len = 32; /* the catalog header */
     st.next_segment_id = 1;
+    if (opts->rollup_tiers) {
+        rc = rollup_tiers_check(st.partition_ns, opts->rollup_tiers, opts->nrollup_tiers);
+        if (rc != STRATA_OK)
+            return rc;
+        for (size_t i = 0; i < opts->nrollup_tiers; i++)
+            st.tiers[st.ntiers++] = (man_tier){opts->rollup_tiers[i].width_ns,
+                                               opts->rollup_tiers[i].retention_ns};
+    } else {
+        static const int64_t dflt[] = {60 * 1000000000LL, 3600 * 1000000000LL};
+        for (size_t i = 0; i < 2; i++)
+            if (st.partition_ns % dflt[i] == 0)
+                st.tiers[st.ntiers++] = (man_tier){dflt[i], 0};
+    }
     rc = manifest_create(manifest_path, &st);
     if (rc != STRATA_OK)
         return rc;
@@ -183,20 +199,53 @@ static int open_segments(strata_db *db)
         if (in->tmax > db->frontier)
             db->frontier = in->tmax;
     }
+    /* the rollups */
+    seg_reader **ro = st_calloc(st->nrollups + 1, sizeof *ro);
+    size_t nro = 0;
+    if (!ro && rc == STRATA_OK)
+        rc = st_err(STRATA_NOMEM, "out of memory opening segments");
+    for (; rc == STRATA_OK && nro < st->nrollups; nro++) {
+        const man_rollup *m = &st->rollups[nro];
+        char p[4300];
+        seg_file_path(db->seg_dir, m->id, p, sizeof p);
+        rc = segr_open(p, &ro[nro]);
+        if (rc != STRATA_OK) {
+            if ((st_errcode() & 0xff) == STRATA_NOTFOUND)
+                rc = st_err(STRATA_CORRUPT_MANIFEST,
+                            "rollup segment %s is listed in the manifest but missing", p);
+            break;
+        }
+        const seg_info *in = segr_info(ro[nro]);
+        if (in->id != m->id || in->part_first != m->part_first ||
+            in->part_last != m->part_last || in->points != m->rows || in->size != m->size) {
+            rc = st_err(STRATA_CORRUPT_SEGMENT,
+                        "%s: header and footer disagree with the manifest's record of it", p);
+            segr_unref(ro[nro]);
+            break;
+        }
+    }
     if (rc == STRATA_OK) {
         view *v = view_new(rs, n, NULL);
         tombset *ts = NULL;
+        rollset *rl = NULL;
         if (!v)
             rc = st_err(STRATA_NOMEM, "out of memory opening segments");
-        else if (tombset_from(manifest_state(db->man), &ts)) {
+        else if (tombset_from(manifest_state(db->man), &ts) ||
+                 rollset_from(manifest_state(db->man), NULL, ro, nro, &rl)) {
             rc = st_errcode();
+            tombset_unref(ts);
             view_unref(v);
         } else {
             view_set_tombs(v, ts);
             tombset_unref(ts);
+            view_set_rolls(v, rl);
+            rollset_unref(rl);
             db->current = v;
         }
     }
+    for (size_t i = 0; i < nro; i++)
+        segr_unref(ro[i]);
+    st_free(ro);
     for (size_t i = 0; i < n; i++)
         segr_unref(rs[i]);
     st_free(rs);
@@ -219,6 +268,8 @@ static int remove_orphans(strata_db *db)
         int live = 0;
         for (size_t i = 0; i < st->nsegs && !live; i++)
             live = st->segs[i].id == id;
+        for (size_t i = 0; i < st->nrollups && !live; i++)
+            live = st->rollups[i].id == id;
         if (live)
             continue;
         char p[4300];
@@ -404,6 +455,8 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
         goto fail;
     }
     rc = compact_open_settings(db, opts->retention_ns);
+    if (rc == STRATA_OK && opts->rollup_tiers)
+        rc = rollup_open_settings(db, opts->rollup_tiers, opts->nrollup_tiers);
     if (rc != STRATA_OK)
         goto fail;
     rc = catalog_open(catalog_path, ms->catalog_len, 0, db->read_only, &db->cat);
@@ -538,6 +591,11 @@ int strata_db_stats(strata_db *db, strata_stats *out)
     view *v = db_view_get(db);
     out->segments = v->nsegs;
     out->tombstones = v->tombs ? v->tombs->n : 0;
+    for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
+        out->rollup_segments++;
+        out->rollup_bytes += segr_info(v->rolls->x[i].r)->size;
+        out->rollups_stale += v->rolls->x[i].stale != 0;
+    }
     for (size_t i = 0; i < v->nsegs; i++)
         out->segment_bytes += segr_info(v->segs[i])->size;
     if (v->frozen) {

@@ -145,8 +145,24 @@ int db_inspect(strata_db *db, inspect_report *r)
     st_free(ds);
     st_free(seen);
 
+    pthread_mutex_lock(&db->man_mu);
+    const man_state *mst = manifest_state(db->man);
+    r->ntiers = mst->ntiers < 4 ? mst->ntiers : 4;
+    for (size_t i = 0; i < r->ntiers; i++) {
+        r->tier_width[i] = mst->tiers[i].width_ns;
+        r->tier_keep[i] = mst->tiers[i].retention_ns;
+    }
+    r->raw_keep = mst->retention_ns;
+    pthread_mutex_unlock(&db->man_mu);
     view *v = db_view_get(db);
     r->tombstones = v->tombs ? v->tombs->n : 0;
+    for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
+        const seg_info *in = segr_info(v->rolls->x[i].r);
+        r->rollup_files++;
+        r->rollup_bytes += in->size;
+        r->rollup_rows += in->points;
+        r->rollups_stale += v->rolls->x[i].stale != 0;
+    }
     r->segs = st_calloc(v->nsegs + 1, sizeof *r->segs);
     if (!r->segs) {
         view_unref(v);

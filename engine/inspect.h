@@ -42,6 +42,10 @@ typedef struct inspect_report {
     insp_segment *segs;
     size_t nsegs;
     uint64_t tombstones; /* deletes compaction has not applied everywhere yet */
+    uint64_t rollup_files, rollup_bytes, rollup_rows, rollups_stale;
+    int64_t tier_width[4], tier_keep[4]; /* the rollup tiers (manifest) */
+    size_t ntiers;
+    int64_t raw_keep; /* raw retention, 0 forever */
     insp_files files[INSP_KINDS]; /* directories count as INSP_OTHER, as du does */
     uint64_t apparent, allocated;  /* everything under the directory */
 } inspect_report;

@@ -26,6 +26,8 @@
  */
 #include "engine/iter.h"
 
+#include "compaction/rollup.h"
+
 #include "engine/alloc.h"
 #include "engine/db.h"
 #include "engine/err.h"
@@ -379,7 +381,25 @@ static int bounds_by_reading(strata_db *db, uint32_t sid, int64_t *lo, int64_t *
     return *lo <= *hi;
 }
 
+static int raw_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi);
+
+/* Raw data and valid rollups (whose raw data may have expired). */
 int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
+{
+    int any = raw_bounds(db, sid, lo, hi);
+    view *v = db_view_get(db);
+    for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
+        int64_t a, b;
+        if (!v->rolls->x[i].stale && roll_bounds(v->rolls->x[i].r, sid, &a, &b) > 0) {
+            widen(lo, hi, a, b);
+            any = 1;
+        }
+    }
+    view_unref(v);
+    return any;
+}
+
+static int raw_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
 {
     *lo = INT64_MAX;
     *hi = INT64_MIN;

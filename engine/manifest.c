@@ -53,6 +53,11 @@ enum {
     TAG_RETENTION_NS = 8,
     TAG_ADD_TOMBSTONE = 12,
     TAG_REMOVE_TOMBSTONE = 13,
+    TAG_ROLLUP_TIERS = 14,
+    TAG_ADD_ROLLUP = 15,
+    TAG_REMOVE_ROLLUP = 16,
+    TAG_STALE_ROLLUP = 17,
+    TAG_RAW_GONE_BEFORE = 18,
 };
 
 struct manifest {
@@ -135,6 +140,62 @@ static int remove_tomb(man_state *st, uint64_t id)
             return 0;
         }
     return -1;
+}
+
+/* Rollups are few (a handful per tier and tiered range), kept ascending
+ * by id. */
+static int add_rollup(man_state *st, const man_rollup *r)
+{
+    for (size_t i = 0; i < st->nsegs; i++)
+        if (st->segs[i].id == r->id)
+            return -1;
+    for (size_t i = 0; i < st->nrollups; i++)
+        if (st->rollups[i].id == r->id)
+            return -1;
+    man_rollup *n = st_realloc(st->rollups, (st->nrollups + 1) * sizeof *n);
+    if (!n)
+        return -2;
+    st->rollups = n;
+    size_t i = st->nrollups++;
+    while (i > 0 && st->rollups[i - 1].id > r->id) {
+        st->rollups[i] = st->rollups[i - 1];
+        i--;
+    }
+    st->rollups[i] = *r;
+    return 0;
+}
+
+static man_rollup *find_rollup(man_state *st, uint64_t id)
+{
+    for (size_t i = 0; i < st->nrollups; i++)
+        if (st->rollups[i].id == id)
+            return &st->rollups[i];
+    return NULL;
+}
+
+static void put_rollup(uint8_t **p, const man_rollup *r)
+{
+    put_u8(p, TAG_ADD_ROLLUP);
+    put_varint(p, r->id);
+    put_svarint(p, r->width_ns);
+    put_svarint(p, r->part_first);
+    put_svarint(p, r->part_last);
+    put_varint(p, r->size);
+    put_varint(p, r->rows);
+    if (r->stale) {
+        put_u8(p, TAG_STALE_ROLLUP);
+        put_varint(p, r->id);
+    }
+}
+
+static void put_tiers(uint8_t **p, const man_tier *t, size_t n)
+{
+    put_u8(p, TAG_ROLLUP_TIERS);
+    put_varint(p, n);
+    for (size_t i = 0; i < n; i++) {
+        put_svarint(p, t[i].width_ns);
+        put_svarint(p, t[i].retention_ns);
+    }
 }
 
 static void put_tomb(uint8_t **p, const man_tomb *t)
@@ -238,6 +299,63 @@ static int apply(man_state *st, size_t *cap, const uint8_t *p, const uint8_t *en
                 return STRATA_CORRUPT_MANIFEST;
             }
             break;
+        case TAG_ROLLUP_TIERS: {
+            man_tier t[MAN_MAX_TIERS];
+            if (get_varint(&p, end, &a) || a > MAN_MAX_TIERS)
+                goto bad;
+            for (uint64_t i = 0; i < a; i++) {
+                if (get_svarint(&p, end, &t[i].width_ns) ||
+                    get_svarint(&p, end, &t[i].retention_ns) || t[i].width_ns <= 0 ||
+                    t[i].retention_ns < 0 || (i && t[i].width_ns <= t[i - 1].width_ns))
+                    goto bad;
+            }
+            memcpy(st->tiers, t, (size_t)a * sizeof t[0]);
+            st->ntiers = (size_t)a;
+            break;
+        }
+        case TAG_RAW_GONE_BEFORE:
+            if (get_svarint(&p, end, &x))
+                goto bad;
+            if (!st->has_raw_gone || x > st->raw_gone_before)
+                st->raw_gone_before = x;
+            st->has_raw_gone = 1;
+            break;
+        case TAG_ADD_ROLLUP: {
+            man_rollup r = {0};
+            if (get_varint(&p, end, &r.id) || get_svarint(&p, end, &r.width_ns) ||
+                get_svarint(&p, end, &r.part_first) || get_svarint(&p, end, &r.part_last) ||
+                get_varint(&p, end, &r.size) || get_varint(&p, end, &r.rows) ||
+                r.width_ns <= 0 || r.part_last < r.part_first || r.id == 0)
+                goto bad;
+            int x2 = add_rollup(st, &r);
+            if (x2 == -2) {
+                *why = "out of memory";
+                return STRATA_NOMEM;
+            }
+            if (x2) {
+                *why = "rollup segment added twice";
+                return STRATA_CORRUPT_MANIFEST;
+            }
+            break;
+        }
+        case TAG_REMOVE_ROLLUP:
+        case TAG_STALE_ROLLUP: {
+            if (get_varint(&p, end, &a))
+                goto bad;
+            man_rollup *r = find_rollup(st, a);
+            if (!r) {
+                *why = "edit of a rollup segment that is not live";
+                return STRATA_CORRUPT_MANIFEST;
+            }
+            if (tag == TAG_STALE_ROLLUP) {
+                r->stale = 1;
+            } else {
+                size_t i = (size_t)(r - st->rollups);
+                memmove(r, r + 1, (st->nrollups - i - 1) * sizeof *r);
+                st->nrollups--;
+            }
+            break;
+        }
         default:
             *why = "unknown edit field (written by a newer version?)";
             return STRATA_VERSION;
@@ -252,9 +370,12 @@ bad:
 static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
 {
     size_t need = MAN_EDIT_OVERHEAD + 300 + 6 * VARINT_MAX +
+                  (2 * MAN_MAX_TIERS + 2) * VARINT_MAX +
                   (e ? (e->nadd * 6 + e->nremove * 2 + e->nadd_tombs * 6 +
-                        e->nremove_tombs * 2) * VARINT_MAX : 0) +
-                  (settings ? (settings->nsegs + settings->ntombs) * 6 * VARINT_MAX : 0);
+                        e->nremove_tombs * 2 + e->nadd_rollups * 9 + e->nremove_rollups * 2 +
+                        e->nstale_rollups * 2) * VARINT_MAX : 0) +
+                  (settings ? (settings->nsegs + settings->ntombs + 2 * settings->nrollups) *
+                                  6 * VARINT_MAX : 0);
     if (buf_reserve(b, need))
         return -1;
     uint8_t *start = buf_cursor(b), *p = start + MAN_EDIT_HEAD;
@@ -287,6 +408,14 @@ static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
         }
         for (size_t i = 0; i < settings->ntombs; i++)
             put_tomb(&p, &settings->tombs[i]);
+        if (settings->ntiers)
+            put_tiers(&p, settings->tiers, settings->ntiers);
+        if (settings->has_raw_gone) {
+            put_u8(&p, TAG_RAW_GONE_BEFORE);
+            put_svarint(&p, settings->raw_gone_before);
+        }
+        for (size_t i = 0; i < settings->nrollups; i++)
+            put_rollup(&p, &settings->rollups[i]);
     }
     if (e) {
         for (size_t i = 0; i < e->nadd; i++) {
@@ -323,6 +452,22 @@ static int encode_edit(buf *b, const man_state *settings, const man_edit *e)
         if (e->set_retention) {
             put_u8(&p, TAG_RETENTION_NS);
             put_svarint(&p, e->retention_ns);
+        }
+        if (e->set_tiers)
+            put_tiers(&p, e->tiers, e->ntiers);
+        if (e->set_raw_gone) {
+            put_u8(&p, TAG_RAW_GONE_BEFORE);
+            put_svarint(&p, e->raw_gone_before);
+        }
+        for (size_t i = 0; i < e->nremove_rollups; i++) {
+            put_u8(&p, TAG_REMOVE_ROLLUP);
+            put_varint(&p, e->remove_rollups[i]);
+        }
+        for (size_t i = 0; i < e->nadd_rollups; i++)
+            put_rollup(&p, &e->add_rollups[i]);
+        for (size_t i = 0; i < e->nstale_rollups; i++) {
+            put_u8(&p, TAG_STALE_ROLLUP);
+            put_varint(&p, e->stale_rollups[i]);
         }
     }
     size_t len = (size_t)(p - start) - MAN_EDIT_HEAD;
@@ -420,6 +565,9 @@ static const char *state_problem(const man_state *st)
     for (size_t i = 0; i < st->ntombs; i++)
         if (st->tombs[i].horizon > st->next_segment_id)
             return "a tombstone's horizon is above the next segment id";
+    for (size_t i = 0; i < st->nrollups; i++)
+        if (st->rollups[i].id >= st->next_segment_id)
+            return "a live rollup segment id is not below the next segment id";
     return NULL;
 }
 
@@ -530,6 +678,7 @@ void manifest_close(manifest *m)
         os_close(m->fd);
     st_free(m->st.segs);
     st_free(m->st.tombs);
+    st_free(m->st.rollups);
     st_free(m);
 }
 
@@ -572,9 +721,21 @@ int manifest_commit(manifest *m, const man_edit *e)
         }
         memcpy(next.tombs, m->st.tombs, m->st.ntombs * sizeof *next.tombs);
     }
+    next.rollups = NULL;
+    if (m->st.nrollups) {
+        next.rollups = st_malloc(m->st.nrollups * sizeof *next.rollups);
+        if (!next.rollups) {
+            st_free(next.tombs);
+            st_free(next.segs);
+            buf_free(&b);
+            return st_err(STRATA_NOMEM, "out of memory writing the manifest");
+        }
+        memcpy(next.rollups, m->st.rollups, m->st.nrollups * sizeof *next.rollups);
+    }
     const char *why;
     int rc = apply(&next, &cap, b.p + MAN_EDIT_HEAD, b.p + b.len - 8, &why);
     if (rc != STRATA_OK) {
+        st_free(next.rollups);
         st_free(next.tombs);
         st_free(next.segs);
         buf_free(&b);
@@ -586,6 +747,7 @@ int manifest_commit(manifest *m, const man_edit *e)
         x = os_fsync(m->fd);
     buf_free(&b);
     if (x < 0) {
+        st_free(next.rollups);
         st_free(next.tombs);
         st_free(next.segs);
         /* The tail may now hold part of the edit; the next open cuts it. */
@@ -594,6 +756,7 @@ int manifest_commit(manifest *m, const man_edit *e)
     m->size += len;
     st_free(m->st.segs);
     st_free(m->st.tombs);
+    st_free(m->st.rollups);
     m->st = next;
     m->segs_cap = cap;
     return STRATA_OK;
@@ -655,6 +818,7 @@ long manifest_verify(const char *path, void (*report)(void *ctx, const char *msg
     }
     st_free(st.segs);
     st_free(st.tombs);
+    st_free(st.rollups);
     st_free(data);
     return n;
 }

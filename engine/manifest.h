@@ -35,6 +35,26 @@ typedef struct man_tomb {
     uint64_t horizon;
 } man_tomb;
 
+/* A rollup segment (FORMAT.md §5.10, §7.2 tags 14-17): the per-bucket
+ * statistics of width_ns buckets of the raw data in [part_first,
+ * part_last].  Stale: data or deletes committed after it was built touch
+ * its range, so readers must not use it until it is rebuilt. */
+typedef struct man_rollup {
+    uint64_t id;
+    int64_t width_ns;
+    int64_t part_first, part_last;
+    uint64_t size, rows;
+    int stale;
+} man_rollup;
+
+#define MAN_MAX_TIERS 4
+
+/* A downsampling tier: bucket width and how long its rollups are kept
+ * behind the frontier (0: forever). */
+typedef struct man_tier {
+    int64_t width_ns, retention_ns;
+} man_tier;
+
 typedef struct man_state {
     int64_t partition_ns;
     char device_tag[256];
@@ -46,6 +66,12 @@ typedef struct man_state {
     size_t nsegs;
     man_tomb *tombs;          /* live tombstones, ascending id */
     size_t ntombs;
+    int has_raw_gone;         /* retention has deleted raw data ... */
+    int64_t raw_gone_before;  /* ... below this time */
+    man_tier tiers[MAN_MAX_TIERS]; /* rollup tiers, ascending width */
+    size_t ntiers;
+    man_rollup *rollups;      /* live rollup segments, ascending id */
+    size_t nrollups;
 } man_state;
 
 typedef struct man_edit {
@@ -62,6 +88,17 @@ typedef struct man_edit {
     size_t nremove_tombs;
     int set_retention;        /* 1: retention_ns is written (0 = forever) */
     int64_t retention_ns;
+    const man_rollup *add_rollups; /* their stale flags are written too */
+    size_t nadd_rollups;
+    const uint64_t *remove_rollups;
+    size_t nremove_rollups;
+    const uint64_t *stale_rollups; /* live rollups that become stale */
+    size_t nstale_rollups;
+    int set_raw_gone;         /* 1: raw_gone_before is written (it only grows) */
+    int64_t raw_gone_before;
+    int set_tiers;            /* 1: the tier list becomes tiers[0..ntiers) */
+    const man_tier *tiers;
+    size_t ntiers;
 } man_edit;
 
 typedef struct manifest manifest;

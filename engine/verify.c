@@ -145,6 +145,28 @@ int strata_verify(const char *path, void (*report)(void *ctx, const char *messag
             relay(&v, msg);
         }
     }
+    for (size_t i = 0; i < st->nrollups; i++) {
+        const man_rollup *s = &st->rollups[i];
+        char segdir[4200];
+        snprintf(segdir, sizeof segdir, "%s/seg", path);
+        seg_file_path(segdir, s->id, p, sizeof p);
+        if (access(p, F_OK) != 0) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "%s: missing (the manifest lists it as a live rollup)", p);
+            relay(&v, msg);
+            continue;
+        }
+        seg_info in;
+        memset(&in, 0, sizeof in);
+        uint64_t before = v.n;
+        segr_verify(p, relay, &v, &in);
+        if (v.n == before && (in.id != s->id || in.points != s->rows || in.size != s->size ||
+                              in.part_first != s->part_first || in.part_last != s->part_last)) {
+            char msg[4400];
+            snprintf(msg, sizeof msg, "%s: differs from the manifest's record of this rollup", p);
+            relay(&v, msg);
+        }
+    }
     snprintf(p, sizeof p, "%s/seg", path);
     DIR *d = opendir(p);
     if (d) {
@@ -156,6 +178,8 @@ int strata_verify(const char *path, void (*report)(void *ctx, const char *messag
             int live = 0;
             for (size_t i = 0; i < st->nsegs && !live; i++)
                 live = st->segs[i].id == id;
+            for (size_t i = 0; i < st->nrollups && !live; i++)
+                live = st->rollups[i].id == id;
             if (!live) {
                 char msg[4400];
                 snprintf(msg, sizeof msg,

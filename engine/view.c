@@ -15,7 +15,9 @@
  * Tombstones (deletions, FORMAT.md §7.2) travel with the view, so that a
  * reader sees the segments and the deletions that apply to them as of one
  * moment.  A tombset is shared by reference; every new view takes the
- * current one's unless db_view_tombs() replaces them.
+ * current one's unless db_view_tombs() replaces them.  Rollups travel the
+ * same way (db_view_rolls), so that a rollup marked stale and the data
+ * that made it stale reach readers in the right order (compaction/rollup.c).
  */
 #include "engine/db.h"
 
@@ -86,6 +88,56 @@ const man_tomb *view_tombs_for(const view *v, uint32_t sid, size_t *n)
     return *n ? &t->t[a] : NULL;
 }
 
+int rollset_from(const man_state *st, const rollset *have, seg_reader **add, size_t nadd,
+                 rollset **out)
+{
+    *out = NULL;
+    if (st->nrollups == 0)
+        return 0;
+    rollset *r = st_calloc(1, sizeof *r + st->nrollups * sizeof r->x[0]);
+    if (!r) {
+        st_err(STRATA_NOMEM, "out of memory reading rollups");
+        return -1;
+    }
+    atomic_init(&r->refs, 1);
+    for (size_t i = 0; i < st->nrollups; i++) {
+        const man_rollup *m = &st->rollups[i];
+        seg_reader *sr = NULL;
+        for (size_t k = 0; have && k < have->n && !sr; k++)
+            if (segr_info(have->x[k].r)->id == m->id)
+                sr = have->x[k].r;
+        for (size_t k = 0; k < nadd && !sr; k++)
+            if (segr_info(add[k])->id == m->id)
+                sr = add[k];
+        if (!sr) {
+            rollset_unref(r);
+            st_err(STRATA_CORRUPT_MANIFEST, "rollup segment %llu has no reader", (unsigned long long)m->id);
+            return -1;
+        }
+        segr_ref(sr);
+        r->x[r->n++] = (roll){sr, m->width_ns, m->part_first, m->part_last, m->stale};
+    }
+    *out = r;
+    return 0;
+}
+
+void rollset_unref(rollset *r)
+{
+    if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        segr_unref(r->x[i].r);
+    st_free(r);
+}
+
+void view_set_rolls(view *v, rollset *r)
+{
+    if (r)
+        atomic_fetch_add(&r->refs, 1);
+    rollset_unref(v->rolls);
+    v->rolls = r;
+}
+
 struct frozen_ref {
     atomic_int refs;
 };
@@ -140,6 +192,7 @@ void view_unref(view *v)
         st_free(v->frozen_ref);
     }
     tombset_unref(v->tombs);
+    rollset_unref(v->rolls);
     st_free(v);
 }
 
@@ -159,6 +212,7 @@ int db_view_tombs(strata_db *db, tombset *t)
     view *nv = make(old->segs, old->nsegs, old->frozen, old->frozen_ref);
     if (nv) {
         view_set_tombs(nv, t);
+        view_set_rolls(nv, old->rolls);
         db->current = nv;
     }
     pthread_mutex_unlock(&db->view_mu);
@@ -175,6 +229,24 @@ int db_view_freeze(strata_db *db, head *frozen)
     view *nv = view_new(old->segs, old->nsegs, frozen);
     if (nv) {
         view_set_tombs(nv, old->tombs);
+        view_set_rolls(nv, old->rolls);
+        db->current = nv;
+    }
+    pthread_mutex_unlock(&db->view_mu);
+    if (!nv)
+        return -1;
+    view_unref(old);
+    return 0;
+}
+
+int db_view_rolls(strata_db *db, rollset *r)
+{
+    pthread_mutex_lock(&db->view_mu);
+    view *old = db->current;
+    view *nv = make(old->segs, old->nsegs, old->frozen, old->frozen_ref);
+    if (nv) {
+        view_set_tombs(nv, old->tombs);
+        view_set_rolls(nv, r);
         db->current = nv;
     }
     pthread_mutex_unlock(&db->view_mu);
@@ -214,8 +286,10 @@ int db_view_edit(strata_db *db, seg_reader **add, size_t nadd, const uint64_t *r
         }
         nv = drop_frozen ? make(all, n, NULL, NULL) : make(all, n, old->frozen, old->frozen_ref);
         st_free(all);
-        if (nv)
+        if (nv) {
             view_set_tombs(nv, old->tombs);
+            view_set_rolls(nv, old->rolls);
+        }
     }
     if (nv)
         db->current = nv;

@@ -173,6 +173,11 @@ typedef struct strata_options {
                                    STRATA_RETENTION_FOREVER stores forever */
     int no_compaction;          /* 1: no background compaction thread
                                    (strata_db_compact still works) */
+    /* Downsampling tiers (see strata_db_set_rollup_tiers): NULL keeps the
+     * stored ones (a new database gets 1 min and 1 h, kept forever);
+     * non-NULL stores these nrollup_tiers (0: no rollups). */
+    const struct strata_rollup_tier *rollup_tiers;
+    size_t nrollup_tiers;
 } strata_options;
 
 #define STRATA_RETENTION_FOREVER (-1)
@@ -218,6 +223,36 @@ STRATA_API int strata_db_set_retention(strata_db *db, int64_t ns);
 /* The stored retention (0 = forever). */
 STRATA_API int strata_db_get_retention(strata_db *db, int64_t *ns /* OUT */);
 
+/* Rollups.  For each tier (a bucket width), compaction keeps per series
+ * and bucket the count, sum, minimum, maximum, first and last value (as
+ * chunk statistics define them), built in the background from flushed data
+ * of partitions before the newest one, rebuilt when late data or a delete
+ * touches them, and stored as segment files.  Queries whose aggregates
+ * are count, sum, mean, min, max, spread, first or last and whose time
+ * buckets are whole multiples of a tier (or absent) read them instead of
+ * the raw points where they are valid; results are the same (float sums
+ * are added in a different order).  With raw data kept forever, a series
+ * gets rollup rows only where it has 1024 points or more per bucket on
+ * average (about four chunks: sparser data is answered as fast from the
+ * chunks' own statistics, and the rows would only cost disk space); with a
+ * raw retention, every series gets them, so that tiers kept longer than
+ * raw data keep the summaries.  Widths: 1 s or more, ascending, each
+ * dividing the partition width; at most STRATA_MAX_ROLLUP_TIERS.  retention_ns: rollups
+ * older than this behind the frontier are deleted (0 = forever). */
+#define STRATA_MAX_ROLLUP_TIERS 4
+typedef struct strata_rollup_tier {
+    int64_t width_ns;
+    int64_t retention_ns;
+} strata_rollup_tier;
+
+/* Store a new tier list (rollups of widths no longer listed are deleted
+ * by the next compaction, new tiers are built by it). */
+STRATA_API int strata_db_set_rollup_tiers(strata_db *db, const strata_rollup_tier *tiers,
+                                          size_t n);
+/* The stored tiers: *n of them into tiers (room for STRATA_MAX_ROLLUP_TIERS). */
+STRATA_API int strata_db_get_rollup_tiers(strata_db *db, strata_rollup_tier *tiers /* OUT */,
+                                          size_t *n /* OUT */);
+
 typedef struct strata_stats {
     uint64_t series;          /* series in the catalog */
     uint64_t segments;        /* live segment files */
@@ -234,6 +269,9 @@ typedef struct strata_stats {
     uint64_t late_rejected;   /* points refused as too late since open */
     uint64_t tombstones;      /* deletes (one per series) compaction has
                                  not yet applied to every segment */
+    uint64_t rollup_segments; /* live rollup segment files (all tiers) */
+    uint64_t rollup_bytes;    /* their total size */
+    uint64_t rollups_stale;   /* of them, waiting to be rebuilt */
 } strata_stats;
 STRATA_API int strata_db_stats(strata_db *db, strata_stats *out /* OUT */);
 

@@ -182,6 +182,55 @@ static void fmt_dur(char *out, size_t cap, int64_t ns)
         }
 }
 
+/* Which rollup tiers exist and which this query can read. */
+static void explain_tiers(strata_query *q, sbuf *b)
+{
+    view *v = db_view_get(q->db);
+    const rollset *rs = v->rolls;
+    int64_t w[MAN_MAX_TIERS];
+    size_t nw = 0, valid[MAN_MAX_TIERS] = {0}, stale[MAN_MAX_TIERS] = {0};
+    for (size_t i = 0; rs && i < rs->n; i++) {
+        size_t k = 0;
+        while (k < nw && w[k] != rs->x[i].width)
+            k++;
+        if (k == nw) {
+            if (nw == MAN_MAX_TIERS)
+                continue;
+            w[nw++] = rs->x[i].width;
+        }
+        if (rs->x[i].stale)
+            stale[k]++;
+        else
+            valid[k]++;
+    }
+    if (!nw) {
+        sb_printf(b, "tiers: raw chunks only (no rollups built yet)\n");
+        view_unref(v);
+        return;
+    }
+    sb_printf(b, "tiers: raw chunks; rollups");
+    int aggs_ok = 1;
+    for (size_t e = 0; e < q->nex; e++) {
+        agg_kind k = q->ex[e].agg;
+        aggs_ok &= k == AGG_COUNT || k == AGG_SUM || k == AGG_MEAN || k == AGG_MIN ||
+                   k == AGG_MAX || k == AGG_SPREAD || k == AGG_FIRST || k == AGG_LAST;
+    }
+    for (size_t k = 0; k < nw; k++) {
+        char d[64];
+        fmt_dur(d, sizeof d, w[k]);
+        int fits = q->width == 0 || (q->width % w[k] == 0 && q->b0 % w[k] == 0);
+        char st[48] = "";
+        if (stale[k])
+            snprintf(st, sizeof st, ", %zu stale", stale[k]);
+        sb_printf(b, " %s (%zu segment(s)%s, %s)", d, valid[k] + stale[k], st,
+                  !aggs_ok || q->a.nfconds ? "not usable: aggregate or condition"
+                  : fits                   ? "usable"
+                                           : "not usable: buckets not whole multiples");
+    }
+    sb_printf(b, "\n");
+    view_unref(v);
+}
+
 /* The upper end of the range [.., tmax) with its bracket: as the exclusive
  * bound, or as the inclusive last nanosecond when that reads shorter (a
  * range bounded by the data ends one nanosecond after its last point:
@@ -239,7 +288,8 @@ char *query_explain_text(strata_query *q)
         sb_printf(&b, "plan: aggregates per bucket; a chunk inside one bucket that no other "
                       "source overlaps is answered from its statistics%s\n",
                   q->a.nfconds ? " (not here: field conditions need every point)" : "");
-    sb_printf(&b, "tiers: raw chunks (no rollup tiers exist)\n");
+    if (!q->raw)
+        explain_tiers(q, &b);
     sb_printf(&b,
               "executed: %llu series read; %llu chunk(s) in range; %llu answered from statistics "
               "(%llu points), %llu decoded (%llu points); %llu point(s) from the in-memory head\n",
@@ -256,6 +306,10 @@ char *query_explain_text(strata_query *q)
         sb_printf(&b, "stddev: %llu chunk(s) (%llu points) from their statistics and the exact "
                       "integer sums of their decimal values (no value decoded)\n",
                   (unsigned long long)q->moment_chunks, (unsigned long long)q->moment_points);
+    if (q->rollup_segs)
+        sb_printf(&b, "rollups: %llu row(s) (%llu points) from %llu rollup segment read(s)\n",
+                  (unsigned long long)q->rollup_rows, (unsigned long long)q->rollup_points,
+                  (unsigned long long)q->rollup_segs);
     if (q->last_fast)
         sb_printf(&b, "last(): %llu series answered from the index entry of their newest chunk\n",
                   (unsigned long long)q->last_fast);

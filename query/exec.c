@@ -22,12 +22,14 @@
  */
 #include "query/query.h"
 
+#include "compaction/rollup.h"
 #include "engine/alloc.h"
 #include "engine/err.h"
 #include "engine/segment.h"
 #include "engine/segment_format.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -352,6 +354,211 @@ static void series_end(strata_query *q, agg_state *st, size_t field, size_t blo,
     }
 }
 
+/* The points of series sid with lo <= ts < hi from raw data (segments
+ * and heads), whole chunks taken by take_chunk where they can be. */
+static int feed_raw(strata_query *q, actx *c, uint32_t sid, int64_t lo, int64_t hi, size_t *blo,
+                    size_t *bhi)
+{
+    agg_state *st = c->st;
+    size_t f = c->field;
+    strata_iter *it = NULL;
+    q->nlater = 0;
+    int rc = iter_open_ex(q->db, sid, lo, hi, take_chunk, c, &it);
+    if (rc == STRATA_OK)
+        rc = read_later(c);
+    if (rc != STRATA_OK) {
+        if (it)
+            strata_iter_close(it);
+        return rc;
+    }
+    int64_t ts[FBUF];
+    uint64_t v[FBUF];
+    size_t n;
+    while ((rc = iter_next_raw(it, ts, v, FBUF, &n)) == STRATA_ROW) {
+        rc = STRATA_OK;
+        /* runs of points in one bucket go in as blocks */
+        for (size_t i = 0; i < n && rc == STRATA_OK;) {
+            size_t b = bucket_of(q, ts[i]), j = i + 1;
+            while (j < n && bucket_of(q, ts[j]) == b)
+                j++;
+            *blo = b < *blo ? b : *blo;
+            *bhi = b > *bhi ? b : *bhi;
+            for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
+                if (q->ex_field[e] == f)
+                    rc = agg_add_block(&st[b * q->nex + e], q->ex[e].agg, c->type, ts + i, v + i,
+                                       j - i);
+            i = j;
+        }
+        if (rc != STRATA_OK)
+            break;
+    }
+    note_stats(q, it);
+    strata_iter_close(it);
+    return rc == STRATA_DONE ? STRATA_OK : rc;
+}
+
+/* ---- rollups (compaction/rollup.h) ---------------------------------------------- */
+
+/* Can every aggregate of field f be answered from rollup rows? */
+static int rollup_aggs_ok(const strata_query *q, size_t f)
+{
+    for (size_t e = 0; e < q->nex; e++) {
+        if (q->ex_field[e] != f)
+            continue;
+        switch (q->ex[e].agg) {
+        case AGG_COUNT:
+        case AGG_SUM:
+        case AGG_MEAN:
+        case AGG_MIN:
+        case AGG_MAX:
+        case AGG_SPREAD:
+        case AGG_FIRST:
+        case AGG_LAST:
+            break;
+        default:
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int64_t floor_w(int64_t t, int64_t w)
+{
+    int64_t r = t % w;
+    return r < 0 ? t - r - w : t - r;
+}
+
+/* Whole rollup buckets of width w fit in the query's buckets. */
+static int tier_fits(const strata_query *q, int64_t w)
+{
+    return q->width == 0 || (q->width % w == 0 && floor_w(q->b0, w) == q->b0);
+}
+
+/* Do the heads in view v (frozen) or the active one hold points of sid in
+ * [lo, hi]? (Their points are not in any rollup yet.) */
+static int head_touches(strata_query *q, const view *v, uint32_t sid, int64_t lo, int64_t hi)
+{
+    int64_t a, b;
+    head_series *hs = v->frozen ? head_get(v->frozen, sid) : NULL;
+    if (hs) {
+        head_series_bounds(hs, &a, &b);
+        if (a <= hi && b >= lo)
+            return 1;
+    }
+    strata_db *db = q->db;
+    int touch = 0;
+    pthread_rwlock_rdlock(&db->head_lock);
+    hs = head_get(db->active, sid);
+    if (hs) {
+        head_series_bounds(hs, &a, &b);
+        touch = a <= hi && b >= lo;
+    }
+    pthread_rwlock_unlock(&db->head_lock);
+    return touch;
+}
+
+typedef struct rctx {
+    const view *v;
+    int64_t widths[MAN_MAX_TIERS]; /* the valid rollups' widths, widest first */
+    size_t nw;
+    roll_rows rows[MAN_MAX_TIERS]; /* one per width (feed_range recurses) */
+} rctx;
+
+static int by_first_roll(const void *a, const void *b)
+{
+    const roll *x = *(const roll *const *)a, *y = *(const roll *const *)b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Feed the rows with x <= bucket < y. */
+static void feed_rows_between(strata_query *q, actx *c, const roll_rows *r, int64_t x, int64_t y)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->bucket[i] < x || r->bucket[i] >= y)
+            continue;
+        chunk_meta m;
+        roll_rows_meta(r, i, &m);
+        size_t b = bucket_of(q, m.tmin);
+        int64_t hi = (int64_t)r->col[ROLL_SUM_HI][i];
+        for (size_t e = 0; e < q->nex; e++)
+            if (q->ex_field[e] == c->field) {
+                agg_add_stats(&c->st[b * q->nex + e], c->type, &m);
+                if (hi && m.st.count > m.st.nan_count)
+                    c->st[b * q->nex + e].isum += (__int128)hi * ((__int128)1 << 64);
+            }
+        q->rollup_rows++;
+        q->rollup_points += m.st.count;
+    }
+}
+
+static int64_t ceil_w(int64_t t, int64_t w)
+{
+    int64_t f = floor_w(t, w);
+    return f < t ? f + w : f;
+}
+
+/* [lo, hi) of series sid: from valid rollups of the ti-th width on (widest
+ * first) where they answer, the gaps from finer ones, then raw data.
+ * Ranges are whole partitions, far from the int64 limits, except lo/hi. */
+static int feed_range(strata_query *q, actx *c, rctx *x, uint32_t sid, int64_t lo, int64_t hi,
+                      size_t ti, size_t *blo, size_t *bhi)
+{
+    if (lo >= hi)
+        return STRATA_OK;
+    while (ti < x->nw && !tier_fits(q, x->widths[ti]))
+        ti++;
+    if (ti == x->nw)
+        return feed_raw(q, c, sid, lo, hi, blo, bhi);
+    int64_t w = x->widths[ti];
+    roll_rows *rows = &x->rows[ti];
+    const rollset *rs = x->v->rolls;
+    const roll *sel[64];
+    size_t ns = 0;
+    for (size_t i = 0; i < rs->n && ns < 64; i++) {
+        const roll *r = &rs->x[i];
+        if (r->width == w && !r->stale && r->last >= lo && r->first < hi)
+            sel[ns++] = r;
+    }
+    qsort(sel, ns, sizeof sel[0], by_first_roll);
+    int64_t cur = lo;
+    int rc = STRATA_OK;
+    for (size_t i = 0; i < ns && rc == STRATA_OK; i++) {
+        const roll *r = sel[i];
+        /* the whole buckets of r inside [cur, hi) */
+        int64_t a = ceil_w(r->first > cur ? r->first : cur, w);
+        int64_t b = floor_w(r->last < hi - 1 ? r->last + 1 : hi, w);
+        if (a >= b || head_touches(q, x->v, sid, a, b - 1))
+            continue;
+        int got = roll_read(r->r, sid, rows);
+        if (got < 0)
+            return -got;
+        if (!got || rows->type != c->type)
+            continue; /* absent: this range is read raw */
+        q->rollup_segs++;
+        /* the pieces of [a, b) between the ranges it sends to raw data */
+        int64_t p = a;
+        for (size_t k = 0; k <= rows->nraw && rc == STRATA_OK; k++) {
+            int64_t end = b;
+            if (k < rows->nraw) {
+                if (rows->raw_hi[k] < p)
+                    continue;
+                end = floor_w(rows->raw_lo[k], w);
+                end = end < b ? end : b;
+            }
+            if (end > p) {
+                rc = feed_range(q, c, x, sid, cur, p, ti + 1, blo, bhi);
+                feed_rows_between(q, c, rows, p, end);
+                cur = end;
+            }
+            if (k < rows->nraw)
+                p = rows->raw_hi[k] >= b - 1 ? b : ceil_w(rows->raw_hi[k] + 1, w);
+            if (p >= b)
+                break;
+        }
+    }
+    return rc == STRATA_OK ? feed_range(q, c, x, sid, cur, hi, ti + 1, blo, bhi) : rc;
+}
+
 static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
 {
     uint32_t sid = q->sid[t * q->nfields + f];
@@ -361,42 +568,44 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     for (size_t e = 0; e < q->nex; e++)
         if (q->ex_field[e] == f && agg_needs_time(q->ex[e].agg))
             c.values_ok = 0;
-    strata_iter *it = NULL;
-    q->nlater = 0;
-    int rc = iter_open_ex(q->db, sid, q->tmin, q->tmax, take_chunk, &c, &it);
-    if (rc == STRATA_OK)
-        rc = read_later(&c);
-    if (rc != STRATA_OK) {
-        if (it)
-            strata_iter_close(it);
-        return rc;
-    }
-    int64_t ts[FBUF];
-    uint64_t v[FBUF];
-    size_t n, blo = SIZE_MAX, bhi = 0;
-    while ((rc = iter_next_raw(it, ts, v, FBUF, &n)) == STRATA_ROW) {
-        rc = STRATA_OK;
-        /* runs of points in one bucket go in as blocks */
-        for (size_t i = 0; i < n && rc == STRATA_OK;) {
-            size_t b = bucket_of(q, ts[i]), j = i + 1;
-            while (j < n && bucket_of(q, ts[j]) == b)
-                j++;
-            blo = b < blo ? b : blo;
-            bhi = b > bhi ? b : bhi;
-            for (size_t e = 0; e < q->nex && rc == STRATA_OK; e++)
-                if (q->ex_field[e] == f)
-                    rc = agg_add_block(&st[b * q->nex + e], q->ex[e].agg, c.type, ts + i, v + i,
-                                       j - i);
-            i = j;
+    size_t blo = SIZE_MAX, bhi = 0;
+    int rc;
+    view *v = db_view_get(q->db);
+    if (v->rolls && rollup_aggs_ok(q, f)) {
+        rctx x = {.v = v};
+        for (size_t i = 0; i < v->rolls->n; i++) {
+            int64_t w = v->rolls->x[i].width;
+            size_t k = 0;
+            while (k < x.nw && x.widths[k] != w)
+                k++;
+            if (k == x.nw && x.nw < MAN_MAX_TIERS)
+                x.widths[x.nw++] = w;
         }
-        if (rc != STRATA_OK)
-            break;
+        for (size_t i = 1; i < x.nw; i++) /* widest first */
+            for (size_t k = i; k > 0 && x.widths[k] > x.widths[k - 1]; k--) {
+                int64_t tmp = x.widths[k];
+                x.widths[k] = x.widths[k - 1];
+                x.widths[k - 1] = tmp;
+            }
+        /* a range bounded by the data (no time condition) extends to
+         * whole buckets: nothing lies between them and the data */
+        int64_t lo = q->tmin, hi = q->tmax;
+        if (q->width && !q->a.has_tmin)
+            lo = q->b0;
+        if (q->width && !q->a.has_tmax) {
+            __int128 end = (__int128)q->b0 + (__int128)q->nb * q->width;
+            hi = end > INT64_MAX ? INT64_MAX : (int64_t)end;
+        }
+        rc = feed_range(q, &c, &x, sid, lo, hi, 0, &blo, &bhi);
+        for (size_t i = 0; i < MAN_MAX_TIERS; i++)
+            roll_rows_free(&x.rows[i]);
+    } else {
+        rc = feed_raw(q, &c, sid, q->tmin, q->tmax, &blo, &bhi);
     }
-    note_stats(q, it);
-    strata_iter_close(it);
+    view_unref(v);
     if (blo != SIZE_MAX)
         series_end(q, st, f, blo, bhi);
-    return rc == STRATA_DONE ? STRATA_OK : rc;
+    return rc;
 }
 
 /* With field conditions: join the tag set's fields on time, feed rows. */
@@ -490,6 +699,15 @@ static int feed_last(strata_query *q, agg_state *st, size_t t, size_t f, int *rc
     }
     if (r == 2)
         return 0;
+    if (r == 0) {
+        /* none in raw data: the rollups may still have one (raw data
+         * expired); a point in raw data is newer than any in rollups */
+        view *vw = db_view_get(q->db);
+        int rolls = vw->rolls != NULL;
+        view_unref(vw);
+        if (rolls)
+            return 0;
+    }
     q->series_read++;
     q->last_fast++;
     for (size_t e = 0; e < q->nex && r == 1 && *rc == STRATA_OK; e++)

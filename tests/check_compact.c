@@ -266,17 +266,33 @@ static void copy_tree(const char *from, const char *to)
     closedir(d);
 }
 
+/* Segment files in seg/ other than the manifest's live rollups (an orphan
+ * of either kind counts). */
 static int count_seg_files(const char *db)
 {
+    char *mp = tu_path(db, "MANIFEST");
+    manifest *m = NULL;
+    uint64_t torn;
+    ck_assert_int_eq(manifest_open(mp, 1, &m, &torn), STRATA_OK);
+    const man_state *st = manifest_state(m);
+    free(mp);
     char *p = tu_path(db, "seg");
     DIR *d = opendir(p);
     ck_assert(d != NULL);
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += strlen(e->d_name) == 20 && !strcmp(e->d_name + 16, ".seg");
+    while ((e = readdir(d)) != NULL) {
+        uint64_t id;
+        if (!seg_parse_file_name(e->d_name, &id))
+            continue;
+        int rollup = 0;
+        for (size_t i = 0; i < st->nrollups && !rollup; i++)
+            rollup = st->rollups[i].id == id;
+        n += !rollup;
+    }
     closedir(d);
     free(p);
+    manifest_close(m);
     return n;
 }
 
@@ -625,27 +641,58 @@ START_TEST(test_retention)
     ck_assert_int_eq(strata_db_close(db), STRATA_OK);
     verify_ok(dir);
 
-    /* the CLI */
+    /* the CLI: raw and the rollup tiers (a new database's: 1 min, 1 h) */
     char *out = cli_out((const char *const[]){"retention", dir, NULL}, NULL);
-    ck_assert_str_eq(out, "raw 3d\n");
+    ck_assert_str_eq(out, "raw    3d\n1m     forever\n1h     forever\n");
     free(out);
     out = cli_out((const char *const[]){"retention", dir, "--raw", "2w", NULL}, NULL);
-    ck_assert_str_eq(out, "raw 2w\n");
+    ck_assert_str_eq(out, "raw    2w\n1m     forever\n1h     forever\n");
     free(out);
-    out = cli_out((const char *const[]){"retention", dir, "--raw", "forever", NULL}, NULL);
-    ck_assert_str_eq(out, "raw forever\n");
+    out = cli_out((const char *const[]){"retention", dir, "--raw", "forever", "--tier", "1m=90d",
+                                        "--tier", "1h=forever", NULL},
+                  NULL);
+    ck_assert_str_eq(out, "raw    forever\n1m     90d\n1h     forever\n");
+    free(out);
+    out = cli_out((const char *const[]){"rollups", dir, NULL}, NULL);
+    ck_assert_msg(strstr(out, "tier 1m     kept 90d\ntier 1h     kept forever\n"), "%s", out);
+    free(out);
+    out = cli_out((const char *const[]){"rollups", dir, "--tiers", "1h,1d", NULL}, NULL);
+    ck_assert_msg(strstr(out, "tier 1h     kept forever\ntier 1d     kept forever\n"), "%s", out);
     free(out);
     char *err = NULL;
+    ck_assert_int_eq(tu_cli((const char *const[]){"rollups", dir, "--tiers", "7s", NULL}, NULL,
+                            NULL, &err),
+                     2);
+    ck_assert_msg(strstr(err, "does not divide the partition width"), "%s", err);
+    free(err);
+    ck_assert_int_eq(tu_cli((const char *const[]){"rollups", dir, "--tiers", "1h,1m", NULL}, NULL,
+                            NULL, &err),
+                     2);
+    ck_assert_msg(strstr(err, "ascending"), "%s", err);
+    free(err);
+    ck_assert_int_eq(tu_cli((const char *const[]){"retention", dir, "--tier", "5m=1d", NULL}, NULL,
+                            NULL, &err),
+                     2);
+    ck_assert_msg(strstr(err, "no 5m rollup tier"), "%s", err);
+    free(err);
+    ck_assert_int_eq(tu_cli((const char *const[]){"retention", dir, "--tier", "1h", NULL}, NULL,
+                            NULL, &err),
+                     2);
+    ck_assert_msg(strstr(err, "WIDTH=DURATION"), "%s", err);
+    free(err);
+    out = cli_out((const char *const[]){"rollups", dir, "--tiers", "none", NULL}, NULL);
+    ck_assert_msg(strstr(out, "no rollup tiers\n"), "%s", out);
+    free(out);
     ck_assert_int_eq(
         tu_cli((const char *const[]){"retention", dir, "--raw", "m=7d", NULL}, NULL, NULL, &err),
         2);
-    ck_assert_msg(strstr(err, "not supported yet"), "%s", err);
+    ck_assert_msg(strstr(err, "not supported"), "%s", err);
     free(err);
     ck_assert_int_eq(
         tu_cli((const char *const[]){"retention", dir, "--measurement", "m", "--raw", "7d", NULL},
                NULL, NULL, &err),
         2);
-    ck_assert_msg(strstr(err, "not supported yet"), "%s", err);
+    ck_assert_msg(strstr(err, "not supported"), "%s", err);
     free(err);
     ck_assert_int_eq(
         tu_cli((const char *const[]){"retention", dir, "--raw", "7x", NULL}, NULL, NULL, &err), 2);

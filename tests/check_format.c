@@ -441,7 +441,7 @@ static const uint8_t golden_manifest[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  /* reserved 0 */
     0xab, 0x5c, 0xcf, 0xc6, 0xc9, 0xce, 0x6a, 0x08,  /* XXH3(0x00..0x17) = 0x086acec9c6cf5cab */
     /* edit 1 at offset 32: the snapshot written at creation */
-    0x16, 0x00, 0x00, 0x00,                          /* len 22 (payload bytes) */
+    0x27, 0x00, 0x00, 0x00,                          /* len 39 (payload bytes) */
     0x01,                                            /* type 1 = EDIT */
     0x00,                                            /* flags 0 */
     0x00, 0x00,                                      /* reserved 0 */
@@ -456,8 +456,14 @@ static const uint8_t golden_manifest[] = {
     0x20,                                            /* = 32 */
     0x05,                                            /* tag 5 next_segment_id */
     0x01,                                            /* = 1 */
-    0x92, 0x71, 0x0b, 0xfb, 0xd6, 0x03, 0x61, 0xdd,  /* XXH3(0x20..0x3d) = 0xdd6103d6fb0b7192 */
-    /* edit 2 at offset 70: the first flush */
+    0x0e,                                            /* tag 14 rollup_tiers */
+    0x02,                                            /* 2 tiers */
+    0x80, 0xe0, 0xba, 0x84, 0xbf, 0x03,              /* svarint 60000000000 (1 min) */
+    0x00,                                            /* kept forever */
+    0x80, 0x80, 0xc5, 0x8b, 0xc6, 0xd1, 0x01,        /* svarint 3600000000000 (1 h) */
+    0x00,                                            /* kept forever */
+    0x75, 0x46, 0x2e, 0x93, 0xb4, 0x74, 0xfe, 0xf9,  /* XXH3(0x20..0x4e) = 0xf9fe74b4932e4675 */
+    /* edit 2 at offset 87: the first flush */
     0x1d, 0x00, 0x00, 0x00,                          /* len 29 (payload bytes) */
     0x01,                                            /* type 1 = EDIT */
     0x00,                                            /* flags 0 */
@@ -475,7 +481,7 @@ static const uint8_t golden_manifest[] = {
     0x6b,                                            /* = 107 */
     0x05,                                            /* tag 5 next_segment_id */
     0x02,                                            /* = 2 */
-    0x7a, 0xc2, 0x2b, 0x84, 0xcb, 0x0e, 0x66, 0x20,  /* XXH3(0x46..0x6a) = 0x20660ecb842bc27a */
+    0x7a, 0xc2, 0x2b, 0x84, 0xcb, 0x0e, 0x66, 0x20,  /* XXH3(0x57..0x7b) = 0x20660ecb842bc27a */
 };
 
 /* FORMAT.md §7.6: the same state after manifest_rewrite() */
@@ -487,7 +493,7 @@ static const uint8_t golden_manifest_rw[] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  /* reserved 0 */
     0xab, 0x5c, 0xcf, 0xc6, 0xc9, 0xce, 0x6a, 0x08,  /* XXH3(0x00..0x17) = 0x086acec9c6cf5cab */
     /* edit 1: a snapshot of the state after edit 2 above */
-    0x2d, 0x00, 0x00, 0x00,                          /* len 45 (payload bytes) */
+    0x3e, 0x00, 0x00, 0x00,                          /* len 62 (payload bytes) */
     0x01,                                            /* type 1 = EDIT */
     0x00,                                            /* flags 0 */
     0x00, 0x00,                                      /* reserved 0 */
@@ -509,7 +515,13 @@ static const uint8_t golden_manifest_rw[] = {
     0xfe, 0xff, 0x9f, 0xab, 0xf2, 0xaa, 0xaf, 0xa6, 0x2f,
     0x9c, 0x02,                                      /* size 284 bytes */
     0x08,                                            /* points 8 */
-    0x26, 0xda, 0x65, 0xd6, 0x61, 0xbd, 0x75, 0x20,  /* XXH3(0x20..0x54) = 0x2075bd61d665da26 */
+    0x0e,                                            /* tag 14 rollup_tiers */
+    0x02,                                            /* 2 tiers */
+    0x80, 0xe0, 0xba, 0x84, 0xbf, 0x03,              /* svarint 60000000000 (1 min) */
+    0x00,                                            /* kept forever */
+    0x80, 0x80, 0xc5, 0x8b, 0xc6, 0xd1, 0x01,        /* svarint 3600000000000 (1 h) */
+    0x00,                                            /* kept forever */
+    0x64, 0xc9, 0xa2, 0xd5, 0xf8, 0x40, 0x36, 0x45,  /* XXH3(0x20..0x65) = 0x453640f8d5a2c964 */
 };
 
 /* clang-format on */
@@ -1190,6 +1202,9 @@ START_TEST(test_manifest_golden)
     st.flushed_lsn = 1;
     st.catalog_len = 32;
     st.next_segment_id = 1;
+    st.ntiers = 2; /* a new database's rollup tiers */
+    st.tiers[0] = (man_tier){60 * SEC, 0};
+    st.tiers[1] = (man_tier){3600 * SEC, 0};
     ck_assert_int_eq(manifest_create(path, &st), STRATA_OK);
     manifest *m;
     uint64_t torn;
@@ -1221,7 +1236,7 @@ START_TEST(test_manifest_rules)
 {
     char *dir = tu_tmpdir();
     char *path = tu_path(dir, "MANIFEST");
-    const size_t edit2 = 70; /* offset of the second edit */
+    const size_t edit2 = 87; /* offset of the second edit */
     manifest *m;
     uint64_t torn;
     /* A cut anywhere after the first edit: the edits before it stay.  A

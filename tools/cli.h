@@ -30,6 +30,7 @@ int cmd_gen(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
+int cmd_rollups(int argc, char **argv);
 
 /* "ns", "us", "ms" or "s": 0 and *out set, else -1. */
 int cli_parse_precision(const char *s, strata_precision *out /* OUT */);

@@ -30,7 +30,8 @@ static const struct command {
     {"verify", cmd_verify, "verify <db>"},
     {"delete", cmd_delete, "delete <db> (--series KEY... | --device D [--measurement M]) [--from T] [--to T]"},
     {"compact", cmd_compact, "compact <db>"},
-    {"retention", cmd_retention, "retention <db> [--raw D|forever]"},
+    {"retention", cmd_retention, "retention <db> [--raw D|forever] [--tier W=D|forever]..."},
+    {"rollups", cmd_rollups, "rollups <db> [--tiers W,W|none]"},
     {"gen", cmd_gen, "gen fleet|devops|flaky [--trucks N|--hosts N] [--span 1d] [--interval 10s] [--seed S] [-o FILE]"},
 };
 
