@@ -16,6 +16,13 @@
  *                          data whose chunks are all Gorilla (CHUNK_CLASSIC:
  *                          ts-dod and f64-gorilla), the baseline
  *
+ *   BM_Rollup/hourly/rollups   mean and max of temp per device and hour
+ *                          over 14 days of 1 Hz data (8 devices), from
+ *                          the 1 h rollups compaction built
+ *   BM_Rollup/hourly/raw   the same query on the same data in a database
+ *                          without rollup tiers (chunk statistics and
+ *                          decoding), the baseline
+ *
  * counters: rows and sum (the same row count and value sum the peers'
  * scripts print as CHECK lines, so answers can be compared), and for the
  * scans items_per_second (points).  After the benchmarks, the two scans are
@@ -38,7 +45,11 @@
 #define HOUR 3600000000000LL
 
 static int64_t trucks = 200;
-static char *dir, *gdir;
+static char *dir, *gdir, *rdir, *pdir;
+static strata_db *rdb, *pdb; /* 1 Hz data with rollups / without */
+static const char *qroll = "SELECT mean(temp), max(temp) FROM m GROUP BY time(1h), device";
+#define ROLL_DEVICES 8
+#define ROLL_DAYS 14
 static strata_db *db, *gdb; /* per-chunk codec choice; Gorilla only */
 static char q2[512], q3[512], q4[512];
 static const char *q1 = "SELECT last(*) FROM readings GROUP BY name";
@@ -116,6 +127,65 @@ static void bm_scan_gorilla(gb_state *st)
 {
     bench_on(st, gdb, qscan);
     gb_set_items_processed(st, gb_iterations(st) * trucks * 8640);
+}
+
+static void bm_roll_rollups(gb_state *st)
+{
+    bench_on(st, rdb, qroll);
+}
+
+static void bm_roll_raw(gb_state *st)
+{
+    bench_on(st, pdb, qroll);
+}
+
+/* ROLL_DEVICES devices, one decimal random walk each, every second for
+ * ROLL_DAYS days (plus an hour, so the last day is closed), compacted,
+ * reopened read-only; with the default rollup tiers or none. */
+static int build_roll_db(int tiers, char **dir_out, strata_db **out)
+{
+    char *d = wl_tmpdir();
+    *dir_out = d;
+    strata_options o;
+    strata_options_init(&o);
+    o.create_if_missing = 1;
+    static const strata_rollup_tier none[1];
+    if (!tiers) {
+        o.rollup_tiers = none;
+        o.nrollup_tiers = 0;
+    }
+    strata_db *w;
+    if (strata_db_open(d, &o, &w) != STRATA_OK)
+        return -1;
+    strata_batch *b;
+    strata_batch_new(w, &b);
+    int rc = 0;
+    const int64_t sec = 1000000000LL, n = (ROLL_DAYS * 24 + 1) * 3600LL;
+    for (int dev = 0; dev < ROLL_DEVICES && !rc; dev++) {
+        char name[16];
+        snprintf(name, sizeof name, "d%d", dev);
+        uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(dev + 1);
+        int64_t v = 2000;
+        for (int64_t i = 0; i < n && !rc; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v += (int64_t)(x % 5) - 2;
+            rc |= strata_batch_point(b, "m", T0 + i * sec);
+            rc |= strata_batch_tag(b, "device", name);
+            rc |= strata_batch_f64(b, "temp", (double)v / 10);
+            if ((i + 1) % 100000 == 0 || i + 1 == n) {
+                rc |= strata_db_write(w, b);
+                strata_batch_clear(b);
+            }
+        }
+    }
+    strata_batch_free(b);
+    rc |= strata_db_compact(w);
+    rc |= strata_db_close(w);
+    strata_options_init(&o);
+    o.read_only = 1;
+    return rc || strata_db_open(d, &o, out) != STRATA_OK ? -1 : 0;
 }
 
 /* CPU time of this thread: the scans are single-threaded, and on a shared
@@ -206,6 +276,11 @@ int main(int argc, char **argv)
         return 1;
     }
     wl_text_free(&t);
+    if (build_roll_db(1, &rdir, &rdb) || build_roll_db(0, &pdir, &pdb)) {
+        fprintf(stderr, "bench_query: cannot build the rollup databases: %s\n",
+                strata_errmsg(NULL));
+        return 1;
+    }
     int64_t t1 = T0 + 24 * HOUR, q4a = T0 + 12 * HOUR;
     snprintf(q2, sizeof q2,
              "SELECT mean(fuel_consumption) FROM readings WHERE name = 'truck_0' AND time >= %lld "
@@ -235,14 +310,24 @@ int main(int argc, char **argv)
     gb_bench_unit(b, GB_MS);
     b = gb_bench_register("BM_FullScanStddev/gorilla", bm_scan_gorilla);
     gb_bench_unit(b, GB_MS);
+    b = gb_bench_register("BM_Rollup/hourly/rollups", bm_roll_rollups);
+    gb_bench_unit(b, GB_US);
+    b = gb_bench_register("BM_Rollup/hourly/raw", bm_roll_raw);
+    gb_bench_unit(b, GB_US);
     rc = gb_run();
     if (scan_ratio())
         fprintf(stderr, "bench_query: the scans failed: %s\n", strata_errmsg(NULL));
     strata_db_close(db);
     strata_db_close(gdb);
+    strata_db_close(rdb);
+    strata_db_close(pdb);
     wl_rmrf(dir);
     wl_rmrf(gdir);
+    wl_rmrf(rdir);
+    wl_rmrf(pdir);
     free(dir);
     free(gdir);
+    free(rdir);
+    free(pdir);
     return rc;
 }

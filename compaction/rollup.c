@@ -215,7 +215,7 @@ static int read_column(const seg_reader *sr, seg_cursor *c, int64_t **ts, uint64
     return rc == STRATA_DONE ? STRATA_OK : rc;
 }
 
-int roll_read(const seg_reader *sr, uint32_t sid, roll_rows *r)
+int roll_read(const seg_reader *sr, uint32_t sid, roll_rows *r, unsigned mask)
 {
     r->n = 0;
     r->nraw = 0;
@@ -264,6 +264,11 @@ int roll_read(const seg_reader *sr, uint32_t sid, roll_rows *r)
                 r->type = mc.type;
         }
         for (int k = ROLL_COUNT + 1; k < ROLL_NSTATS && rc == STRATA_OK; k++) {
+            if (!(mask & (1u << k))) {
+                if (r->n)
+                    memset(r->col[k], 0, r->n * sizeof *r->col[k]);
+                continue;
+            }
             int have = segr_find(sr, ROLL_KEY(sid, k), &c);
             if (!have && (col_optional(k) || !col_present(r->type, k))) {
                 if (r->n)
@@ -603,7 +608,7 @@ static int series_rows(const job *j, const view *v, uint32_t sid, roll_rows *out
             const seg_info *oi = segr_info(j->old[i]);
             if (oi->part_first >= j->keep_from)
                 continue;
-            int r = roll_read(j->old[i], sid, &old);
+            int r = roll_read(j->old[i], sid, &old, ROLL_ALL);
             if (r < 0) {
                 rc = -r;
                 break;

@@ -90,8 +90,11 @@ int roll_rows_compute(roll_rows *r, uint8_t type, int64_t w, const int64_t *ts,
  * fit 64 bits is flagged SEG_STAT_SUM_OVERFLOW, with ROLL_SUM_HI to add. */
 void roll_rows_meta(const roll_rows *r, size_t i, chunk_meta *m /* OUT */);
 /* Read series sid from rollup segment sr into r (emptied first): 1 when the
- * segment has any key of it, 0 when not, or an error (<0, negated code). */
-int roll_read(const seg_reader *sr, uint32_t sid, roll_rows *r);
+ * segment has any key of it, 0 when not, or an error (<0, negated code).
+ * Only the statistics in mask (bit k: column k; the count is always read)
+ * are decoded, the others read as zero. */
+#define ROLL_ALL ((1u << ROLL_NSTATS) - 1)
+int roll_read(const seg_reader *sr, uint32_t sid, roll_rows *r, unsigned mask);
 
 /* The first and last point time of series sid's rows in rollup sr: 1 and
  * *lo, *hi set; 0 when it has no rows; <0 an error (negated code). */

@@ -428,13 +428,12 @@ static int raw_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
         if (!segr_find(v->segs[i], sid, &c))
             continue;
         chunk_meta m;
-        int first = 1;
-        while (segr_next_chunk(&c, &m) == STRATA_ROW) {
-            if (first)
-                widen(lo, hi, m.tmin, m.tmax);
-            first = 0;
+        /* the first chunk entry, and the last from the reader's cache of
+         * last entries (a walk of every entry costs as much as a query) */
+        if (segr_next_chunk(&c, &m) == STRATA_ROW)
+            widen(lo, hi, m.tmin, m.tmax);
+        if (segr_last_chunk(v->segs[i], sid, &m) == 1)
             *hi = m.tmax > *hi ? m.tmax : *hi;
-        }
     }
     view_unref(v);
     return *lo <= *hi;

@@ -459,6 +459,7 @@ static int head_touches(strata_query *q, const view *v, uint32_t sid, int64_t lo
 
 typedef struct rctx {
     const view *v;
+    unsigned mask; /* the statistics the field's aggregates use */
     int64_t widths[MAN_MAX_TIERS]; /* the valid rollups' widths, widest first */
     size_t nw;
     roll_rows rows[MAN_MAX_TIERS]; /* one per width (feed_range recurses) */
@@ -529,7 +530,7 @@ static int feed_range(strata_query *q, actx *c, rctx *x, uint32_t sid, int64_t l
         int64_t b = floor_w(r->last < hi - 1 ? r->last + 1 : hi, w);
         if (a >= b || head_touches(q, x->v, sid, a, b - 1))
             continue;
-        int got = roll_read(r->r, sid, rows);
+        int got = roll_read(r->r, sid, rows, x->mask);
         if (got < 0)
             return -got;
         if (!got || rows->type != c->type)
@@ -572,7 +573,26 @@ static int feed_series(strata_query *q, agg_state *st, size_t t, size_t f)
     int rc;
     view *v = db_view_get(q->db);
     if (v->rolls && rollup_aggs_ok(q, f)) {
-        rctx x = {.v = v};
+        rctx x = {.v = v, .mask = 1u << ROLL_NANS};
+        for (size_t e = 0; e < q->nex; e++) {
+            if (q->ex_field[e] != f)
+                continue;
+            switch (q->ex[e].agg) {
+            case AGG_SUM:
+            case AGG_MEAN: x.mask |= 1u << ROLL_SUM | 1u << ROLL_SUM_HI; break;
+            /* agg_add_stats() takes the pairs together: an unread minimum
+             * (zero) would count as a value for the maximum */
+            case AGG_MIN:
+            case AGG_MAX:
+            case AGG_SPREAD: x.mask |= 1u << ROLL_MIN | 1u << ROLL_MAX; break;
+            case AGG_FIRST:
+            case AGG_LAST:
+                x.mask |= 1u << ROLL_FIRST | 1u << ROLL_FIRST_T | 1u << ROLL_LAST |
+                          1u << ROLL_LAST_T;
+                break;
+            default: break;
+            }
+        }
         for (size_t i = 0; i < v->rolls->n; i++) {
             int64_t w = v->rolls->x[i].width;
             size_t k = 0;

@@ -4,9 +4,9 @@
  *
  * Two databases get the same points through the C API: "R" with rollup
  * tiers of 1 min and 1 h, "P" with none (plain).  The data: three devices
- * reporting every 1 s (dense: 1-minute rows), 10 s (1-hour rows only) and
+ * reporting every 2 s (dense: 1-minute rows), 10 s (1-hour rows only) and
  * 5 min (too sparse for rows while raw data is kept forever, with the
- * density threshold lowered to 30 points a bucket for the test), each with a
+ * density threshold lowered to 20 points a bucket for the test), each with a
  * decimal float (NaN now and then), an int64 (one device near 2^62, so that
  * hourly sums overflow) and a bool, with random gaps.
  *
@@ -20,7 +20,10 @@
  *  - per-tier retention: with raw data kept 1 day and hourly rollups
  *    forever, hourly answers over the whole range still equal P's; the
  *    1-minute tier's retention drops its old segments;
- *  - tier settings: validation, storage across reopen, removal.
+ *  - tier settings: validation, storage across reopen, removal;
+ *  - `strata compact` killed (SIGKILL) at random moments while it builds
+ *    rollups: after recovery the answers still equal P's (no row lost or
+ *    counted twice), verify passes, and a later compaction finishes.
  */
 #define _GNU_SOURCE
 #include "tests/testutil.h"
@@ -30,10 +33,15 @@
 #include "strata.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #define SEC INT64_C(1000000000)
 #define MIN (60 * SEC)
@@ -55,7 +63,7 @@ static strata_db *open_db(const char *dir, const strata_rollup_tier *tiers, size
     o.nrollup_tiers = n;
     o.retention_ns = raw_retention;
     strata_db *db = NULL;
-    rollup_set_min_points(30); /* the test's devices: 1 s dense, 10 s hourly */
+    rollup_set_min_points(20); /* the test's devices: 2 s dense, 10 s hourly */
     int rc = strata_db_open(dir, &o, &db);
     ck_assert_msg(rc == STRATA_OK, "open %s: %s", dir, strata_errmsg(NULL));
     return db;
@@ -74,7 +82,7 @@ typedef struct dev {
 } dev;
 
 static const dev DEVS[] = {
-    {"d0", "s0", SEC, 1000},
+    {"d0", "s0", 2 * SEC, 1000},
     {"d1", "s0", 10 * SEC, INT64_C(1) << 62},
     {"d2", "s1", 300 * SEC, -50},
 };
@@ -87,7 +95,7 @@ static void fill(strata_db **dbs, size_t ndb, int64_t from, int64_t to, uint64_t
         ck_assert_int_eq(strata_batch_new(dbs[k], &b[k]), STRATA_OK);
     for (size_t d = 0; d < sizeof DEVS / sizeof DEVS[0]; d++) {
         uint64_t rs = seed * 7919 + d;
-        double temp = 200.0 + (double)d;
+        double temp = d == 1 ? -150.0 : 200.0 + (double)d; /* d1 below zero */
         size_t inbatch = 0;
         for (int64_t t = from; t < to; t += DEVS[d].step) {
             uint64_t r = tu_rand(&rs);
@@ -229,6 +237,11 @@ static const char *const QUERIES[] = {
     "'2024-03-03T00:00:00Z'",
     "SELECT mean(temp) FROM m WHERE time >= '2024-03-01T00:00:00Z' GROUP BY time(90s)",
     "SELECT stddev(temp), mean(temp) FROM m GROUP BY time(1h), device",
+    "SELECT max(temp) FROM m GROUP BY time(1h), device",
+    "SELECT min(cnt) FROM m GROUP BY time(1h), device",
+    "SELECT last(temp) FROM m GROUP BY time(1h)",
+    "SELECT first(temp) FROM m GROUP BY time(2h)",
+    "SELECT mean(temp) FROM m GROUP BY time(1h), device fill(none)",
     "SELECT mean(temp) FROM m WHERE device = 'd0' GROUP BY time(30m)",
     "SELECT mean(temp) FROM m WHERE temp > 200 GROUP BY time(1h)",
 };
@@ -267,7 +280,7 @@ static void rows_match_raw(strata_db *db, uint64_t rows[2], uint64_t *absent)
         ck_assert_int_eq(ro->stale, 0);
         int wi = ro->width == MIN ? 0 : 1;
         for (uint32_t sid = 0; sid < nseries; sid++) {
-            int got = roll_read(ro->r, sid, &rr);
+            int got = roll_read(ro->r, sid, &rr, ROLL_ALL);
             ck_assert_int_ge(got, 0);
             strata_series s;
             ck_assert_int_eq(strata_series_get(db, sid, &s), STRATA_OK);
@@ -297,7 +310,7 @@ static void rows_match_raw(strata_db *db, uint64_t rows[2], uint64_t *absent)
                     buckets += b != last;
                     last = b;
                 }
-                ck_assert_msg(n == 0 || n < (size_t)30 * (size_t)buckets,
+                ck_assert_msg(n == 0 || n < (size_t)20 * (size_t)buckets,
                               "series %u: %zu points in %lld buckets but no rollup rows", sid, n,
                               (long long)buckets);
                 (*absent)++;
@@ -339,18 +352,18 @@ START_TEST(rows_equal_raw_statistics)
     char *dir = tu_tmpdir();
     char *pr = tu_path(dir, "r");
     strata_db *r = open_db(pr, TIERS, 2, 0);
-    fill(&r, 1, TBASE, TBASE + 3 * DAY + 2 * HOUR, 1);
+    fill(&r, 1, TBASE, TBASE + 2 * DAY + 2 * HOUR, 1);
     ck_assert_int_eq(strata_db_compact(r), STRATA_OK);
     strata_stats st;
     ck_assert_int_eq(strata_db_stats(r, &st), STRATA_OK);
-    /* three closed days, two tiers: merged or not, at least one each */
+    /* two closed days, two tiers: merged or not, at least one each */
     ck_assert_uint_ge(st.rollup_segments, 2);
     ck_assert_uint_eq(st.rollups_stale, 0);
     uint64_t rows[2] = {0, 0}, absent = 0;
     rows_match_raw(r, rows, &absent);
     /* 1 min: only d0 (30 points a minute) has rows; 1 h: d0 and d1 */
-    ck_assert_uint_gt(rows[0], 3 * 1000);
-    ck_assert_uint_gt(rows[1], 3 * 24 * 3);
+    ck_assert_uint_gt(rows[0], 2 * 3 * 1400);
+    ck_assert_uint_gt(rows[1], 2 * 3 * 2 * 23);
     ck_assert_uint_gt(absent, 0);
     ck_assert_int_eq(strata_db_close(r), STRATA_OK);
     /* reopened: the same rollups, still valid */
@@ -374,7 +387,7 @@ START_TEST(queries_agree_with_raw)
     char *dir = tu_tmpdir();
     char *pr = tu_path(dir, "r"), *pp = tu_path(dir, "p");
     strata_db *dbs[2] = {open_db(pr, TIERS, 2, 0), open_plain(pp)};
-    fill(dbs, 2, TBASE, TBASE + 3 * DAY + 2 * HOUR, 2);
+    fill(dbs, 2, TBASE, TBASE + 2 * DAY + 2 * HOUR, 2);
     ck_assert_int_eq(strata_db_compact(dbs[0]), STRATA_OK);
     ck_assert_int_eq(strata_db_compact(dbs[1]), STRATA_OK);
     strata_stats st;
@@ -386,9 +399,9 @@ START_TEST(queries_agree_with_raw)
     /* an hourly mean over the closed days reads rollup rows, not chunks */
     char *ex = same_answers(dbs[0], dbs[1],
                             "SELECT mean(temp) FROM m WHERE time >= '2024-03-01T00:00:00Z' AND "
-                            "time < '2024-03-04T00:00:00Z' GROUP BY time(1h), device");
+                            "time < '2024-03-03T00:00:00Z' GROUP BY time(1h), device");
     /* d0 and d1 from hourly rows; d2 (too sparse for rows) raw */
-    ck_assert_msg(rollup_rows_used(ex) == 2 * 72, "%s", ex);
+    ck_assert_msg(rollup_rows_used(ex) == 2 * 48, "%s", ex);
     ck_assert_ptr_nonnull(strstr(ex, "1h (") );
     free(ex);
     /* stddev cannot come from rollups */
@@ -398,8 +411,8 @@ START_TEST(queries_agree_with_raw)
     /* a minute grid reads minute rows (d0 only) */
     ex = same_answers(dbs[0], dbs[1],
                       "SELECT max(temp) FROM m WHERE time >= '2024-03-01T00:00:00Z' AND "
-                      "time < '2024-03-04T00:00:00Z' GROUP BY time(10m), device");
-    ck_assert_msg(rollup_rows_used(ex) >= 3 * 1400, "%s", ex);
+                      "time < '2024-03-03T00:00:00Z' GROUP BY time(10m), device");
+    ck_assert_msg(rollup_rows_used(ex) >= 2 * 1400, "%s", ex);
     free(ex);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(strata_db_close(dbs[i]), STRATA_OK);
@@ -415,7 +428,7 @@ START_TEST(late_data_and_deletes)
     char *dir = tu_tmpdir();
     char *pr = tu_path(dir, "r"), *pp = tu_path(dir, "p");
     strata_db *dbs[2] = {open_db(pr, TIERS, 2, 0), open_plain(pp)};
-    fill(dbs, 2, TBASE, TBASE + 3 * DAY + 2 * HOUR, 3);
+    fill(dbs, 2, TBASE, TBASE + 2 * DAY + 2 * HOUR, 3);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(strata_db_compact(dbs[i]), STRATA_OK);
     /* late points into day 2, some replacing stored ones: in the head */
@@ -597,6 +610,101 @@ START_TEST(tier_settings)
 }
 END_TEST
 
+/* ---- killed while building ------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static pid_t spawn_compact(const char *db)
+{
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        const char *bin = getenv("STRATA_BIN");
+        execl(bin ? bin : "build/strata", "strata", "compact", db, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void copy_db(const char *from, const char *to)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void count_problem(void *ctx, const char *msg)
+{
+    fprintf(stderr, "verify: %s\n", msg);
+    (*(int *)ctx)++;
+}
+
+START_TEST(killed_while_building)
+{
+    char *dir = tu_tmpdir();
+    char *pr = tu_path(dir, "r"), *pp = tu_path(dir, "p"), *pw = tu_path(dir, "w");
+    strata_db *dbs[2] = {open_db(pr, TIERS, 2, 0), open_plain(pp)};
+    fill(dbs, 2, TBASE, TBASE + 2 * DAY + 2 * HOUR, 7);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(strata_db_close(dbs[i]), STRATA_OK);
+    strata_db *p = open_db(pp, NULL, 0, 0);
+    /* how long one compaction takes here (the CLI builds with the
+     * default density: the 1 s device gets hourly rows) */
+    copy_db(pr, pw);
+    double t0 = now_s();
+    int st;
+    pid_t pid = spawn_compact(pw);
+    ck_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    double took = now_s() - t0;
+    uint64_t seed = 4242;
+    int killed = 0;
+    double budget = now_s() + 12;
+    for (int iter = 0; iter < 30 && now_s() < budget; iter++) {
+        copy_db(pr, pw);
+        pid = spawn_compact(pw);
+        usleep((useconds_t)(tu_rand(&seed) % (uint64_t)(took * 1e6 + 1)));
+        kill(pid, SIGKILL);
+        ck_assert(waitpid(pid, &st, 0) == pid);
+        killed += WIFSIGNALED(st);
+        strata_db *w = open_db(pw, NULL, 0, 0); /* recovery */
+        all_agree(w, p, NULL);
+        ck_assert_int_eq(strata_db_close(w), STRATA_OK);
+        int problems = 0;
+        uint64_t n = 0;
+        ck_assert_int_eq(strata_verify(pw, count_problem, &problems, &n), STRATA_OK);
+        ck_assert_uint_eq(n, 0);
+        if (iter % 3 == 0) {
+            w = open_db(pw, NULL, 0, 0);
+            ck_assert_int_eq(strata_db_compact(w), STRATA_OK);
+            strata_stats ss;
+            ck_assert_int_eq(strata_db_stats(w, &ss), STRATA_OK);
+            ck_assert_uint_eq(ss.rollups_stale, 0);
+            ck_assert_uint_gt(ss.rollup_segments, 0);
+            uint64_t used = 0;
+            all_agree(w, p, &used);
+            ck_assert_uint_gt(used, 0);
+            ck_assert_int_eq(strata_db_close(w), STRATA_OK);
+        }
+    }
+    fprintf(stderr, "rollup kill: %d killed (one compaction %.0f ms)\n", killed, took * 1e3);
+    ck_assert_int_gt(killed, 0);
+    ck_assert_int_eq(strata_db_close(p), STRATA_OK);
+    tu_rmrf(dir);
+    free(pr);
+    free(pp);
+    free(pw);
+    free(dir);
+}
+END_TEST
+
 Suite *rollup_suite(void); /* found by the runner (suites.h) */
 
 Suite *rollup_suite(void)
@@ -609,6 +717,7 @@ Suite *rollup_suite(void)
     tcase_add_test(tc, late_data_and_deletes);
     tcase_add_test(tc, tier_retention);
     tcase_add_test(tc, tier_settings);
+    tcase_add_test(tc, killed_while_building);
     suite_add_tcase(s, tc);
     return s;
 }

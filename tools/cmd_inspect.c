@@ -42,6 +42,21 @@ static const char *tfmt(int64_t ns, char *buf)
     return buf;
 }
 
+/* ns as the largest whole unit: 90d, 1h, 30s (else ns). */
+static void dur_text(int64_t ns, char *out, size_t cap)
+{
+    static const struct {
+        const char *u;
+        int64_t ns;
+    } units[] = {{"d", 86400000000000LL}, {"h", 3600000000000LL}, {"m", 60000000000LL},
+                 {"s", 1000000000LL},     {"ms", 1000000LL},      {"ns", 1}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ns % units[i].ns == 0) {
+            snprintf(out, cap, "%lld%s", (long long)(ns / units[i].ns), units[i].u);
+            return;
+        }
+}
+
 static void print_text(const inspect_report *r, const char *path, int list_segments)
 {
     uint64_t values = r->segment_points + r->head_points;
@@ -69,6 +84,27 @@ static void print_text(const inspect_report *r, const char *path, int list_segme
     if (r->tombstones)
         printf("deletes       %" PRIu64 " tombstone(s) not yet applied by compaction\n",
                r->tombstones);
+    {
+        char keep[64] = "forever", w[64];
+        if (r->raw_keep)
+            dur_text(r->raw_keep, keep, sizeof keep);
+        printf("retention     raw %s", keep);
+        for (size_t i = 0; i < r->ntiers; i++) {
+            strcpy(keep, "forever");
+            if (r->tier_keep[i])
+                dur_text(r->tier_keep[i], keep, sizeof keep);
+            dur_text(r->tier_width[i], w, sizeof w);
+            printf("; %s rollups %s", w, keep);
+        }
+        printf("\n");
+    }
+    if (r->rollup_files) {
+        printf("rollups       %" PRIu64 " file(s), %" PRIu64 " bytes, %" PRIu64 " rows",
+               r->rollup_files, r->rollup_bytes, r->rollup_rows);
+        if (r->rollups_stale)
+            printf(" (%" PRIu64 " stale: rebuilt by the next compaction)", r->rollups_stale);
+        printf("\n");
+    }
     printf("on disk       %" PRIu64 " bytes allocated (du), %" PRIu64 " bytes in files\n",
            r->allocated, r->apparent);
     for (int k = 0; k < INSP_KINDS; k++)
@@ -160,8 +196,11 @@ static void print_json(const inspect_report *r, const char *path)
            ", \"stored_bytes\": %" PRIu64 "},",
            r->lz4_chunks, r->lz4_raw, r->lz4_stored);
     printf("\n \"index_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64
-           ", \"tombstones\": %" PRIu64 ",\n \"segments\": [",
-           r->index_bytes, r->header_bytes, r->tombstones);
+           ", \"tombstones\": %" PRIu64 ",\n \"rollups\": {\"files\": %" PRIu64
+           ", \"bytes\": %" PRIu64 ", \"rows\": %" PRIu64 ", \"stale\": %" PRIu64
+           "},\n \"segments\": [",
+           r->index_bytes, r->header_bytes, r->tombstones, r->rollup_files, r->rollup_bytes,
+           r->rollup_rows, r->rollups_stale);
     for (size_t i = 0; i < r->nsegs; i++) {
         const insp_segment *s = &r->segs[i];
         printf("%s\n  {\"id\": %" PRIu64 ", \"partition_first\": %" PRId64
