@@ -532,7 +532,7 @@ typedef struct job {
     int density;       /* 1: sparse series get raw ranges, not rows */
     seg_reader **raw;  /* the raw inputs (ascending id) */
     size_t nraw;
-    seg_reader **old; /* the tier's rollups it replaces (ascending id) */
+    const roll **old; /* the tier's rollups it replaces (in the job's view) */
     size_t nold;
 } job;
 
@@ -543,7 +543,7 @@ static int job_sids(const job *j, uint32_t **out, size_t *n)
     for (size_t i = 0; i < j->nraw; i++)
         cap += segr_info(j->raw[i])->nseries;
     for (size_t i = 0; i < j->nold; i++)
-        cap += segr_info(j->old[i])->nseries;
+        cap += j->old[i]->r ? segr_info(j->old[i]->r)->nseries : 0;
     uint32_t *s = st_malloc((cap + 1) * sizeof *s);
     if (!s)
         return st_err(STRATA_NOMEM, "out of memory building rollups");
@@ -555,9 +555,9 @@ static int job_sids(const job *j, uint32_t **out, size_t *n)
                 s[k++] = c.sid;
         }
     for (size_t i = 0; i < j->nold; i++)
-        for (uint32_t x = 0; x < segr_info(j->old[i])->nseries; x++) {
+        for (uint32_t x = 0; j->old[i]->r && x < segr_info(j->old[i]->r)->nseries; x++) {
             seg_cursor c;
-            if (segr_series_at(j->old[i], x, &c))
+            if (segr_series_at(j->old[i]->r, x, &c))
                 s[k++] = c.sid >> 4;
         }
     qsort(s, k, sizeof *s, sid_cmp);
@@ -570,8 +570,12 @@ static int job_sids(const job *j, uint32_t **out, size_t *n)
     return STRATA_OK;
 }
 
-/* Drop the rows of r whose bucket a tombstone of v deletes wholly. */
-static void drop_deleted_rows(const view *v, uint32_t sid, int64_t w, roll_rows *r)
+/* Drop the rows of r, read from rollup segment `id`, whose bucket a
+ * tombstone of v deletes wholly — one newer than that rollup (its horizon,
+ * the next id at the delete, above the rollup's id): an older one was
+ * applied when the rollup was built, and a row in its span now holds data
+ * written after the delete. */
+static void drop_deleted_rows(const view *v, uint32_t sid, uint64_t id, int64_t w, roll_rows *r)
 {
     size_t nt = 0;
     const man_tomb *t = view_tombs_for(v, sid, &nt);
@@ -582,7 +586,7 @@ static void drop_deleted_rows(const view *v, uint32_t sid, int64_t w, roll_rows 
         int64_t b = r->bucket[i];
         int gone = 0;
         for (size_t k = 0; k < nt && !gone; k++)
-            gone = t[k].from <= b && (__int128)b + w - 1 <= t[k].to;
+            gone = t[k].horizon > id && t[k].from <= b && (__int128)b + w - 1 <= t[k].to;
         if (gone)
             continue;
         r->bucket[keep] = b;
@@ -605,21 +609,21 @@ static int series_rows(const job *j, const view *v, uint32_t sid, roll_rows *out
     out->type = 0;
     if (j->keep_from > j->lo) {
         for (size_t i = 0; i < j->nold && rc == STRATA_OK; i++) {
-            const seg_info *oi = segr_info(j->old[i]);
-            if (oi->part_first >= j->keep_from)
+            const roll *oi = j->old[i];
+            if (oi->first >= j->keep_from)
                 continue;
-            int r = roll_read(j->old[i], sid, &old, ROLL_ALL);
+            int r = oi->r ? roll_read(oi->r, sid, &old, ROLL_ALL) : 0;
             if (r < 0) {
                 rc = -r;
                 break;
             }
             if (!r) {
-                int64_t hi = oi->part_last < j->keep_from ? oi->part_last : j->keep_from - 1;
-                if (raw_add(out, oi->part_first, hi))
+                int64_t hi = oi->last < j->keep_from ? oi->last : j->keep_from - 1;
+                if (raw_add(out, oi->first, hi))
                     rc = st_err(STRATA_NOMEM, "out of memory building rollups");
                 continue;
             }
-            drop_deleted_rows(v, sid, j->w, &old);
+            drop_deleted_rows(v, sid, oi->id, j->w, &old);
             if (old.type)
                 out->type = old.type;
             for (size_t k = 0; k < old.n && rc == STRATA_OK; k++) {
@@ -698,7 +702,7 @@ static int write_series(seg_writer *w, uint32_t sid, const roll_rows *r)
 
 static int by_first(const void *a, const void *b)
 {
-    int64_t x = segr_info(*(seg_reader *const *)a)->tmin, y = segr_info(*(seg_reader *const *)b)->tmin;
+    int64_t x = (*(const roll *const *)a)->first, y = (*(const roll *const *)b)->first;
     return x < y ? -1 : x > y;
 }
 
@@ -766,7 +770,7 @@ static int raw_live(const man_state *st, uint64_t id)
 static int still_valid(const man_state *st, const job *j, uint64_t max_tomb, int merge)
 {
     for (size_t i = 0; i < j->nold; i++) {
-        const man_rollup *r = live_rollup(st, segr_info(j->old[i])->id);
+        const man_rollup *r = live_rollup(st, j->old[i]->id);
         if (!r || (merge && r->stale))
             return 0;
     }
@@ -803,7 +807,14 @@ static int run(strata_db *db, job *j, int merge, int *did)
     if (rc != STRATA_OK)
         return rc;
     seg_reader *out = NULL;
-    rc = segr_open(path, &out);
+    if (info.nseries == 0) {
+        /* nothing to keep: an empty rollup, recorded in the manifest only
+         * (size 0, FORMAT.md §5.10); a crash leaves the file an orphan */
+        os_unlink(path);
+        info.size = info.points = 0;
+    } else {
+        rc = segr_open(path, &out);
+    }
     uint64_t *gone = st_malloc((j->nold + 1) * sizeof *gone);
     if (rc == STRATA_OK && !gone)
         rc = st_err(STRATA_NOMEM, "out of memory building rollups");
@@ -818,7 +829,7 @@ static int run(strata_db *db, job *j, int merge, int *did)
         return rc;
     }
     for (size_t i = 0; i < j->nold; i++)
-        gone[i] = segr_info(j->old[i])->id;
+        gone[i] = j->old[i]->id;
     pthread_mutex_lock(&db->man_mu);
     int ok = still_valid(manifest_state(db->man), j, max_tomb, merge);
     if (ok) {
@@ -832,7 +843,7 @@ static int run(strata_db *db, job *j, int merge, int *did)
         view *cur = db_view_get(db);
         rollset *rs = NULL;
         if (rc == STRATA_OK &&
-            (rollset_from(manifest_state(db->man), cur->rolls, &out, 1, &rs) ||
+            (rollset_from(manifest_state(db->man), cur->rolls, &out, out != NULL, &rs) ||
              db_view_rolls(db, rs)))
             rc = st_err(STRATA_NOMEM, "out of memory installing a rollup");
         rollset_unref(rs);
@@ -843,7 +854,8 @@ static int run(strata_db *db, job *j, int merge, int *did)
         db_fail(db); /* the edit may be on disk: leave every file alone */
     } else if (ok) {
         for (size_t i = 0; i < j->nold; i++)
-            segr_mark_obsolete(j->old[i]);
+            if (j->old[i]->r)
+                segr_mark_obsolete(j->old[i]->r);
         *did = 1;
         if (db->opts.log) {
             char msg[600];
@@ -852,10 +864,11 @@ static int run(strata_db *db, job *j, int merge, int *did)
                      (unsigned long long)info.points, j->nold);
             db->opts.log(db->opts.log_ctx, STRATA_LOG_INFO, msg);
         }
-    } else {
+    } else if (out) {
         segr_mark_obsolete(out);
     }
-    segr_unref(out);
+    if (out)
+        segr_unref(out);
     st_free(gone);
     return rc;
 }
@@ -886,7 +899,7 @@ static int gather(const view *v, int64_t w, job *j)
             const roll *r = &v->rolls->x[i];
             if (r->width != w || r->last < j->lo || r->first > j->hi)
                 continue;
-            j->old[j->nold++] = r->r;
+            j->old[j->nold++] = r;
             if (r->first < j->lo || r->last > j->hi) {
                 j->lo = r->first < j->lo ? r->first : j->lo;
                 j->hi = r->last > j->hi ? r->last : j->hi;
@@ -912,7 +925,7 @@ static int gather_merge(const view *v, int64_t w, job *j)
             continue;
         if (r->stale || r->first < j->lo || r->last > j->hi)
             return 0;
-        j->old[j->nold++] = r->r;
+        j->old[j->nold++] = r;
     }
     for (size_t i = 0; i < v->nsegs; i++) {
         const seg_info *si = segr_info(v->segs[i]);
@@ -1015,9 +1028,9 @@ static int tidy_tier(strata_db *db, const man_tier *t, int64_t frontier, int bac
         if (r->width != t->width_ns)
             continue;
         if (frontier != INT64_MIN && t->retention_ns > 0 && (__int128)r->last < cutoff)
-            drop[nd++] = segr_info(r->r)->id;
+            drop[nd++] = r->id;
         else if (!r->stale)
-            segs[m++] = (cplan_seg){segr_info(r->r)->id, r->first, r->last, segr_info(r->r)->size};
+            segs[m++] = (cplan_seg){r->id, r->first, r->last, r->size};
     }
     if (rc == STRATA_OK && nd) {
         pthread_mutex_lock(&db->man_mu);
@@ -1036,7 +1049,7 @@ static int tidy_tier(strata_db *db, const man_tier *t, int64_t frontier, int bac
             if (rc == STRATA_OK) {
                 for (size_t i = 0; i < k; i++)
                     for (size_t x = 0; x < n; x++)
-                        if (segr_info(v->rolls->x[x].r)->id == live[i])
+                        if (v->rolls->x[x].id == live[i] && v->rolls->x[x].r)
                             segr_mark_obsolete(v->rolls->x[x].r);
                 *did = 1;
             }
@@ -1096,7 +1109,7 @@ static int drop_untiered(strata_db *db, int *did)
             rc = st_err(STRATA_NOMEM, "out of memory dropping rollups");
         for (size_t i = 0; rc == STRATA_OK && v->rolls && i < v->rolls->n; i++)
             for (size_t x = 0; x < k; x++)
-                if (segr_info(v->rolls->x[i].r)->id == ids[x])
+                if (v->rolls->x[i].id == ids[x] && v->rolls->x[i].r)
                     segr_mark_obsolete(v->rolls->x[i].r);
         *did |= rc == STRATA_OK;
     }

@@ -51,7 +51,8 @@ typedef struct tombset {
 /* The live rollup segments (compaction/rollup.c), immutable and shared
  * between views; each entry holds a reader reference. */
 typedef struct roll {
-    struct seg_reader *r;
+    struct seg_reader *r; /* NULL for an empty rollup (no file, §5.10) */
+    uint64_t id, size;
     int64_t width, first, last; /* bucket width; the range, inclusive */
     int stale;
 } roll;

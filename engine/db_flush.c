@@ -229,9 +229,12 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
             size_t k = 0;
             rc = rollup_overlapping(mst, adds[i].part_first, adds[i].part_last, &ids, &k);
             uint64_t *grown = k ? st_realloc(stale, (nstale + k) * sizeof *grown) : stale;
-            if (rc == STRATA_OK && k && !grown)
+            if (!grown && k) {
                 rc = st_err(STRATA_NOMEM, "out of memory flushing");
-            for (size_t x = 0; grown && x < k; x++) {
+                st_free(ids);
+                break;
+            }
+            for (size_t x = 0; x < k; x++) {
                 int seen = 0;
                 for (size_t y = 0; y < nstale && !seen; y++)
                     seen = grown[y] == ids[x];

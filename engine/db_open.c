@@ -206,6 +206,10 @@ static int open_segments(strata_db *db)
         rc = st_err(STRATA_NOMEM, "out of memory opening segments");
     for (; rc == STRATA_OK && nro < st->nrollups; nro++) {
         const man_rollup *m = &st->rollups[nro];
+        if (m->size == 0) {
+            ro[nro] = NULL; /* an empty rollup has no file */
+            continue;
+        }
         char p[4300];
         seg_file_path(db->seg_dir, m->id, p, sizeof p);
         rc = segr_open(p, &ro[nro]);
@@ -244,7 +248,8 @@ static int open_segments(strata_db *db)
         }
     }
     for (size_t i = 0; i < nro; i++)
-        segr_unref(ro[i]);
+        if (ro[i])
+            segr_unref(ro[i]);
     st_free(ro);
     for (size_t i = 0; i < n; i++)
         segr_unref(rs[i]);
@@ -269,7 +274,7 @@ static int remove_orphans(strata_db *db)
         for (size_t i = 0; i < st->nsegs && !live; i++)
             live = st->segs[i].id == id;
         for (size_t i = 0; i < st->nrollups && !live; i++)
-            live = st->rollups[i].id == id;
+            live = st->rollups[i].id == id && st->rollups[i].size;
         if (live)
             continue;
         char p[4300];
@@ -593,7 +598,7 @@ int strata_db_stats(strata_db *db, strata_stats *out)
     out->tombstones = v->tombs ? v->tombs->n : 0;
     for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
         out->rollup_segments++;
-        out->rollup_bytes += segr_info(v->rolls->x[i].r)->size;
+        out->rollup_bytes += v->rolls->x[i].size;
         out->rollups_stale += v->rolls->x[i].stale != 0;
     }
     for (size_t i = 0; i < v->nsegs; i++)

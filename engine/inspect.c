@@ -157,10 +157,10 @@ int db_inspect(strata_db *db, inspect_report *r)
     view *v = db_view_get(db);
     r->tombstones = v->tombs ? v->tombs->n : 0;
     for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
-        const seg_info *in = segr_info(v->rolls->x[i].r);
-        r->rollup_files++;
-        r->rollup_bytes += in->size;
-        r->rollup_rows += in->points;
+        const roll *ro = &v->rolls->x[i];
+        r->rollup_files += ro->r != NULL;
+        r->rollup_bytes += ro->size;
+        r->rollup_rows += ro->r ? segr_info(ro->r)->points : 0;
         r->rollups_stale += v->rolls->x[i].stale != 0;
     }
     r->segs = st_calloc(v->nsegs + 1, sizeof *r->segs);

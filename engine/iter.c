@@ -390,7 +390,8 @@ int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
     view *v = db_view_get(db);
     for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
         int64_t a, b;
-        if (!v->rolls->x[i].stale && roll_bounds(v->rolls->x[i].r, sid, &a, &b) > 0) {
+        if (!v->rolls->x[i].stale && v->rolls->x[i].r &&
+            roll_bounds(v->rolls->x[i].r, sid, &a, &b) > 0) {
             widen(lo, hi, a, b);
             any = 1;
         }

@@ -147,6 +147,8 @@ int strata_verify(const char *path, void (*report)(void *ctx, const char *messag
     }
     for (size_t i = 0; i < st->nrollups; i++) {
         const man_rollup *s = &st->rollups[i];
+        if (s->size == 0)
+            continue; /* empty: no file */
         char segdir[4200];
         snprintf(segdir, sizeof segdir, "%s/seg", path);
         seg_file_path(segdir, s->id, p, sizeof p);
@@ -179,7 +181,7 @@ int strata_verify(const char *path, void (*report)(void *ctx, const char *messag
             for (size_t i = 0; i < st->nsegs && !live; i++)
                 live = st->segs[i].id == id;
             for (size_t i = 0; i < st->nrollups && !live; i++)
-                live = st->rollups[i].id == id;
+                live = st->rollups[i].id == id && st->rollups[i].size;
             if (!live) {
                 char msg[4400];
                 snprintf(msg, sizeof msg,

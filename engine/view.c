@@ -104,18 +104,21 @@ int rollset_from(const man_state *st, const rollset *have, seg_reader **add, siz
         const man_rollup *m = &st->rollups[i];
         seg_reader *sr = NULL;
         for (size_t k = 0; have && k < have->n && !sr; k++)
-            if (segr_info(have->x[k].r)->id == m->id)
+            if (have->x[k].id == m->id)
                 sr = have->x[k].r;
         for (size_t k = 0; k < nadd && !sr; k++)
-            if (segr_info(add[k])->id == m->id)
+            if (add[k] && segr_info(add[k])->id == m->id)
                 sr = add[k];
-        if (!sr) {
+        if (!sr && m->size) {
             rollset_unref(r);
-            st_err(STRATA_CORRUPT_MANIFEST, "rollup segment %llu has no reader", (unsigned long long)m->id);
+            st_err(STRATA_CORRUPT_MANIFEST, "rollup segment %llu has no reader",
+                   (unsigned long long)m->id);
             return -1;
         }
-        segr_ref(sr);
-        r->x[r->n++] = (roll){sr, m->width_ns, m->part_first, m->part_last, m->stale};
+        if (sr)
+            segr_ref(sr);
+        r->x[r->n++] =
+            (roll){sr, m->id, m->size, m->width_ns, m->part_first, m->part_last, m->stale};
     }
     *out = r;
     return 0;
@@ -126,7 +129,8 @@ void rollset_unref(rollset *r)
     if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     for (size_t i = 0; i < r->n; i++)
-        segr_unref(r->x[i].r);
+        if (r->x[i].r)
+            segr_unref(r->x[i].r);
     st_free(r);
 }
 

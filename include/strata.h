@@ -269,8 +269,9 @@ typedef struct strata_stats {
     uint64_t late_rejected;   /* points refused as too late since open */
     uint64_t tombstones;      /* deletes (one per series) compaction has
                                  not yet applied to every segment */
-    uint64_t rollup_segments; /* live rollup segment files (all tiers) */
-    uint64_t rollup_bytes;    /* their total size */
+    uint64_t rollup_segments; /* live rollup segments, all tiers (an empty
+                                 one, with no series to keep, has no file) */
+    uint64_t rollup_bytes;    /* the total size of their files */
     uint64_t rollups_stale;   /* of them, waiting to be rebuilt */
 } strata_stats;
 STRATA_API int strata_db_stats(strata_db *db, strata_stats *out /* OUT */);

@@ -528,8 +528,8 @@ static int feed_range(strata_query *q, actx *c, rctx *x, uint32_t sid, int64_t l
         /* the whole buckets of r inside [cur, hi) */
         int64_t a = ceil_w(r->first > cur ? r->first : cur, w);
         int64_t b = floor_w(r->last < hi - 1 ? r->last + 1 : hi, w);
-        if (a >= b || head_touches(q, x->v, sid, a, b - 1))
-            continue;
+        if (a >= b || !r->r || head_touches(q, x->v, sid, a, b - 1))
+            continue; /* (an empty rollup has no rows: every series raw) */
         int got = roll_read(r->r, sid, rows, x->mask);
         if (got < 0)
             return -got;

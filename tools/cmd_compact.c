@@ -330,7 +330,7 @@ int cmd_rollups(int argc, char **argv)
             format_duration(t[i].retention_ns, b, sizeof b);
         printf("tier %-6s kept %s\n", a, b);
     }
-    printf("rollup files: %" PRIu64 " (%" PRIu64 " bytes, %" PRIu64 " stale)%s\n",
+    printf("rollup segments: %" PRIu64 " (%" PRIu64 " bytes, %" PRIu64 " stale)%s\n",
            st.rollup_segments, st.rollup_bytes, st.rollups_stale,
            want ? "; strata compact builds and removes rollups" : "");
     return CLI_OK;
