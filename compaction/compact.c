@@ -206,10 +206,12 @@ static int take_inputs(strata_db *db, int64_t *lo, int64_t *hi, view **v, seg_re
     pthread_mutex_lock(&db->man_mu);
     while (db->flush_ids_open && !atomic_load(&db->comp_stop))
         pthread_cond_wait(&db->man_cv, &db->man_mu);
-    *v = db_view_get(db);
+    /* segments only: holding a frozen head through the merge would keep
+     * its memory alive after its flush, next to the heads after it */
+    *v = db_view_segments(db);
     *id = db->next_seg_id++;
     pthread_mutex_unlock(&db->man_mu);
-    seg_reader **a = st_malloc(((*v)->nsegs + 1) * sizeof *a);
+    seg_reader **a = *v ? st_malloc(((*v)->nsegs + 1) * sizeof *a) : NULL;
     if (!a)
         return st_err(STRATA_NOMEM, "out of memory compacting");
     size_t k = 0;
@@ -330,8 +332,10 @@ static int run_pass(strata_db *db, int background, int *did)
         .partition_ns = db->partition_ns, .frontier = frontier_of(db), .background = background};
     pthread_mutex_lock(&db->man_mu);
     prm.retention_ns = manifest_state(db->man)->retention_ns;
-    view *v = db_view_get(db); /* under man_mu: the manifest's segments exactly */
+    view *v = db_view_segments(db); /* under man_mu: the manifest's segments exactly */
     pthread_mutex_unlock(&db->man_mu);
+    if (!v)
+        return st_errcode();
     cplan_seg *segs = st_malloc((v->nsegs + 1) * sizeof *segs);
     if (!segs) {
         view_unref(v);

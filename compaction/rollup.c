@@ -597,6 +597,49 @@ static void drop_deleted_rows(const view *v, uint32_t sid, uint64_t id, int64_t 
     r->n = keep;
 }
 
+/* From the chunk index alone, without decoding: 1 when series sid cannot
+ * pass the density rule in the job — at most P points (the chunks' counts
+ * from keep_from on, duplicates included) against at least B non-empty
+ * buckets (in the input with the most, the distinct buckets of its chunks'
+ * first and last points, which are points), P < min_points x B — else 0;
+ * <0 an error.  Regular sparse data (10 s readings, hourly weather) is
+ * settled here, so its empty rollups cost an index walk.  Not with
+ * tombstones on the series (they may empty those buckets). */
+static int surely_sparse(const job *j, const view *v, uint32_t sid)
+{
+    size_t nt = 0;
+    view_tombs_for(v, sid, &nt);
+    if (nt)
+        return 0;
+    uint64_t points = 0, most = 0;
+    for (size_t i = 0; i < j->nraw; i++) {
+        seg_cursor c;
+        if (!segr_find(j->raw[i], sid, &c))
+            continue;
+        chunk_meta m;
+        int rc;
+        uint64_t buckets = 0;
+        int64_t prev = 0;
+        int any = 0;
+        while ((rc = segr_next_chunk(&c, &m)) == STRATA_ROW) {
+            if (m.tmax < j->keep_from)
+                continue;
+            points += m.st.count;
+            if (m.tmin < j->keep_from)
+                continue; /* its first point may lie before: count its last only */
+            int64_t x = floor_to(m.tmin, j->w), y = floor_to(m.tmax, j->w);
+            buckets += !any || x != prev;
+            buckets += y != x;
+            prev = y;
+            any = 1;
+        }
+        if (rc != STRATA_DONE)
+            return -rc;
+        most = buckets > most ? buckets : most;
+    }
+    return points < (uint64_t)min_points * most;
+}
+
 /* The rows of one series for the job into out: old rows before keep_from
  * (a replaced rollup without the series sends its range to raw data),
  * then the raw data's.  A sparse series with nothing from the old rollups
@@ -648,6 +691,13 @@ static int series_rows(const job *j, const view *v, uint32_t sid, roll_rows *out
     roll_rows_free(&old);
     if (rc != STRATA_OK || !j->nraw)
         return rc;
+    if (j->density && !out->n && !out->nraw) {
+        int sparse = surely_sparse(j, v, sid);
+        if (sparse < 0)
+            return -sparse;
+        if (sparse)
+            return STRATA_OK; /* absent: read raw */
+    }
     int64_t *ts = NULL;
     uint64_t *vals = NULL;
     size_t n = 0;
@@ -793,12 +843,17 @@ static int still_valid(const man_state *st, const job *j, uint64_t max_tomb, int
 /* Run one job: build (or, merge: rollups merged) and commit. */
 static int run(strata_db *db, job *j, int merge, int *did)
 {
+    /* segments only: a frozen head held for the whole build would keep its
+     * memory (up to half the head budget) alive while the writers fill
+     * the next one */
     pthread_mutex_lock(&db->man_mu);
-    view *v = db_view_get(db);
+    view *v = db_view_segments(db);
     const man_state *st = manifest_state(db->man);
     uint64_t max_tomb = st->ntombs ? st->tombs[st->ntombs - 1].id : 0;
     uint64_t id = db->next_seg_id++;
     pthread_mutex_unlock(&db->man_mu);
+    if (!v)
+        return st_errcode();
     char path[4300];
     seg_file_path(db->seg_dir, id, path, sizeof path);
     seg_info info;
@@ -952,12 +1007,14 @@ static int build_one(strata_db *db, const man_tier *t, int64_t closed_before, in
 {
     *found = 0;
     pthread_mutex_lock(&db->man_mu);
-    view *v = db_view_get(db);
+    view *v = db_view_segments(db);
     int64_t raw_ret = manifest_state(db->man)->retention_ns;
     int64_t raw_gone = manifest_state(db->man)->has_raw_gone
                            ? manifest_state(db->man)->raw_gone_before
                            : INT64_MIN;
     pthread_mutex_unlock(&db->man_mu);
+    if (!v)
+        return st_errcode();
     job j = {0};
     int rc = STRATA_OK;
     for (size_t i = 0; i < v->nsegs && !*found; i++) {
@@ -1013,8 +1070,10 @@ static int build_one(strata_db *db, const man_tier *t, int64_t closed_before, in
 static int tidy_tier(strata_db *db, const man_tier *t, int64_t frontier, int background, int *did)
 {
     pthread_mutex_lock(&db->man_mu);
-    view *v = db_view_get(db);
+    view *v = db_view_segments(db);
     pthread_mutex_unlock(&db->man_mu);
+    if (!v)
+        return st_errcode();
     size_t n = v->rolls ? v->rolls->n : 0;
     cplan_seg *segs = st_malloc((n + 1) * sizeof *segs);
     uint64_t *drop = st_malloc((n + 1) * sizeof *drop);

@@ -163,6 +163,10 @@ void view_set_rolls(view *v, rollset *r);
 /* Under view_mu: a view like the current one with these rollups (call
  * under man_mu, after the manifest edit that made the same change). */
 int db_view_rolls(strata_db *db, rollset *r);
+/* The current view's segments, tombstones and rollups without its frozen
+ * head (NULL when out of memory): for long work on segments alone, which
+ * must not keep a flushed head's memory alive. */
+view *db_view_segments(strata_db *db);
 /* The current view with a reference taken (view_mu inside). */
 view *db_view_get(strata_db *db);
 /* Under view_mu: a view with the current segments and frozen head and

@@ -209,6 +209,20 @@ view *db_view_get(strata_db *db)
     return v;
 }
 
+view *db_view_segments(strata_db *db)
+{
+    view *cur = db_view_get(db);
+    view *v = make(cur->segs, cur->nsegs, NULL, NULL);
+    if (v) {
+        view_set_tombs(v, cur->tombs);
+        view_set_rolls(v, cur->rolls);
+    } else {
+        st_err(STRATA_NOMEM, "out of memory taking a view");
+    }
+    view_unref(cur);
+    return v;
+}
+
 int db_view_tombs(strata_db *db, tombset *t)
 {
     pthread_mutex_lock(&db->view_mu);
