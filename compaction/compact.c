@@ -32,7 +32,11 @@
  * Retention: one manifest edit removes every expired segment; files go as
  * above.  A run that changed anything replaces a manifest grown to twice
  * its snapshot size by the snapshot (manifest_rewrite: temp file, rename).  Only segments take part
- * in anything here: the heads are newer than every segment and are left alone.
+ * in anything here: the heads are newer than every segment and are left alone,
+ * and the views held through a run are taken without the frozen head (so a
+ * flushed head's memory is not kept alive by a long merge).  Rollups
+ * (rollup.c) are built first in every run, before retention can take the
+ * raw data they come from.
  */
 #include "compaction/compact.h"
 

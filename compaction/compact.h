@@ -2,7 +2,7 @@
  * compact.h — compaction: merging segments, time tiers and retention
  * (FORMAT.md §2.3 "Compaction", §5.1 tiered segments, §7.2 tag 8).
  *
- * Three parts, one concept each:
+ * Four parts, one concept each:
  *   plan.c     decides, from a list of live segments, the frontier and the
  *              settings, which segments expire and which groups merge into
  *              one; a pure function (no I/O, no locks), tested directly.
@@ -11,6 +11,8 @@
  *              (FORMAT.md §2.5), chunks cut again to full size.
  *   compact.c  runs a plan against a database: the commit protocol, the
  *              background thread, strata_db_compact and the retention API.
+ *   rollup.c   (rollup.h) downsampling rollups: built, merged and expired
+ *              in every run, read back by queries.
  *
  * Locks (engine/db.h): a run holds compact_mu; it takes man_mu only to
  * reserve an id and to commit + publish (never while merging), write_mu

@@ -3,31 +3,38 @@
  * width, the statistics a chunk entry carries (count, NaN count, sum, min,
  * max, first, last and the times of first and last), stored as ordinary
  * segment files (FORMAT.md §5.10) and listed in the manifest apart from
- * the raw segments (§7.2 tags 14-17).
+ * the raw segments (§7.2 tags 14-18).
  *
  * Key space of a rollup segment: raw series s, statistic k is the series
  * key s << 4 | k (so series ids of 2^28 and above get no rollups and are
  * always read raw).  All statistic columns of a series share the bucket
- * start times.  Key s << 4 | ROLL_RAW lists the ranges of the segment in
- * which series s has no rollup rows and must be read raw (a series too
- * sparse to pay for its rollup while raw data is kept forever): one row
- * per range, time = its first nanosecond, value = its last.
+ * start times.  Key s << 4 | ROLL_RAW lists ranges of the segment in which
+ * series s has no rows and must be read raw: one row per range, time = its
+ * first nanosecond, value = its last.
  *
- * What a live, non-stale rollup segment of width w over [first, last]
- * promises: for every series, the buckets in the range not covered by its
- * ROLL_RAW ranges hold exactly the statistics of the raw data as of the
- * moment the manifest edit that added the rollup committed, tombstones
- * applied.  Any later flush or delete touching the range marks it stale in
- * its own manifest edit, before the new data is published to readers.
+ * What a live, non-stale rollup of width w over [first, last] promises,
+ * as of the manifest edit that added it, tombstones applied:
+ *   - a series with no key in it: nothing (read raw data there);
+ *   - a series with keys: outside its raw ranges, the buckets holding
+ *     points are exactly its rows, with exactly those statistics.
+ * A rollup with no keys at all has no file (manifest size 0).  Any later
+ * flush or delete touching the range marks it stale in its own manifest
+ * edit, and readers see the stale mark before the new data.
  *
- * Building (rollup_pass, from compact_run): for each tier, the closed
- * partitions (before the frontier's) whose raw data no valid rollup covers
- * are rolled up from the raw segments — merged newest-wins with tombstones
- * applied, as compaction merges — replacing the tier's rollups that
- * overlap.  Buckets whose raw data retention already removed keep the rows
- * of the rollup being replaced.  Then valid rollups merge into wider
- * ranges on the raw tiers' schedule, and each tier's retention drops whole
- * rollup segments.
+ * Density: while raw data is kept forever a series gets rows only with
+ * min_points (ROLL_MIN_POINTS) or more points per non-empty bucket on
+ * average; most sparse series are settled from the chunk index alone.
+ * With a raw retention every series gets rows (summaries outlive raw).
+ *
+ * Building (rollup_pass, first in compact_run): for each tier, the raw
+ * segment ranges before the frontier's partition that valid rollups do not
+ * cover, and stale rollups, are rebuilt from the raw segments — merged
+ * newest-wins with tombstones applied, as compaction merges — replacing
+ * the tier's rollups they overlap.  Buckets below raw_gone_before (raw data
+ * retention removed) keep the replaced rollups' rows, less buckets that a
+ * delete newer than that rollup covers wholly.  Then valid rollups merge
+ * into wider ranges on the raw tiers' windows, and each tier's retention
+ * drops whole rollups.  Long work holds views without the frozen head.
  */
 #ifndef STRATA_ROLLUP_H
 #define STRATA_ROLLUP_H
