@@ -5,11 +5,13 @@
 # 1. Retention: a 30-day fleet (`strata gen fleet --span 30d`), scaled down
 #    by device count and rate (TRUCKS, default 10; INTERVAL, default 60s), is split
 #    into days and ingested day by day into one database with raw retention
-#    7d (`strata retention --raw 7d` after the first day).  After each day:
-#    bytes on disk (du, allocated) and live segments as the ingest left them
-#    (the background compaction thread runs during the ingest and is
-#    stopped at its close), then the same after `strata compact`.  The
-#    footprint should grow for 8 days and then stay flat.
+#    7d, 1-minute rollups kept 7d and hourly rollups 14d (`strata retention
+#    --raw 7d --tier 1m=7d --tier 1h=14d` after the first day).  After each
+#    day: bytes on disk (du, allocated) and live segments as the ingest left
+#    them (the background compaction thread runs during the ingest and is
+#    stopped at its close), then the same after `strata compact`, and of
+#    that the bytes of rollup files.  Raw data should level off after 8
+#    days, rollups (every series gets rows once raw data expires) after 15.
 # 2. Shuffled vs sorted: one day of DUP_TRUCKS trucks (default 20), once
 #    sorted, once shuffled with 30 % of the lines repeated; both ingested
 #    with a 1 MiB head (many small segments), then `strata compact`; bytes
@@ -28,27 +30,28 @@ du_b() { du -B1 -s "$1" | cut -f1; }
 segs() { "$STRATA" inspect "$1" | awk '$1 == "segments" { print $2 + 0; exit }'; }
 values() { "$STRATA" inspect "$1" | awk '$1 == "values" { print $2 }'; }
 
-echo "## retention: $TRUCKS trucks x 30 days every $INTERVAL, raw retention 7d, partitions 1d"
+echo "## retention: $TRUCKS trucks x 30 days every $INTERVAL, raw retention 7d, rollups 1m 7d and 1h 14d, partitions 1d"
 "$STRATA" gen fleet --trucks "$TRUCKS" --span 30d --interval "$INTERVAL" \
     --start 2024-01-01T00:00:00Z -o "$TMP/fleet.lp" >/dev/null 2>&1
 # one file per UTC day (the last field is the timestamp in ns)
 awk -v dir="$TMP" '!/^#/ && NF { d = int(substr($NF, 1, length($NF) - 9) / 86400) - 19723;
     print > (dir "/day" d ".lp") }' "$TMP/fleet.lp"
 rm "$TMP/fleet.lp"
-printf "%4s %14s %9s %16s %9s %10s\n" day du_after_ingest segments du_after_compact segments seconds
+rollup_bytes() { "$STRATA" inspect "$1" | awk '$1 == "rollups" { print $4 + 0; f = 1 } END { if (!f) print 0 }'; }
+printf "%4s %14s %9s %16s %9s %12s %10s\n" day du_after_ingest segments du_after_compact segments rollup_bytes seconds
 day=0
 while [ -f "$TMP/day$day.lp" ]; do
     t0=$(date +%s.%N)
     "$STRATA" ingest "$TMP/db" --quiet --device-tag name "$TMP/day$day.lp"
-    [ "$day" = 0 ] && "$STRATA" retention "$TMP/db" --raw 7d >/dev/null
+    [ "$day" = 0 ] && "$STRATA" retention "$TMP/db" --raw 7d --tier 1m=7d --tier 1h=14d >/dev/null
     a=$(du_b "$TMP/db")
     sa=$(segs "$TMP/db")
     "$STRATA" compact "$TMP/db" >/dev/null
     t1=$(date +%s.%N)
     b=$(du_b "$TMP/db")
     sb=$(segs "$TMP/db")
-    printf "%4d %14d %9d %16d %9d %10.2f\n" $((day + 1)) "$a" "$sa" "$b" "$sb" \
-        "$(echo "$t1 - $t0" | bc)"
+    printf "%4d %14d %9d %16d %9d %12d %10.2f\n" $((day + 1)) "$a" "$sa" "$b" "$sb" \
+        "$(rollup_bytes "$TMP/db")" "$(echo "$t1 - $t0" | bc)"
     rm "$TMP/day$day.lp"
     day=$((day + 1))
 done

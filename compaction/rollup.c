@@ -529,7 +529,7 @@ static int sid_cmp(const void *a, const void *b)
 typedef struct job {
     int64_t w, lo, hi;
     int64_t keep_from; /* buckets before it keep the old rows */
-    int density;       /* 1: sparse series get raw ranges, not rows */
+    unsigned density;  /* points per bucket a series needs for rows (0: any) */
     seg_reader **raw;  /* the raw inputs (ascending id) */
     size_t nraw;
     const roll **old; /* the tier's rollups it replaces (in the job's view) */
@@ -598,10 +598,10 @@ static void drop_deleted_rows(const view *v, uint32_t sid, uint64_t id, int64_t 
 }
 
 /* From the chunk index alone, without decoding: 1 when series sid cannot
- * pass the density rule in the job — at most P points (the chunks' counts
+ * pass the job's density rule — at most P points (the chunks' counts
  * from keep_from on, duplicates included) against at least B non-empty
  * buckets (in the input with the most, the distinct buckets of its chunks'
- * first and last points, which are points), P < min_points x B — else 0;
+ * first and last points, which are points), P < density x B — else 0;
  * <0 an error.  Regular sparse data (10 s readings, hourly weather) is
  * settled here, so its empty rollups cost an index walk.  Not with
  * tombstones on the series (they may empty those buckets). */
@@ -637,7 +637,7 @@ static int surely_sparse(const job *j, const view *v, uint32_t sid)
             return -rc;
         most = buckets > most ? buckets : most;
     }
-    return points < (uint64_t)min_points * most;
+    return points < (uint64_t)j->density * most;
 }
 
 /* The rows of one series for the job into out: old rows before keep_from
@@ -714,7 +714,7 @@ static int series_rows(const job *j, const view *v, uint32_t sid, roll_rows *out
         if (rc == STRATA_OK)
             rc = roll_rows_compute(out, type, j->w, ts + from, vals + from, n - from);
         if (rc == STRATA_OK && j->density &&
-            n - from < (size_t)min_points * (out->n - before)) {
+            n - from < (size_t)j->density * (out->n - before)) {
             /* too sparse to pay for rows: read raw */
             out->n = before;
             int64_t lo = j->lo > j->keep_from ? j->lo : j->keep_from;
@@ -1049,7 +1049,7 @@ static int build_one(strata_db *db, const man_tier *t, int64_t closed_before, in
             job_free(&j);
     }
     if (rc == STRATA_OK && *found) {
-        j.density = raw_ret == 0;
+        j.density = raw_ret == 0 ? min_points : ROLL_MIN_POINTS_RETAINED;
         /* buckets retention has taken the raw data of keep their rows */
         j.keep_from = INT64_MIN;
         if (raw_gone > j.lo) {

@@ -23,8 +23,9 @@
  *
  * Density: while raw data is kept forever a series gets rows only with
  * min_points (ROLL_MIN_POINTS) or more points per non-empty bucket on
- * average; most sparse series are settled from the chunk index alone.
- * With a raw retention every series gets rows (summaries outlive raw).
+ * average; with a raw retention, with ROLL_MIN_POINTS_RETAINED (the
+ * summaries outlive the raw data).  Most sparse series are settled from
+ * the chunk index alone.
  *
  * Building (rollup_pass, first in compact_run): for each tier, the raw
  * segment ranges before the frontier's partition that valid rollups do not
@@ -73,6 +74,12 @@ enum roll_stat {
  * statistics answer a bucket about as fast and the rows would only cost
  * disk space. */
 #define ROLL_MIN_POINTS 1024
+/* With a raw retention, rollups are what remains of expired data, so any
+ * series that a row summarises gets rows: at least this many points per
+ * non-empty bucket on average (a row of one point would be the point,
+ * stored at several times its size: such a tier of such a series keeps
+ * nothing the raw retention does not). */
+#define ROLL_MIN_POINTS_RETAINED 4
 /* Tests: use n instead of ROLL_MIN_POINTS (0 restores it).  Not
  * thread-safe: call while nothing compacts. */
 void rollup_set_min_points(unsigned n);

@@ -235,8 +235,9 @@ STRATA_API int strata_db_get_retention(strata_db *db, int64_t *ns /* OUT */);
  * gets rollup rows only where it has 1024 points or more per bucket on
  * average (about four chunks: sparser data is answered as fast from the
  * chunks' own statistics, and the rows would only cost disk space); with a
- * raw retention, every series gets them, so that tiers kept longer than
- * raw data keep the summaries.  Widths: 1 s or more, ascending, each
+ * raw retention, every series with 4 or more points per bucket gets them,
+ * so that tiers kept longer than raw data keep the summaries (a row of one
+ * point would be that point at several times its size).  Widths: 1 s or more, ascending, each
  * dividing the partition width; at most STRATA_MAX_ROLLUP_TIERS.  retention_ns: rollups
  * older than this behind the frontier are deleted (0 = forever). */
 #define STRATA_MAX_ROLLUP_TIERS 4

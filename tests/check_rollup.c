@@ -503,7 +503,8 @@ START_TEST(tier_retention)
     ck_assert_uint_eq(a.rows, 0);
     answer_free(&a);
     /* hourly answers (and coarser) over everything still equal P's: the
-     * sparse device has rows too, raw data not being kept forever */
+     * 5-minute device has hourly rows too, raw data not being kept
+     * forever */
     const char *const q[] = {
         "SELECT mean(temp), min(temp), max(temp), count(temp), sum(cnt), first(on), last(on) "
         "FROM m GROUP BY time(1h), device",
@@ -536,6 +537,26 @@ START_TEST(tier_retention)
     ck_assert_int_eq(oldest_hour, TDAY0);
     ck_assert_int_ge(oldest_min, TDAY0 + 2 * DAY);
     ck_assert_int_lt(oldest_min, INT64_MAX);
+    /* with a raw retention a series needs 4 points a bucket for rows: the
+     * 5-minute device has hourly rows, no minute rows */
+    strata_series d2;
+    ck_assert_int_eq(strata_series_find(dbs[0], "m,device=d2,site=s1 temp", &d2), STRATA_OK);
+    v = db_view_get(dbs[0]);
+    roll_rows rr = {0};
+    int minute_rows = 0, hour_rows = 0;
+    for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
+        const roll *ro = &v->rolls->x[i];
+        int got = ro->r ? roll_read(ro->r, (uint32_t)d2.id, &rr, ROLL_ALL) : 0;
+        ck_assert_int_ge(got, 0);
+        if (got && ro->width == MIN)
+            minute_rows += (int)rr.n;
+        if (got && ro->width == HOUR)
+            hour_rows += (int)rr.n;
+    }
+    roll_rows_free(&rr);
+    view_unref(v);
+    ck_assert_int_eq(minute_rows, 0);
+    ck_assert_int_gt(hour_rows, 3 * 24);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(strata_db_close(dbs[i]), STRATA_OK);
     tu_rmrf(dir);
