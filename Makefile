@@ -102,8 +102,13 @@ check: $(TESTS) $(CLI)
 check-san:
 	$(MAKE) --no-print-directory BUILD=build-san SAN=1 check
 
+# Builds use every core; the suites themselves run one test at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 test: deps
+	$(MAKE) --no-print-directory -j$(JOBS) $(TESTS) $(CLI)
 	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-san SAN=1 build-san/run_tests build-san/strata
 	$(MAKE) --no-print-directory check-san
 
 demo: deps

@@ -54,7 +54,7 @@ static double u2f(uint64_t u)
 static uint8_t *exact_copy(const uint8_t *src, size_t len)
 {
     uint8_t *p = malloc(len);
-    ck_assert(p != NULL || len == 0);
+    TU_CHECK(p != NULL || len == 0, "out of memory");
     if (len)
         memcpy(p, src, len);
     return p;
@@ -67,14 +67,14 @@ static uint8_t *encode_checked(const codec *c, const uint64_t *in, size_t n, siz
 {
     size_t bound = c->bound(n);
     uint8_t *buf = malloc(bound + 2 * GUARD);
-    ck_assert_ptr_nonnull(buf);
+    TU_CHECK(buf != NULL, "out of memory");
     memset(buf, CANARY, bound + 2 * GUARD);
     size_t got = c->encode(in, n, buf + GUARD);
-    ck_assert_msg(got == CODEC_NA || got <= bound, "%s: %zu values encoded to %zu bytes, bound %zu",
+    TU_CHECK(got == CODEC_NA || got <= bound, "%s: %zu values encoded to %zu bytes, bound %zu",
                   c->name, n, got, bound);
     for (size_t i = 0; i < GUARD; i++) {
-        ck_assert_msg(buf[i] == CANARY, "%s: wrote before the buffer", c->name);
-        ck_assert_msg(buf[GUARD + bound + i] == CANARY, "%s: wrote past bound(%zu)", c->name, n);
+        TU_CHECK(buf[i] == CANARY, "%s: wrote before the buffer", c->name);
+        TU_CHECK(buf[GUARD + bound + i] == CANARY, "%s: wrote past bound(%zu)", c->name, n);
     }
     uint8_t *enc = got == CODEC_NA ? NULL : exact_copy(buf + GUARD, got);
     free(buf);
@@ -99,21 +99,21 @@ static void check_corrupt_lengths(const codec *c, const uint8_t *enc, size_t len
                                   const codec_ends *ends, int every)
 {
     uint64_t *out = malloc((n ? n : 1) * sizeof *out);
-    ck_assert_ptr_nonnull(out);
+    TU_CHECK(out != NULL, "out of memory");
     for (size_t cut = len; cut-- > 0;) {
         if (!every && cut + 64 < len && cut > 64 && cut % 97 != 0)
             continue;
         if (cut == 0 && c == &codec_ts_linear)
             continue;
-        ck_assert_msg(decode_exact(c, enc, cut, n, ends, out) == -1,
+        TU_CHECK(decode_exact(c, enc, cut, n, ends, out) == -1,
                       "%s: n=%zu, %zu of %zu bytes accepted", c->name, n, cut, len);
     }
     uint8_t *longer = malloc(len + 1);
-    ck_assert_ptr_nonnull(longer);
+    TU_CHECK(longer != NULL, "out of memory");
     if (len)
         memcpy(longer, enc, len);
     longer[len] = 0;
-    ck_assert_msg(c->decode(longer, len + 1, n, ends, out) == -1, "%s: trailing byte accepted",
+    TU_CHECK(c->decode(longer, len + 1, n, ends, out) == -1, "%s: trailing byte accepted",
                   c->name);
     free(longer);
     free(out);
@@ -129,8 +129,8 @@ static size_t roundtrip(const codec *c, const uint64_t *in, size_t n)
         return len;
     codec_ends ends = ends_of(in, n);
     uint64_t *out = malloc((n ? n : 1) * sizeof *out);
-    ck_assert_ptr_nonnull(out);
-    ck_assert_msg(decode_exact(c, enc, len, n, &ends, out) == 0, "%s: n=%zu does not decode",
+    TU_CHECK(out != NULL, "out of memory");
+    TU_CHECK(decode_exact(c, enc, len, n, &ends, out) == 0, "%s: n=%zu does not decode",
                   c->name, n);
     for (size_t i = 0; i < n; i++)
         TU_CHECK(out[i] == in[i], "%s: value %zu of %zu: got %016llx want %016llx", c->name, i, n,
@@ -152,10 +152,10 @@ static void expect_bytes(const codec *c, const uint64_t *in, size_t n, const uin
 {
     size_t len;
     uint8_t *enc = encode_checked(c, in, n, &len);
-    ck_assert_msg(len != CODEC_NA, "%s: not applicable", c->name);
-    ck_assert_msg(len == want_len, "%s: %zu bytes, want %zu", c->name, len, want_len);
+    TU_CHECK(len != CODEC_NA, "%s: not applicable", c->name);
+    TU_CHECK(len == want_len, "%s: %zu bytes, want %zu", c->name, len, want_len);
     for (size_t i = 0; i < len; i++)
-        ck_assert_msg(enc[i] == want[i], "%s: byte %zu is %02x, want %02x", c->name, i, enc[i],
+        TU_CHECK(enc[i] == want[i], "%s: byte %zu is %02x, want %02x", c->name, i, enc[i],
                       want[i]);
     free(enc);
     roundtrip(c, in, n);
@@ -243,12 +243,15 @@ START_TEST(test_bitstream)
         bitw_put(&w, val[i], width[i]);
     ck_assert_uint_eq(bitw_finish(&w), cap);
     for (size_t i = 0; i < GUARD; i++)
-        ck_assert_uint_eq(buf[cap + i], CANARY);
+        TU_CHECK(buf[cap + i] == CANARY, "wrote past the end (byte %zu)", i);
     uint8_t *copy = exact_copy(buf, cap);
     bitr r;
     bitr_init(&r, copy, cap);
-    for (size_t i = 0; i < FIELDS; i++)
-        ck_assert_uint_eq(bitr_get64(&r, width[i]), val[i]);
+    for (size_t i = 0; i < FIELDS; i++) {
+        uint64_t got = bitr_get64(&r, width[i]);
+        TU_CHECK(got == val[i], "field %zu (%u bits): %llx, want %llx", i, width[i],
+                 (unsigned long long)got, (unsigned long long)val[i]);
+    }
     ck_assert_int_eq(bitr_done(&r), 0);
     free(copy);
     free(buf);
@@ -916,7 +919,7 @@ START_TEST(test_flips)
             size_t n = round % 3 ? N : 1 + tu_rand(&seed) % N;
             codec_ends ends = ends_of(in, N);
             int rc = c->decode(bad, len, n, &ends, out);
-            ck_assert(rc == 0 || rc == -1);
+            TU_CHECK(rc == 0 || rc == -1, "%s: decode returned %d", c->name, rc);
             free(bad);
         }
         free(enc);
@@ -947,9 +950,9 @@ START_TEST(test_garbage)
         if (round % 3 == 0)
             ends.last = ends.first + (tu_rand(&seed) % 1000) * (n ? n - 1 : 1);
         int rc = c->decode(buf, len, n, &ends, out);
-        ck_assert(rc == 0 || rc == -1);
-        if (n == 0)
-            ck_assert_int_eq(rc, len == 0 ? 0 : -1);
+        TU_CHECK(rc == 0 || rc == -1, "%s: decode returned %d", c->name, rc);
+        TU_CHECK(n != 0 || rc == (len == 0 ? 0 : -1), "%s: %zu bytes as 0 values: %d", c->name,
+                 len, rc);
         free(buf);
     }
 }
