@@ -368,16 +368,19 @@ static void widen(int64_t *lo, int64_t *hi, int64_t a, int64_t b)
 static int bounds_by_reading(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
 {
     strata_iter *it;
-    if (iter_open_ex(db, sid, INT64_MIN, INT64_MAX, NULL, NULL, &it) != STRATA_OK)
-        return 0;
+    int rc = iter_open_ex(db, sid, INT64_MIN, INT64_MAX, NULL, NULL, &it);
+    if (rc != STRATA_OK)
+        return -rc;
     int64_t ts[256];
     uint64_t v[256];
     size_t n;
-    while (iter_next_raw(it, ts, v, 256, &n) == STRATA_ROW && n > 0) {
+    while ((rc = iter_next_raw(it, ts, v, 256, &n)) == STRATA_ROW && n > 0) {
         *lo = ts[0] < *lo ? ts[0] : *lo;
         *hi = ts[n - 1] > *hi ? ts[n - 1] : *hi;
     }
     strata_iter_close(it);
+    if (rc != STRATA_ROW && rc != STRATA_DONE)
+        return -rc;
     return *lo <= *hi;
 }
 
@@ -387,11 +390,19 @@ static int raw_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi);
 int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
 {
     int any = raw_bounds(db, sid, lo, hi);
+    if (any < 0)
+        return any;
     view *v = db_view_get(db);
     for (size_t i = 0; v->rolls && i < v->rolls->n; i++) {
         int64_t a, b;
-        if (!v->rolls->x[i].stale && v->rolls->x[i].r &&
-            roll_bounds(v->rolls->x[i].r, sid, &a, &b) > 0) {
+        if (v->rolls->x[i].stale || !v->rolls->x[i].r)
+            continue;
+        int r = roll_bounds(v->rolls->x[i].r, sid, &a, &b);
+        if (r < 0) {
+            view_unref(v);
+            return r;
+        }
+        if (r > 0) {
             widen(lo, hi, a, b);
             any = 1;
         }
@@ -431,9 +442,19 @@ static int raw_bounds(strata_db *db, uint32_t sid, int64_t *lo, int64_t *hi)
         chunk_meta m;
         /* the first chunk entry, and the last from the reader's cache of
          * last entries (a walk of every entry costs as much as a query) */
-        if (segr_next_chunk(&c, &m) == STRATA_ROW)
+        int r = segr_next_chunk(&c, &m);
+        if (r == STRATA_ROW)
             widen(lo, hi, m.tmin, m.tmax);
-        if (segr_last_chunk(v->segs[i], sid, &m) == 1)
+        else if (r != STRATA_DONE) {
+            view_unref(v);
+            return -r;
+        }
+        r = segr_last_chunk(v->segs[i], sid, &m);
+        if (r < 0) {
+            view_unref(v);
+            return r;
+        }
+        if (r == 1)
             *hi = m.tmax > *hi ? m.tmax : *hi;
     }
     view_unref(v);

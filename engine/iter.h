@@ -49,8 +49,10 @@ void iter_get_stats(const strata_iter *it, iter_stats *out /* OUT */);
 int iter_series_last(strata_db *db, uint32_t sid, int64_t from, int64_t to, int64_t *ts /* OUT */,
                      uint64_t *v /* OUT */);
 
-/* The earliest and latest timestamp stored for series sid (segments and
- * heads, from indexes only).  1 when it has any point, else 0. */
+/* The earliest and latest timestamp stored for series sid (heads, segment
+ * indexes and valid rollups; the points themselves when tombstones may
+ * have removed some).  1 when it has any point, 0 when none, <0 (the
+ * STRATA_* code negated, message set) when an index or rollup is damaged. */
 int iter_series_bounds(strata_db *db, uint32_t sid, int64_t *lo /* OUT */, int64_t *hi /* OUT */);
 
 #endif

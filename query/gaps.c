@@ -158,7 +158,12 @@ static int plan(strata_gaps *g, const strata_gaps_options *o)
             g->devs[g->ndev++] = (device){p[i].name, i, 0};
         g->devs[g->ndev - 1].n++;
         int64_t lo, hi;
-        if (g->to == INT64_MAX && iter_series_bounds(g->db, p[i].sid, &lo, &hi)) {
+        int r = g->to == INT64_MAX ? iter_series_bounds(g->db, p[i].sid, &lo, &hi) : 0;
+        if (r < 0) {
+            st_free(p);
+            return -r;
+        }
+        if (r > 0) {
             latest = hi > latest ? hi : latest;
             any = 1;
         }
@@ -252,7 +257,10 @@ static int last_before(strata_gaps *g, const device *d, int64_t *t)
         }
         if (r == 2) {
             unsure = 1;
-            if (iter_series_bounds(g->db, sid, &a, &b) && a < lo)
+            int rb = iter_series_bounds(g->db, sid, &a, &b);
+            if (rb < 0)
+                return rb;
+            if (rb > 0 && a < lo)
                 lo = a;
         }
     }

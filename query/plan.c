@@ -344,7 +344,10 @@ static int plan_time(strata_query *q)
             for (size_t f = 0; f < q->nsel_fields; f++) {
                 uint32_t sid = q->sid[t * q->nfields + f];
                 int64_t l, h;
-                if (sid != CAT_NONE && iter_series_bounds(q->db, sid, &l, &h)) {
+                int r = sid == CAT_NONE ? 0 : iter_series_bounds(q->db, sid, &l, &h);
+                if (r < 0)
+                    return -r;
+                if (r > 0) {
                     lo = l < lo ? l : lo;
                     hi = h > hi ? h : hi;
                 }
