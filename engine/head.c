@@ -231,15 +231,45 @@ void head_series_bounds(const head_series *s, int64_t *lo, int64_t *hi)
 
 typedef struct tpoint {
     int64_t ts;
-    uint64_t seq, v;
+    uint64_t v;
 } tpoint;
 
-static int cmp_tpoint(const void *a, const void *b)
+/* Stable sort of a[0..n) by time, a natural merge sort: each pass merges
+ * neighbouring ascending runs pairwise from a into b, then the two swap
+ * roles.  Late points leave a few long runs, so this costs O(n log runs)
+ * (one pass over in-order data).  A merge takes the left run's point on
+ * equal times and runs are neighbours in array order, so points of one
+ * timestamp stay in the order they came.  Returns the sorted array: a or
+ * b. */
+static tpoint *sort_by_time(tpoint *a, tpoint *b, size_t n)
 {
-    const tpoint *x = a, *y = b;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    for (;;) {
+        size_t i = 0;
+        while (i < n) {
+            size_t m = i + 1;
+            while (m < n && a[m - 1].ts <= a[m].ts)
+                m++;
+            if (m == n) {
+                if (i == 0)
+                    return a; /* one run: sorted */
+                memcpy(b + i, a + i, (n - i) * sizeof *a);
+                break;
+            }
+            size_t e = m + 1;
+            while (e < n && a[e - 1].ts <= a[e].ts)
+                e++;
+            size_t p = i, q = m, k = i;
+            while (p < m && q < e)
+                b[k++] = a[q].ts < a[p].ts ? a[q++] : a[p++];
+            memcpy(b + k, a + p, (m - p) * sizeof *a);
+            k += m - p;
+            memcpy(b + k, a + q, (e - q) * sizeof *a);
+            i = e;
+        }
+        tpoint *t = a;
+        a = b;
+        b = t;
+    }
 }
 
 int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_out,
@@ -279,30 +309,28 @@ int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_ou
         *n_out = n;
         return STRATA_OK;
     }
-    /* Out of order: sort by (ts, arrival), keep the last of each ts. */
+    /* Out of order: a stable sort by time (arrival order within a
+     * timestamp), then the last of each timestamp is kept. */
     for (hblock *b = s->first; b; b = b->next)
         for (uint32_t i = 0; i < b->n; i++)
             n += IN_RANGE(b->ts[i]);
     if (!n)
         return STRATA_OK;
-    tpoint *t = st_malloc(n * sizeof *t);
-    if (!t)
-        return st_err(STRATA_NOMEM, "out of memory reading the head");
-    size_t k = 0;
-    uint64_t seq = 0;
-    for (hblock *b = s->first; b; b = b->next)
-        for (uint32_t i = 0; i < b->n; i++, seq++)
-            if (IN_RANGE(b->ts[i]))
-                t[k++] = (tpoint){b->ts[i], seq, b->v[i]};
-    qsort(t, n, sizeof *t, cmp_tpoint);
+    tpoint *buf = st_malloc(2 * n * sizeof *buf);
     int64_t *ts = st_malloc(n * sizeof *ts);
     uint64_t *v = st_malloc(n * sizeof *v);
-    if (!ts || !v) {
-        st_free(t);
+    if (!buf || !ts || !v) {
+        st_free(buf);
         st_free(ts);
         st_free(v);
         return st_err(STRATA_NOMEM, "out of memory reading the head");
     }
+    size_t k = 0;
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++)
+            if (IN_RANGE(b->ts[i]))
+                buf[k++] = (tpoint){b->ts[i], b->v[i]};
+    tpoint *t = sort_by_time(buf, buf + n, n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n && t[i + 1].ts == t[i].ts)
@@ -310,7 +338,7 @@ int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_ou
         ts[m] = t[i].ts;
         v[m++] = t[i].v;
     }
-    st_free(t);
+    st_free(buf);
 #undef IN_RANGE
     *ts_out = ts;
     *v_out = v;

@@ -12,6 +12,7 @@
 #include "tests/testutil.h"
 
 #include "engine/alloc.h"
+#include "engine/head.h"
 #include "engine/os.h"
 #include "strata.h"
 
@@ -293,6 +294,103 @@ START_TEST(test_out_of_order_and_duplicates)
     strata_db_close(db);
     tu_rmrf(dir);
     free(dir);
+}
+END_TEST
+
+/* head_collect() against a model (qsort by time and arrival, then the last
+ * value of each timestamp) on orders a sort can get wrong: late points in
+ * sorted data, descending runs, one timestamp over and over, sawtooths,
+ * random, and every small size; and over sub-ranges. */
+typedef struct tarr {
+    int64_t ts;
+    uint64_t i;
+} tarr;
+
+static int tarr_cmp(const void *a, const void *b)
+{
+    const tarr *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void head_expect(const int64_t *ts, size_t n, int64_t from, int64_t to)
+{
+    head *h = head_new();
+    ck_assert_ptr_nonnull(h);
+    for (size_t i = 0; i < n; i++)
+        TU_CHECK(head_append(h, 3, STRATA_F64, ts[i], (uint64_t)i) == STRATA_OK, "append %zu", i);
+    /* the model: (ts, arrival) pairs in range, sorted */
+    tarr *mp = malloc((n + 1) * sizeof *mp);
+    int64_t *mt = malloc((n + 1) * sizeof *mt);
+    uint64_t *mv = malloc((n + 1) * sizeof *mv);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ts[i] >= from && (ts[i] < to || to == INT64_MAX))
+            mp[m++] = (tarr){ts[i], i};
+    qsort(mp, m, sizeof *mp, tarr_cmp);
+    for (size_t i = 0; i < m; i++) {
+        mt[i] = mp[i].ts;
+        mv[i] = mp[i].i;
+    }
+    free(mp);
+    size_t w = 0; /* keep the last of each timestamp */
+    for (size_t i = 0; i < m; i++) {
+        if (i + 1 < m && mt[i + 1] == mt[i])
+            continue;
+        mt[w] = mt[i];
+        mv[w++] = mv[i];
+    }
+    int64_t *gt;
+    uint64_t *gv;
+    size_t gn;
+    ck_assert_int_eq(head_collect(head_get(h, 3), from, to, &gt, &gv, &gn), STRATA_OK);
+    TU_CHECK(gn == w, "n=%zu: %zu points collected, want %zu", n, gn, w);
+    for (size_t i = 0; i < w; i++)
+        TU_CHECK(gt[i] == mt[i] && gv[i] == mv[i],
+                 "n=%zu point %zu: (%lld, write %llu), want (%lld, write %llu)", n, i,
+                 (long long)gt[i], (unsigned long long)gv[i], (long long)mt[i],
+                 (unsigned long long)mv[i]);
+    st_free(gt);
+    st_free(gv);
+    free(mt);
+    free(mv);
+    head_free(h);
+}
+
+START_TEST(test_head_orders)
+{
+    enum { N = 20000 };
+    static int64_t ts[N];
+    uint64_t seed = 99;
+    for (int shape = 0; shape < 8; shape++) {
+        for (size_t i = 0; i < N; i++) {
+            uint64_t r = tu_rand(&seed);
+            switch (shape) {
+            case 0: /* sorted, then every 500th point late by up to an hour */
+                ts[i] = (int64_t)i * 10 - (i % 500 == 499 ? (int64_t)(r % 3600) : 0);
+                break;
+            case 1: ts[i] = (int64_t)(N - i); break;                  /* descending */
+            case 2: ts[i] = 42; break;                                 /* one timestamp */
+            case 3: ts[i] = (int64_t)(i % 1000); break;                /* sawtooth */
+            case 4: ts[i] = (int64_t)(r % 5000); break;                /* random, repeats */
+            case 5: ts[i] = (int64_t)(i / 2) * (i % 2 ? -1 : 1); break; /* outwards */
+            case 6: /* a backlog resent: blocks of 300 in order, each block again */
+                ts[i] = (int64_t)((i / 600) * 300 + i % 300);
+                break;
+            default: ts[i] = i < N / 2 ? (int64_t)i : (int64_t)(i - N / 2) * 2; break;
+            }
+        }
+        head_expect(ts, N, INT64_MIN, INT64_MAX);
+        head_expect(ts, N, 100, 4000);
+        head_expect(ts, N, 0, INT64_MAX);
+    }
+    for (size_t n = 1; n <= 40; n++)
+        for (int k = 0; k < 20; k++) {
+            for (size_t i = 0; i < n; i++)
+                ts[i] = (int64_t)(tu_rand(&seed) % (n / 2 + 1));
+            head_expect(ts, n, INT64_MIN, INT64_MAX);
+        }
 }
 END_TEST
 
@@ -854,6 +952,7 @@ Suite *db_suite(void)
     TCase *t = tcase_create("db");
     tcase_add_test(t, test_roundtrip_everywhere);
     tcase_add_test(t, test_out_of_order_and_duplicates);
+    tcase_add_test(t, test_head_orders);
     tcase_add_test(t, test_batch_atomic_type_conflict);
     tcase_add_test(t, test_names_validated);
     tcase_add_test(t, test_concurrent_writers_and_readers);
