@@ -66,14 +66,6 @@ static void logf_(strata_db *db, int level, const char *fmt, ...)
     db->opts.log(db->opts.log_ctx, level, msg);
 }
 
-static int64_t frontier_of(strata_db *db)
-{
-    pthread_mutex_lock(&db->write_mu);
-    int64_t f = db->frontier;
-    pthread_mutex_unlock(&db->write_mu);
-    return f;
-}
-
 static seg_reader *find_reader(const view *v, uint64_t id)
 {
     for (size_t i = 0; i < v->nsegs; i++)
@@ -333,7 +325,7 @@ static int run_pass(strata_db *db, int background, int *did)
 {
     *did = 0;
     cplan_params prm = {
-        .partition_ns = db->partition_ns, .frontier = frontier_of(db), .background = background};
+        .partition_ns = db->partition_ns, .frontier = db_frontier_now(db), .background = background};
     pthread_mutex_lock(&db->man_mu);
     prm.retention_ns = manifest_state(db->man)->retention_ns;
     view *v = db_view_segments(db); /* under man_mu: the manifest's segments exactly */

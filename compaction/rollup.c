@@ -474,14 +474,6 @@ int rollup_publish_stale(strata_db *db)
 
 /* ---- the pass --------------------------------------------------------------------- */
 
-static int64_t frontier_now(strata_db *db)
-{
-    pthread_mutex_lock(&db->write_mu);
-    int64_t f = db->frontier;
-    pthread_mutex_unlock(&db->write_mu);
-    return f;
-}
-
 typedef struct span {
     int64_t lo, hi;
 } span;
@@ -1190,7 +1182,7 @@ int rollup_pass(strata_db *db, int background, int *did)
     size_t nt = st->ntiers;
     memcpy(tiers, st->tiers, nt * sizeof tiers[0]);
     pthread_mutex_unlock(&db->man_mu);
-    int64_t frontier = frontier_now(db);
+    int64_t frontier = db_frontier_now(db);
     if (frontier == INT64_MIN || rc != STRATA_OK)
         return rc;
     int64_t closed_before = floor_to(frontier, db->partition_ns);

@@ -444,11 +444,12 @@ int batch_late_error(const strata_batch *b, const bval *v, int64_t front)
                   (int)(s->name_len > 80 ? 80 : s->name_len), b->names.p + s->name_off);
 }
 
-/* The frontier a point added now is measured against. */
+/* The frontier a point added now is measured against (no further than
+ * the wall clock plus DB_FUTURE_SLACK_NS). */
 static int64_t batch_frontier(const strata_batch *b)
 {
     int64_t f = atomic_load(&b->db->frontier_pub);
-    return b->late_max > f ? b->late_max : f;
+    return db_frontier_capped(b->late_max > f ? b->late_max : f);
 }
 
 size_t strata_batch_points(const strata_batch *b)

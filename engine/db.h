@@ -185,6 +185,19 @@ int db_view_edit(strata_db *db, seg_reader **add, size_t nadd, const uint64_t *r
                  size_t nremove, int drop_frozen);
 
 
+/* ---- the frontier ---- */
+/* How far past the wall clock the frontier counts.  A point stamped later
+ * than now + DB_FUTURE_SLACK_NS (a device with a wrong clock) is stored
+ * and read like any other, but retention, the closing of partitions for
+ * rollups and the lateness limit measure from min(frontier, now + slack):
+ * one bad clock cannot expire the database or make every later point
+ * "late".  A wall clock far behind the data only delays them. */
+#define DB_FUTURE_SLACK_NS (86400LL * 1000000000LL)
+/* min(f, wall clock now + DB_FUTURE_SLACK_NS) */
+int64_t db_frontier_capped(int64_t f);
+/* The database's frontier so capped (takes write_mu) */
+int64_t db_frontier_now(strata_db *db);
+
 /* ---- partitions ---- */
 int64_t db_partition_of(const strata_db *db, int64_t ts);
 void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int64_t *last);

@@ -25,7 +25,8 @@
  *
  * Lateness (max_lateness_ns): checked again here under write_mu, against
  * the frontier now, in batch order (strata_batch_point/add_lp checked it
- * when the points were added, against the frontier then).
+ * when the points were added, against the frontier then); the frontier
+ * counts at most up to the wall clock plus DB_FUTURE_SLACK_NS.
  */
 #include "engine/batch.h"
 #include "engine/db.h"
@@ -34,6 +35,25 @@
 #include "engine/idem.h"
 #include "wal/wal_format.h"
 #include "wal/wal_record.h"
+
+#include <time.h>
+
+int64_t db_frontier_capped(int64_t f)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    int64_t now = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+    int64_t cap = now > INT64_MAX - DB_FUTURE_SLACK_NS ? INT64_MAX : now + DB_FUTURE_SLACK_NS;
+    return f < cap ? f : cap;
+}
+
+int64_t db_frontier_now(strata_db *db)
+{
+    pthread_mutex_lock(&db->write_mu);
+    int64_t f = db->frontier;
+    pthread_mutex_unlock(&db->write_mu);
+    return db_frontier_capped(f);
+}
 
 int db_apply(strata_db *db, uint32_t sid, uint8_t type, int64_t ts, uint64_t bits)
 {
@@ -92,7 +112,8 @@ static int encode_record(strata_db *db, strata_batch *b, int64_t arrival)
  * with the batch's own values in batch order. */
 static int check_lateness(strata_db *db, strata_batch *b)
 {
-    int64_t front = db->frontier;
+    int64_t cap = db_frontier_capped(INT64_MAX);
+    int64_t front = db->frontier < cap ? db->frontier : cap;
     for (size_t i = 0; i < b->nvals; i++) {
         int64_t ts = b->vals[i].ts;
         if (batch_too_late(db, front, ts)) {
@@ -100,7 +121,7 @@ static int check_lateness(strata_db *db, strata_batch *b)
             return batch_late_error(b, &b->vals[i], front);
         }
         if (ts > front)
-            front = ts;
+            front = ts < cap ? ts : cap;
     }
     return STRATA_OK;
 }

@@ -162,8 +162,8 @@ typedef struct strata_options {
      * is refused with STRATA_ERROR_LATE.  0 = any lateness is accepted (the
      * default); points for time ranges already flushed are then stored and
      * read like any other.  The frontier is one for the whole database: a
-     * point stamped far in the future (a device with a wrong clock) moves
-     * it for every device. */
+     * point stamped in the future (a device with a wrong clock) moves it
+     * for every device, but never past the wall clock plus one day. */
     int64_t max_lateness_ns;
     int64_t retention_ns;       /* raw data kept, measured back from the
                                    newest timestamp stored (see
@@ -215,8 +215,10 @@ STRATA_API int strata_db_compact(strata_db *db);
 
 /* Raw retention: points more than ns older than the newest timestamp ever
  * stored (the frontier, not the wall clock: replayed or simulated data
- * expires by its own time) are deleted, a whole segment file at a time once
- * all of the file's time range is expired.  0 = keep forever.  The setting
+ * expires by its own time; but a frontier past the wall clock plus one day
+ * counts as that, so one point from a clock set decades ahead cannot expire
+ * everything) are deleted, a whole segment file at a time once all of the
+ * file's time range is expired.  0 = keep forever.  The setting
  * is stored in the database (a manifest edit) and applied by the next
  * compaction; the background thread is woken for it. */
 STRATA_API int strata_db_set_retention(strata_db *db, int64_t ns);

@@ -19,6 +19,8 @@
  *    (engine/os.h fault injection, plain and torn writes): the same;
  *  - retention removes exactly the partitions wholly older than frontier -
  *    retention, persists across reopen, and the CLI shows and changes it;
+ *  - a point stamped in 2099 does not expire the database: the frontier
+ *    counts only up to the wall clock plus a day (retention, lateness);
  *  - an iterator opened before a compaction reads its snapshot, and the
  *    old files are deleted only when it closes;
  *  - time tiers: an hourly series over 70 days ends up in a handful of
@@ -717,6 +719,64 @@ START_TEST(test_retention)
 END_TEST
 
 /* The settings edit of FORMAT.md §7.2, byte for byte. */
+/* A point stamped decades ahead (a device with a wrong clock) is stored,
+ * but the frontier counts only up to the wall clock plus a day: retention
+ * keeps the last week of real time instead of expiring everything, and the
+ * lateness limit still accepts current points. */
+START_TEST(test_future_clock)
+{
+    char *dir = tu_tmpdir();
+    strata_options o;
+    strata_options_init(&o);
+    o.create_if_missing = 1;
+    o.sync = STRATA_SYNC_NONE;
+    o.no_compaction = 1;
+    o.retention_ns = 7 * DAY;
+    o.max_lateness_ns = 2 * DAY;
+    strata_db *db;
+    ck_assert_msg(strata_db_open(dir, &o, &db) == STRATA_OK, "%s", strata_errmsg(NULL));
+    int64_t now = (int64_t)time(NULL) * 1000000000LL;
+    int64_t start = now / HOUR * HOUR - 72 * HOUR;
+    write_hourly(db, start, 72, 0); /* the last three days, hourly */
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    const int64_t y2099 = INT64_C(4070908800000000000); /* 2099-01-01T00:00:00Z */
+    write_hourly(db, y2099, 1, -1);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    /* a current point is not "late" behind 2099 */
+    write_hourly(db, now / HOUR * HOUR - 10 * HOUR + 1, 1, 7);
+    /* 30 days old: too late, now and by retention */
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(db, &b), STRATA_OK);
+    ck_assert_int_eq(strata_batch_point(b, "m", now - 30 * DAY), STRATA_ERROR);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_LATE);
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    int64_t first;
+    uint64_t n;
+    series_points(db, &first, &n);
+    ck_assert_int_eq(first, start);
+    ck_assert_uint_eq(n, 72 + 1 + 1);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    /* retention still runs on real time: a week-old day written without
+     * the lateness limit expires at the next compaction */
+    o.max_lateness_ns = 0;
+    o.create_if_missing = 0;
+    ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_OK);
+    write_hourly(db, start - 10 * DAY, 24, 100);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    series_points(db, &first, &n);
+    ck_assert_uint_eq(n, 24 + 72 + 1 + 1);
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    series_points(db, &first, &n);
+    ck_assert_int_eq(first, start);
+    ck_assert_uint_eq(n, 72 + 1 + 1);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    verify_ok(dir);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_retention_edit_bytes)
 {
     char *dir = tu_tmpdir();
@@ -921,6 +981,7 @@ Suite *compact_suite(void)
     tcase_add_test(tc, test_plan_tiers);
     tcase_add_test(tc, test_iterator_snapshot);
     tcase_add_test(tc, test_retention);
+    tcase_add_test(tc, test_future_clock);
     tcase_add_test(tc, test_retention_edit_bytes);
     tcase_add_test(tc, test_tiers);
     tcase_add_test(tc, test_same_dump_and_size);
