@@ -142,6 +142,12 @@ int agg_add(agg_state *s, agg_kind k, uint8_t type, int64_t ts, uint64_t bits)
     return STRATA_OK;
 }
 
+int agg_from_rollups_ok(agg_kind k)
+{
+    return k == AGG_COUNT || k == AGG_SUM || k == AGG_MEAN || k == AGG_MIN || k == AGG_MAX ||
+           k == AGG_SPREAD || k == AGG_FIRST || k == AGG_LAST;
+}
+
 int agg_needs_time(agg_kind k)
 {
     return k == AGG_FIRST || k == AGG_LAST || k == AGG_INTEGRAL || k == AGG_RATE ||

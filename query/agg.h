@@ -64,6 +64,9 @@ int agg_add(agg_state *s, agg_kind k, uint8_t type, int64_t ts, uint64_t bits);
 int agg_add_block(agg_state *s, agg_kind k, uint8_t type, const int64_t *ts, const uint64_t *v,
                   size_t n);
 int agg_needs_time(agg_kind k);
+/* Can rollup rows (count, sum, min, max, first, last per bucket) give this
+ * aggregate exactly? */
+int agg_from_rollups_ok(agg_kind k);
 /* stddev: merge in the moments of a block of values that has been counted
  * otherwise (agg_add_stats): n numbers (not NaN), their mean and sum of
  * squared deviations m2 (NaN: an infinity among them). */

@@ -209,12 +209,10 @@ static void explain_tiers(strata_query *q, sbuf *b)
         return;
     }
     sb_printf(b, "tiers: raw chunks; rollups");
-    int aggs_ok = 1;
-    for (size_t e = 0; e < q->nex; e++) {
-        agg_kind k = q->ex[e].agg;
-        aggs_ok &= k == AGG_COUNT || k == AGG_SUM || k == AGG_MEAN || k == AGG_MIN ||
-                   k == AGG_MAX || k == AGG_SPREAD || k == AGG_FIRST || k == AGG_LAST;
-    }
+    size_t nok = 0; /* aggregates rollups can answer */
+    for (size_t e = 0; e < q->nex; e++)
+        nok += agg_from_rollups_ok(q->ex[e].agg) != 0;
+    int aggs_ok = nok > 0;
     for (size_t k = 0; k < nw; k++) {
         char d[64];
         fmt_dur(d, sizeof d, w[k]);
@@ -224,11 +222,23 @@ static void explain_tiers(strata_query *q, sbuf *b)
             snprintf(st, sizeof st, ", %zu stale", stale[k]);
         sb_printf(b, " %s (%zu segment(s)%s, %s)", d, valid[k] + stale[k], st,
                   !aggs_ok || q->a.nfconds ? "not usable: aggregate or condition"
-                  : fits                   ? "usable"
-                                           : "not usable: buckets not whole multiples");
+                  : !fits                  ? "not usable: buckets not whole multiples"
+                  : nok < q->nex           ? "usable for count, sum, mean, min, max, spread, "
+                                             "first and last; the other aggregates read raw chunks"
+                                           : "usable");
     }
     sb_printf(b, "\n");
     view_unref(v);
+}
+
+/* Is field entry f a second entry of an earlier field (the aggregates of
+ * another class, plan.c)? */
+static int field_again(const strata_query *q, size_t f)
+{
+    for (size_t i = 0; i < f; i++)
+        if (!strcmp(q->fields[i], q->fields[f]))
+            return 1;
+    return 0;
 }
 
 /* The upper end of the range [.., tmax) with its bracket: as the exclusive
@@ -256,12 +266,14 @@ char *query_explain_text(strata_query *q)
     size_t series = 0;
     for (size_t t = 0; t < q->ntagsets; t++)
         for (size_t f = 0; f < q->nsel_fields; f++)
-            series += q->sid[t * q->nfields + f] != CAT_NONE;
+            series += q->sid[t * q->nfields + f] != CAT_NONE && !field_again(q, f);
     sb_printf(&b, "measurement %s: %zu tag set(s) matched, %zu series for the selected fields\n",
               q->a.measurement, q->ntagsets, series);
     for (size_t f = 0; f < q->nfields; f++)
         sb_printf(&b, "field %s (%s)%s\n", q->fields[f], tname(q->ftypes[f]),
-                  f < q->nsel_fields ? "" : ", in conditions only");
+                  f >= q->nsel_fields ? ", in conditions only"
+                  : field_again(q, f) ? ", again for the aggregates rollups cannot give"
+                                      : "");
     sb_printf(&b, "groups: %zu", q->ngroups);
     if (q->ngcols) {
         sb_printf(&b, " by");

@@ -17,6 +17,11 @@
  * are assembled per tag set (fields joined on time) and nothing is taken
  * from statistics.
  *
+ * Rollups: a field entry whose aggregates rollup rows can all give (the
+ * plan gives a field asked for others too a second entry, read raw) takes
+ * whole rollup buckets where valid rollups cover them, the widest tier
+ * first, and the raw series elsewhere.
+ *
  * Raw fields: per tag set a cursor joins the selected (and condition)
  * fields on time; the group's cursors are merged by time through a heap.
  */
@@ -399,26 +404,13 @@ static int feed_raw(strata_query *q, actx *c, uint32_t sid, int64_t lo, int64_t 
 
 /* ---- rollups (compaction/rollup.h) ---------------------------------------------- */
 
-/* Can every aggregate of field f be answered from rollup rows? */
+/* Can every aggregate of field f be answered from rollup rows?  (The plan
+ * gives a field's other aggregates a field entry of their own.) */
 static int rollup_aggs_ok(const strata_query *q, size_t f)
 {
-    for (size_t e = 0; e < q->nex; e++) {
-        if (q->ex_field[e] != f)
-            continue;
-        switch (q->ex[e].agg) {
-        case AGG_COUNT:
-        case AGG_SUM:
-        case AGG_MEAN:
-        case AGG_MIN:
-        case AGG_MAX:
-        case AGG_SPREAD:
-        case AGG_FIRST:
-        case AGG_LAST:
-            break;
-        default:
+    for (size_t e = 0; e < q->nex; e++)
+        if (q->ex_field[e] == f && !agg_from_rollups_ok(q->ex[e].agg))
             return 0;
-        }
-    }
     return 1;
 }
 

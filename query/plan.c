@@ -161,10 +161,17 @@ static int expand_exprs(strata_query *q, qindex *x)
     return rc;
 }
 
-static int field_index(strata_query *q, const char *name, size_t *idx)
+/* The index of field `name` in q->fields, appended when new.  cls: the
+ * field's entry for one class of aggregates (0: those rollups can answer,
+ * 1: the others; -1: any, and the fields have no classes) -- so that a
+ * query asking one field for both count and stddev reads count from
+ * rollups like the same query without stddev does, and stddev from raw
+ * data (once raw data has expired, count must not drop to what is left).
+ * cls[] holds each entry's class. */
+static int field_index(strata_query *q, const char *name, int cls, int8_t *classes, size_t *idx)
 {
     for (size_t i = 0; i < q->nfields; i++)
-        if (!strcmp(q->fields[i], name)) {
+        if (!strcmp(q->fields[i], name) && (cls < 0 || classes[i] == cls)) {
             *idx = i;
             return STRATA_OK;
         }
@@ -175,6 +182,8 @@ static int field_index(strata_query *q, const char *name, size_t *idx)
     f[q->nfields] = st_strndup(name, strlen(name));
     if (!f[q->nfields])
         return st_err(STRATA_NOMEM, "out of memory planning a query");
+    if (classes)
+        classes[q->nfields] = (int8_t)cls;
     *idx = q->nfields++;
     return STRATA_OK;
 }
@@ -186,12 +195,22 @@ static int plan_fields(strata_query *q)
     q->cond_field = st_malloc((a->nfconds + 1) * sizeof *q->cond_field);
     if (!q->ex_field || !q->cond_field)
         return st_err(STRATA_NOMEM, "out of memory planning a query");
-    for (size_t i = 0; i < q->nex; i++)
-        if (field_index(q, q->ex[i].field, &q->ex_field[i]))
+    /* with field conditions the fields are joined on time and read raw:
+     * one entry per field; else one per field and class of aggregate */
+    int8_t *classes = a->nfconds ? NULL : st_malloc(q->nex + 1);
+    if (!a->nfconds && !classes)
+        return st_err(STRATA_NOMEM, "out of memory planning a query");
+    for (size_t i = 0; i < q->nex; i++) {
+        int cls = classes ? !agg_from_rollups_ok(q->ex[i].agg) : -1;
+        if (field_index(q, q->ex[i].field, cls, classes, &q->ex_field[i])) {
+            st_free(classes);
             return STRATA_NOMEM;
+        }
+    }
+    st_free(classes);
     q->nsel_fields = q->nfields;
     for (size_t i = 0; i < a->nfconds; i++)
-        if (field_index(q, a->fconds[i].field, &q->cond_field[i]))
+        if (field_index(q, a->fconds[i].field, -1, NULL, &q->cond_field[i]))
             return STRATA_NOMEM;
     size_t cells = q->ntagsets * q->nfields + 1;
     q->sid = st_malloc(cells * sizeof *q->sid);
