@@ -7,7 +7,8 @@
  * manifest (cutting a torn tail), the catalog (up to its committed length)
  * and every live segment (checking their footers and indexes); delete
  * orphan segment files a crashed flush left behind; load the batch keys
- * file (idemkeys); replay the log from the manifest's flushed_lsn into the
+ * file (idemkeys; a damaged one refuses writers, while a read-only handle
+ * goes on without it, with a warning); replay the log from the manifest's flushed_lsn into the
  * head (cutting a torn tail, flushing inline whenever the head reaches its
  * budget), re-registering the key of every keyed record; start a new log
  * file and the flush thread.  A read-only handle changes no file: it replays the
@@ -480,6 +481,15 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     }
 
     rc = idem_load(db->idem, db->idem_path, idem_now());
+    if (rc == STRATA_CORRUPT && st_errcode() == STRATA_CORRUPT_KEYS && db->read_only) {
+        /* the keys only keep writes from applying twice: a reader can do
+         * without them (a writer cannot, and is refused) */
+        logf_(db, STRATA_LOG_WARN, "%s; ignored by this read-only handle, which writes nothing",
+              st_errmsg());
+        idem_free(db->idem);
+        db->idem = idem_new(opts->idem_window_ns, opts->idem_max_keys);
+        rc = db->idem ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory opening %s", path);
+    }
     if (rc != STRATA_OK)
         goto fail;
 
