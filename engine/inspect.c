@@ -153,6 +153,10 @@ int db_inspect(strata_db *db, inspect_report *r)
         r->tier_keep[i] = mst->tiers[i].retention_ns;
     }
     r->raw_keep = mst->retention_ns;
+    r->frontier_used = db_frontier_now(db);
+    pthread_mutex_lock(&db->write_mu);
+    r->frontier = db->frontier;
+    pthread_mutex_unlock(&db->write_mu);
     pthread_mutex_unlock(&db->man_mu);
     view *v = db_view_get(db);
     r->tombstones = v->tombs ? v->tombs->n : 0;

@@ -46,6 +46,9 @@ typedef struct inspect_report {
     int64_t tier_width[4], tier_keep[4]; /* the rollup tiers (manifest) */
     size_t ntiers;
     int64_t raw_keep; /* raw retention, 0 forever */
+    int64_t frontier, frontier_used; /* the newest timestamp written (INT64_MIN:
+                                        none), and what retention and lateness
+                                        measure from (db_frontier_capped) */
     insp_files files[INSP_KINDS]; /* directories count as INSP_OTHER, as du does */
     uint64_t apparent, allocated;  /* everything under the directory */
 } inspect_report;

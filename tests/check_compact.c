@@ -757,6 +757,11 @@ START_TEST(test_future_clock)
     ck_assert_int_eq(first, start);
     ck_assert_uint_eq(n, 72 + 1 + 1);
     ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    /* strata inspect names the far-off point */
+    char *out = cli_out((const char *const[]){"inspect", dir, NULL}, NULL);
+    ck_assert_msg(strstr(out, "clock         data reaches 2099-01-01T00:00:00Z, past this machine"),
+                  "%s", out);
+    free(out);
     /* retention still runs on real time: a week-old day written without
      * the lateness limit expires at the next compaction */
     o.max_lateness_ns = 0;

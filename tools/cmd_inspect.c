@@ -81,6 +81,11 @@ static void print_text(const inspect_report *r, const char *path, int list_segme
     } else {
         printf("segments      0\n");
     }
+    if (r->frontier != r->frontier_used)
+        printf("clock         data reaches %s, past this machine's clock plus one day: retention\n"
+               "              and the lateness limit measure from %s (a device's clock is\n"
+               "              wrong, or this machine's)\n",
+               tfmt(r->frontier, a), tfmt(r->frontier_used, b));
     if (r->tombstones)
         printf("deletes       %" PRIu64 " tombstone(s) not yet applied by compaction\n",
                r->tombstones);
@@ -195,6 +200,11 @@ static void print_json(const inspect_report *r, const char *path)
     printf("],\n \"lz4\": {\"chunks\": %" PRIu64 ", \"column_bytes\": %" PRIu64
            ", \"stored_bytes\": %" PRIu64 "},",
            r->lz4_chunks, r->lz4_raw, r->lz4_stored);
+    if (r->frontier == INT64_MIN)
+        printf("\n \"frontier\": null, \"retention_from\": null,");
+    else
+        printf("\n \"frontier\": %" PRId64 ", \"retention_from\": %" PRId64 ",", r->frontier,
+               r->frontier_used);
     printf("\n \"index_bytes\": %" PRIu64 ", \"header_bytes\": %" PRIu64
            ", \"tombstones\": %" PRIu64 ",\n \"rollups\": {\"files\": %" PRIu64
            ", \"bytes\": %" PRIu64 ", \"rows\": %" PRIu64 ", \"stale\": %" PRIu64
