@@ -73,8 +73,14 @@ static inline uint64_t le64(const uint8_t *p)
     return v;
 }
 
-/* Residual i of order o (wrapping) of the words z[i] = x[i] - i * slope. */
-static inline uint64_t residual(const uint64_t *x, uint64_t slope, unsigned o, size_t i)
+/* Residual i of order o (wrapping) of the words z[i] = x[i] - i * slope.
+ * The encoder's loops are compiled once per order (ORDER_CALL below), so
+ * that o is a constant in each. */
+#define ENC_INLINE static inline __attribute__((always_inline))
+#define ORDER_CALL(o, f, ...)                                                                      \
+    ((o) == 0 ? f(__VA_ARGS__, 0) : (o) == 1 ? f(__VA_ARGS__, 1) : f(__VA_ARGS__, 2))
+
+ENC_INLINE uint64_t residual(const uint64_t *x, uint64_t slope, unsigned o, size_t i)
 {
     if (o == 0)
         return x[i] - i * slope;
@@ -116,14 +122,12 @@ static inline size_t exc_cost(unsigned b, unsigned w)
 }
 
 /* The cheapest width for one miniblock of r residuals, given how many
- * residuals have each bit width; *cost_bits receives its estimated size
- * (data bits plus exception bytes as bits), *exc whether it has
- * exceptions. */
-static unsigned best_width(const unsigned cnt[65], unsigned r, size_t *cost_bits, int *exc)
+ * residuals have each bit width (none wider than maxb); *cost_bits
+ * receives its estimated size (data bits plus exception bytes as bits),
+ * *exc whether it has exceptions. */
+static unsigned best_width(const unsigned cnt[65], unsigned maxb, unsigned r, size_t *cost_bits,
+                           int *exc)
 {
-    unsigned maxb = 64;
-    while (maxb > 0 && cnt[maxb] == 0)
-        maxb--;
     size_t best = (size_t)r * maxb;
     unsigned bw = maxb;
     for (unsigned w = maxb; w-- > 0;) {
@@ -151,8 +155,8 @@ static inline uint64_t mapped(uint64_t r, uint64_t base, int zigzag)
 
 /* The two frames of reference: the smallest residual, and the median of up
  * to 33 sampled residuals (for the zigzag mapping). */
-static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, uint64_t *min,
-                       uint64_t *median)
+ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_t *min,
+                            uint64_t *median, const unsigned o)
 {
     uint64_t lo = residual(x, slope, o, 0);
     for (size_t i = 1; i < k; i++) {
@@ -170,12 +174,13 @@ static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, 
     }
     *min = lo;
     *median = (uint64_t)s[ns / 2];
+    return 0;
 }
 
 /* Plans for order o with both mappings: p[0] the smallest residual as the
  * base, p[1] zigzag around the median. */
-static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
-                       const uint64_t base[2], plan p[2])
+ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_known,
+                            const uint64_t base[2], plan p[2], const unsigned o)
 {
     size_t k = m - o, nmb = (k + MB - 1) / MB;
     p[0].base = base[0];
@@ -187,18 +192,25 @@ static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known
         p[z].zigzag = z;
         p[z].exceptions = 0;
     }
+    /* the histograms: cleared once, then after each miniblock only as far
+     * as it reached */
+    unsigned cnt[2][65] = {{0}};
     for (size_t j = 0; j < nmb; j++) {
-        unsigned cnt[2][65] = {{0}};
         size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
+        unsigned top[2] = {0, 0};
         for (size_t i = lo; i < hi; i++) {
             uint64_t r = residual(x, slope, o, i);
-            cnt[0][width_of(r - p[0].base)]++;
-            cnt[1][width_of(zigzag_enc((int64_t)(r - p[1].base)))]++;
+            unsigned b0 = width_of(r - p[0].base), b1 = width_of(zigzag_enc((int64_t)(r - p[1].base)));
+            cnt[0][b0]++;
+            cnt[1][b1]++;
+            top[0] = b0 > top[0] ? b0 : top[0];
+            top[1] = b1 > top[1] ? b1 : top[1];
         }
         for (int z = 0; z < 2; z++) {
             size_t c;
             int e;
-            unsigned w = best_width(cnt[z], (unsigned)(hi - lo), &c, &e);
+            unsigned w = best_width(cnt[z], top[z], (unsigned)(hi - lo), &c, &e);
+            memset(cnt[z], 0, (top[z] + 1) * sizeof cnt[z][0]);
             p[z].w[j] = (uint8_t)w;
             maxw[z] = w > maxw[z] ? w : maxw[z];
             size_t data_bits = (hi - lo) * w;
@@ -218,14 +230,15 @@ static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known
             bytes += 2;
         p[z].bytes = bytes;
     }
+    return 0;
 }
 
 /* A quick lower bound of order o's data bits, exceptions left aside: each
  * miniblock at the width of its widest residual (an OR over the block, no
  * histogram), for the better of the two mappings.  Used to skip orders
  * that cannot win before their histograms are counted. */
-static size_t quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o,
-                         const uint64_t base[2])
+ENC_INLINE size_t quick_bits_o(const uint64_t *x, size_t m, uint64_t slope, const uint64_t base[2],
+                              const unsigned o)
 {
     size_t k = m - o, bits[2] = {0, 0};
     for (size_t lo = 0; lo < k; lo += MB) {
@@ -240,6 +253,24 @@ static size_t quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o
         bits[1] += (hi - lo) * width_of(z);
     }
     return bits[0] < bits[1] ? bits[0] : bits[1];
+}
+
+static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, uint64_t *min,
+                       uint64_t *median)
+{
+    (void)ORDER_CALL(o, pick_bases_o, x, slope, k, min, median);
+}
+
+static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
+                       const uint64_t base[2], plan p[2])
+{
+    (void)ORDER_CALL(o, make_plans_o, x, m, slope, x0_known, base, p);
+}
+
+static size_t quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o,
+                         const uint64_t base[2])
+{
+    return ORDER_CALL(o, quick_bits_o, x, m, slope, base);
 }
 
 /* LSB-first bit writer over bytes. */
@@ -278,6 +309,48 @@ static unsigned allowed_orders = 7;
 void pack_set_orders(unsigned mask)
 {
     __atomic_store_n(&allowed_orders, mask | 1u, __ATOMIC_RELAXED);
+}
+
+/* The miniblocks' bits (after their widths, in bw) and the exception list
+ * of plan `best`; returns the end of the output. */
+ENC_INLINE uint8_t *write_data_o(const uint64_t *x, uint64_t slope, const plan *best, size_t k,
+                                 lsbw *bw, const unsigned o)
+{
+    size_t nmb = (k + MB - 1) / MB, nexc = 0;
+    for (size_t j = 0; j < nmb; j++) {
+        unsigned w = best->w[j];
+        uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+        size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
+        for (size_t i = lo; i < hi; i++) {
+            uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
+            lsbw_put(bw, u & mask, w);
+            nexc += (u & ~mask) != 0;
+        }
+        lsbw_flush(bw);
+    }
+    uint8_t *p = bw->p;
+    if (best->exceptions) {
+        put_varint(&p, nexc);
+        size_t prev = 0;
+        int first = 1;
+        for (size_t i = 0; i < k; i++) {
+            unsigned w = best->w[i / MB];
+            uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
+            if (w == 64 || (u >> w) == 0)
+                continue;
+            put_varint(&p, first ? i : i - prev - 1);
+            put_varint(&p, u >> w);
+            prev = i;
+            first = 0;
+        }
+    }
+    return p;
+}
+
+static uint8_t *write_data(const uint64_t *x, uint64_t slope, const plan *best, size_t k, lsbw *bw,
+                           unsigned o)
+{
+    return ORDER_CALL(o, write_data_o, x, slope, best, k, bw);
 }
 
 size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, uint8_t *out)
@@ -331,34 +404,7 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
     for (size_t j = 0; j < nmb; j++)
         lsbw_put(&bw, best->w[j], wbits);
     lsbw_flush(&bw);
-    size_t nexc = 0;
-    for (size_t j = 0; j < nmb; j++) {
-        unsigned w = best->w[j];
-        uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
-        size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
-        for (size_t i = lo; i < hi; i++) {
-            uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
-            lsbw_put(&bw, u & mask, w);
-            nexc += (u & ~mask) != 0;
-        }
-        lsbw_flush(&bw);
-    }
-    p = bw.p;
-    if (best->exceptions) {
-        put_varint(&p, nexc);
-        size_t prev = 0;
-        int first = 1;
-        for (size_t i = 0; i < k; i++) {
-            unsigned w = best->w[i / MB];
-            uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
-            if (w == 64 || (u >> w) == 0)
-                continue;
-            put_varint(&p, first ? i : i - prev - 1);
-            put_varint(&p, u >> w);
-            prev = i;
-            first = 0;
-        }
-    }
+    p = write_data(x, slope, best, k, &bw, o);
     return (size_t)(p - out);
 }
 
