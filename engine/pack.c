@@ -200,7 +200,8 @@ ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_
         unsigned top[2] = {0, 0};
         for (size_t i = lo; i < hi; i++) {
             uint64_t r = residual(x, slope, o, i);
-            unsigned b0 = width_of(r - p[0].base), b1 = width_of(zigzag_enc((int64_t)(r - p[1].base)));
+            unsigned b0 = width_of(r - p[0].base);
+            unsigned b1 = width_of(zigzag_enc((int64_t)(r - p[1].base)));
             cnt[0][b0]++;
             cnt[1][b1]++;
             top[0] = b0 > top[0] ? b0 : top[0];

@@ -700,8 +700,9 @@ START_TEST(test_corrupt_keys)
         int warned = 0;
         ro.log_ctx = &warned;
         rc = strata_db_open(path, &ro, &db);
-        TU_CHECK(rc == STRATA_OK && warned == 1, "case %zu: read-only open gave %d (%s), %d warning(s)",
-                 i, rc, strata_errmsg(NULL), warned);
+        TU_CHECK(rc == STRATA_OK && warned == 1,
+                 "case %zu: read-only open gave %d (%s), %d warning(s)", i, rc,
+                 strata_errmsg(NULL), warned);
         strata_stats st;
         TU_CHECK(strata_db_stats(db, &st) == STRATA_OK && st.idem_keys == 0 && st.series > 0 &&
                      st.segments + st.head_points > 0,

@@ -195,10 +195,6 @@ static answer run(strata_db *db, const char *text)
 static char *same_answers(strata_db *r, strata_db *p, const char *text)
 {
     answer x = run(r, text), y = run(p, text);
-    if (x.rows != y.rows && getenv("RDEBUG"))
-        for (size_t k = 0; k < x.rows || k < y.rows; k++)
-            fprintf(stderr, "%zu: %lld %lld | %lld %lld\n", k, k < x.rows ? (long long)(x.i[k * x.cols] - TBASE) / MIN : -1, k < x.rows ? (long long)x.i[k*x.cols+4] : -1,
-                    k < y.rows ? (long long)(y.i[k * y.cols] - TBASE) / MIN : -1, k < y.rows ? (long long)y.i[k*y.cols+4] : -1);
     ck_assert_msg(x.rows == y.rows && x.cols == y.cols, "%s: %zu x %zu rows vs %zu x %zu", text,
                   x.rows, x.cols, y.rows, y.cols);
     for (size_t k = 0; k < x.rows * x.cols; k++) {
@@ -525,12 +521,6 @@ START_TEST(tier_retention)
         "SELECT last(temp) FROM m GROUP BY device",
         "SELECT first(temp), last(cnt) FROM m WHERE time < '2024-03-03T00:00:00Z' GROUP BY device",
     };
-    if (getenv("RDEBUG")) {
-        for (int i = 0; i < 2; i++)
-            strata_db_close(dbs[i]);
-        fprintf(stderr, "kept %s\n", dir);
-        return;
-    }
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
         char *ex = same_answers(dbs[0], dbs[1], q[i]);
         /* (the newest last() is in raw data: the index answers it) */
