@@ -145,6 +145,11 @@ int db_inspect(strata_db *db, inspect_report *r)
     st_free(ds);
     st_free(seen);
 
+    /* the frontier once, under write_mu alone (it comes before man_mu) */
+    pthread_mutex_lock(&db->write_mu);
+    r->frontier = db->frontier;
+    pthread_mutex_unlock(&db->write_mu);
+    r->frontier_used = db_frontier_capped(r->frontier);
     pthread_mutex_lock(&db->man_mu);
     const man_state *mst = manifest_state(db->man);
     r->ntiers = mst->ntiers < 4 ? mst->ntiers : 4;
@@ -153,10 +158,6 @@ int db_inspect(strata_db *db, inspect_report *r)
         r->tier_keep[i] = mst->tiers[i].retention_ns;
     }
     r->raw_keep = mst->retention_ns;
-    r->frontier_used = db_frontier_now(db);
-    pthread_mutex_lock(&db->write_mu);
-    r->frontier = db->frontier;
-    pthread_mutex_unlock(&db->write_mu);
     pthread_mutex_unlock(&db->man_mu);
     view *v = db_view_get(db);
     r->tombstones = v->tombs ? v->tombs->n : 0;
