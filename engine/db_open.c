@@ -8,10 +8,10 @@
  * and every live segment (checking their footers and indexes); delete
  * orphan segment files a crashed flush left behind; load the batch keys
  * file (idemkeys; a damaged one refuses writers, while a read-only handle
- * goes on without it, with a warning); replay the log from the manifest's flushed_lsn into the
- * head (cutting a torn tail, flushing inline whenever the head reaches its
- * budget), re-registering the key of every keyed record; start a new log
- * file and the flush thread.  A read-only handle changes no file: it replays the
+ * goes on without it, with a warning); replay the log from the manifest's
+ * flushed_lsn into the head (cutting a torn tail, flushing inline whenever
+ * the head reaches its budget), re-registering the key of every keyed
+ * record; start a new log file and the flush thread.  A read-only handle changes no file: it replays the
  * log into memory and ignores a torn tail.
  *
  * Close: flush the head, wait for the flush, then delete the log files —

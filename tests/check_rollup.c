@@ -250,17 +250,23 @@ static const char *const QUERIES[] = {
 };
 #define NQ (sizeof QUERIES / sizeof QUERIES[0])
 
-/* Every query agrees; *used: the rollup rows R's answers read. */
-static void all_agree(strata_db *r, strata_db *p, uint64_t *used)
+/* Each of the n queries agrees; *used: the rollup rows R's answers read. */
+static void agree_on(strata_db *r, strata_db *p, const char *const *q, size_t n, uint64_t *used)
 {
     uint64_t total = 0;
-    for (size_t i = 0; i < NQ; i++) {
-        char *ex = same_answers(r, p, QUERIES[i]);
+    for (size_t i = 0; i < n; i++) {
+        char *ex = same_answers(r, p, q[i]);
         total += rollup_rows_used(ex);
         free(ex);
     }
     if (used)
         *used = total;
+}
+
+/* Every query of QUERIES agrees. */
+static void all_agree(strata_db *r, strata_db *p, uint64_t *used)
+{
+    agree_on(r, p, QUERIES, NQ, used);
 }
 
 /* ---- rows against raw data --------------------------------------------------------- */
@@ -712,11 +718,7 @@ START_TEST(merged_windows)
         "SELECT sum(temp) FROM v",
     };
     uint64_t used = 0;
-    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-        char *ex = same_answers(dbs[0], dbs[1], q[i]);
-        used += rollup_rows_used(ex);
-        free(ex);
-    }
+    agree_on(dbs[0], dbs[1], q, sizeof q / sizeof q[0], &used);
     ck_assert_uint_gt(used, 0);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(strata_db_close(dbs[i]), STRATA_OK);
