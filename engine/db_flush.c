@@ -306,7 +306,7 @@ int db_freeze(strata_db *db, int inline_)
             return rc;
         }
     }
-    head *fresh = head_new();
+    head *fresh = head_new(db->hpool);
     if (!fresh)
         return st_err(STRATA_NOMEM, "out of memory starting a new head");
     pthread_rwlock_wrlock(&db->head_lock);

@@ -323,6 +323,7 @@ static void free_db(strata_db *db)
     wal_close(db->wal);
     view_unref(db->current);
     head_free(db->active);
+    head_pool_unref(db->hpool);
     catalog_close(db->cat);
     manifest_close(db->man);
     buf_free(&db->wbuf);
@@ -473,7 +474,8 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
         goto fail;
     if (!db->read_only && (rc = remove_orphans(db)) != STRATA_OK)
         goto fail;
-    db->active = head_new();
+    db->hpool = head_pool_new(2 * opts->head_budget_bytes);
+    db->active = db->hpool ? head_new(db->hpool) : NULL;
     db->idem = idem_new(opts->idem_window_ns, opts->idem_max_keys);
     if (!db->active || !db->idem) {
         rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);

@@ -5,6 +5,13 @@
  * has no points); head->sids lists the ids with points.  A series' points
  * live in a chain of blocks of 8, 32, 128, 512, 2048, then 4096 points; a
  * block is one allocation holding its timestamps then its values.
+ *
+ * The pool: one free list per block size, under a mutex.  It counts the
+ * bytes of blocks its heads hold (live) and of blocks on its lists (kept);
+ * a freed block is kept only while live + kept stays within the limit, so
+ * the pool never holds more than the heads could have held at their
+ * largest.  Invariant: every block on a list has n = 0 and next = the
+ * following block of that list.
  */
 #include "engine/head.h"
 
@@ -12,6 +19,8 @@
 #include "engine/err.h"
 #include "strata.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +38,18 @@ struct head_series {
     uint8_t type, sorted;
 };
 
+#define BLOCK_MAX 4096u
+#define NCLASS 6 /* free lists: capacities 8, 32, 128, 512, 2048 and BLOCK_MAX */
+
+struct head_pool {
+    pthread_mutex_t mu;
+    atomic_int refs;
+    size_t limit, live, kept;
+    hblock *free[NCLASS];
+};
+
 struct head {
+    head_pool *pool;
     head_series **by_sid;
     uint32_t by_sid_cap;
     uint32_t *sids;
@@ -39,30 +59,110 @@ struct head {
     int64_t tmin, tmax;
 };
 
-#define BLOCK_MAX 4096u
 
-head *head_new(void)
+static size_t block_size(uint32_t cap)
+{
+    return sizeof(hblock) + (size_t)cap * (sizeof(int64_t) + sizeof(uint64_t));
+}
+
+/* The free list of a capacity: 8 -> 0, 32 -> 1, ..., 2048 -> 4, BLOCK_MAX -> 5. */
+static unsigned block_class(uint32_t cap)
+{
+    return cap == BLOCK_MAX ? NCLASS - 1 : (unsigned)(__builtin_ctz(cap) - 3) / 2;
+}
+
+head_pool *head_pool_new(size_t limit)
+{
+    head_pool *p = st_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        st_free(p);
+        return NULL;
+    }
+    atomic_init(&p->refs, 1);
+    p->limit = limit;
+    return p;
+}
+
+static void pool_ref(head_pool *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
+
+void head_pool_unref(head_pool *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    for (unsigned c = 0; c < NCLASS; c++)
+        for (hblock *b = p->free[c], *n; b; b = n) {
+            n = b->next;
+            st_free(b);
+        }
+    pthread_mutex_destroy(&p->mu);
+    st_free(p);
+}
+
+size_t head_pool_kept(head_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    size_t k = p->kept;
+    pthread_mutex_unlock(&p->mu);
+    return k;
+}
+
+head *head_new(head_pool *pool)
 {
     head *h = st_calloc(1, sizeof *h);
     if (h) {
         h->tmin = INT64_MAX;
         h->tmax = INT64_MIN;
         h->bytes = sizeof *h;
+        h->pool = pool;
+        if (pool)
+            pool_ref(pool);
     }
     return h;
+}
+
+/* Give the blocks of a chain back: to the pool while it may keep them,
+ * else to the allocator.  Called with the pool's mutex held when pool. */
+static void blocks_release(head_pool *pool, hblock *b)
+{
+    for (hblock *n; b; b = n) {
+        n = b->next;
+        size_t size = block_size(b->cap);
+        if (!pool) {
+            st_free(b);
+            continue;
+        }
+        pool->live -= size;
+        if (pool->live + pool->kept + size <= pool->limit) {
+            unsigned c = block_class(b->cap);
+            b->n = 0;
+            b->next = pool->free[c];
+            pool->free[c] = b;
+            pool->kept += size;
+        } else {
+            st_free(b);
+        }
+    }
 }
 
 void head_free(head *h)
 {
     if (!h)
         return;
+    if (h->pool)
+        pthread_mutex_lock(&h->pool->mu);
     for (uint32_t i = 0; i < h->nsids; i++) {
         head_series *s = h->by_sid[h->sids[i]];
-        for (hblock *b = s->first, *n; b; b = n) {
-            n = b->next;
-            st_free(b);
-        }
+        blocks_release(h->pool, s->first);
         st_free(s);
+    }
+    if (h->pool) {
+        pthread_mutex_unlock(&h->pool->mu);
+        head_pool_unref(h->pool);
     }
     st_free(h->by_sid);
     st_free(h->sids);
@@ -71,10 +171,28 @@ void head_free(head *h)
 
 static hblock *block_new(head *h, uint32_t cap)
 {
-    size_t size = sizeof(hblock) + (size_t)cap * (sizeof(int64_t) + sizeof(uint64_t));
-    hblock *b = st_malloc(size);
-    if (!b)
-        return NULL;
+    size_t size = block_size(cap);
+    head_pool *pool = h->pool;
+    hblock *b = NULL;
+    if (pool) {
+        unsigned c = block_class(cap);
+        pthread_mutex_lock(&pool->mu);
+        if ((b = pool->free[c]) != NULL) {
+            pool->free[c] = b->next;
+            pool->kept -= size;
+            pool->live += size;
+        }
+        pthread_mutex_unlock(&pool->mu);
+    }
+    if (!b) {
+        if (!(b = st_malloc(size)))
+            return NULL;
+        if (pool) {
+            pthread_mutex_lock(&pool->mu);
+            pool->live += size;
+            pthread_mutex_unlock(&pool->mu);
+        }
+    }
     b->next = NULL;
     b->n = 0;
     b->cap = cap;

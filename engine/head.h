@@ -9,7 +9,12 @@
  * sorts (stable) and keeps, for each timestamp, the value written last.
  *
  * Memory: head_bytes() counts every byte the head allocated; the database
- * flushes when it passes its budget.
+ * flushes when it passes its budget.  The heads of one database draw their
+ * blocks from a shared pool: a freed head's blocks go back to it (up to
+ * the pool's limit on the bytes of blocks in heads plus blocks kept) and the
+ * next head reuses them, so a stream of flushes does not hand memory to
+ * the system only to fault it back in (page faults, zeroing, TLB
+ * shootdowns).
  *
  * Threads: a head is not locked here; the database serialises writers and
  * guards readers with its head lock.  A frozen head (being flushed) is
@@ -23,8 +28,19 @@
 
 typedef struct head head;
 typedef struct head_series head_series;
+typedef struct head_pool head_pool;
 
-head *head_new(void);
+/* A pool that keeps freed blocks while the bytes of blocks in its heads
+ * plus the bytes it keeps stay within limit.  NULL when out of memory.
+ * Thread-safe; each head holds a reference, so the pool lives until the
+ * last of them and the creator's reference are gone. */
+head_pool *head_pool_new(size_t limit);
+void head_pool_unref(head_pool *p);
+/* Bytes of blocks the pool keeps now (for statistics). */
+size_t head_pool_kept(head_pool *p);
+
+/* A new empty head drawing on pool (NULL: plain allocations). */
+head *head_new(head_pool *pool);
 void head_free(head *h);
 
 /* Add one point; STRATA_NOMEM (the head is unchanged) or STRATA_OK. */

@@ -316,7 +316,7 @@ static int tarr_cmp(const void *a, const void *b)
 
 static void head_expect(const int64_t *ts, size_t n, int64_t from, int64_t to)
 {
-    head *h = head_new();
+    head *h = head_new(NULL);
     ck_assert_ptr_nonnull(h);
     for (size_t i = 0; i < n; i++)
         TU_CHECK(head_append(h, 3, STRATA_F64, ts[i], (uint64_t)i) == STRATA_OK, "append %zu", i);
@@ -391,6 +391,74 @@ START_TEST(test_head_orders)
                 ts[i] = (int64_t)(tu_rand(&seed) % (n / 2 + 1));
             head_expect(ts, n, INT64_MIN, INT64_MAX);
         }
+}
+END_TEST
+
+/* Heads drawing on one pool: a freed head's blocks are kept within the
+ * pool's limit (blocks in heads plus blocks kept) and the next head reuses
+ * them, holding its own points only (reused blocks start empty). */
+static void pool_fill(head *h, uint32_t nseries, uint32_t npoints, uint64_t salt)
+{
+    for (uint32_t i = 0; i < npoints; i++)
+        for (uint32_t s = 0; s < nseries; s++)
+            TU_CHECK(head_append(h, s, STRATA_I64, (int64_t)i * 10, salt + s * 100000u + i) ==
+                         STRATA_OK,
+                     "append %u/%u", s, i);
+}
+
+static void pool_expect(const head *h, uint32_t nseries, uint32_t npoints, uint64_t salt)
+{
+    for (uint32_t s = 0; s < nseries; s++) {
+        int64_t *ts;
+        uint64_t *v;
+        size_t n;
+        ck_assert_int_eq(head_collect(head_get(h, s), INT64_MIN, INT64_MAX, &ts, &v, &n),
+                         STRATA_OK);
+        TU_CHECK(n == npoints, "series %u: %zu points, want %u", s, n, npoints);
+        for (size_t i = 0; i < n; i++)
+            TU_CHECK(ts[i] == (int64_t)i * 10 && v[i] == salt + s * 100000u + i,
+                     "series %u point %zu", s, i);
+        st_free(ts);
+        st_free(v);
+    }
+}
+
+START_TEST(test_head_pool)
+{
+    head_pool *p = head_pool_new(64u << 20);
+    ck_assert_ptr_nonnull(p);
+    head *a = head_new(p);
+    pool_fill(a, 50, 3000, 1);
+    size_t a_bytes = head_bytes(a);
+    ck_assert_uint_eq(head_pool_kept(p), 0);
+    head_free(a);
+    size_t kept = head_pool_kept(p);
+    /* every block kept: the head's bytes less its tables and series */
+    ck_assert_uint_gt(kept, a_bytes * 9 / 10);
+    ck_assert_uint_lt(kept, a_bytes);
+    head *b = head_new(p);
+    pool_fill(b, 50, 3000, 7);
+    ck_assert_uint_eq(head_pool_kept(p), 0); /* all of them reused */
+    pool_expect(b, 50, 3000, 7);
+    /* a second head while b lives: the limit counts b's blocks too */
+    head_pool_unref(p); /* the heads keep it alive */
+    head_free(b);
+    p = head_pool_new(1u << 20);
+    a = head_new(p);
+    b = head_new(p);
+    pool_fill(a, 20, 4000, 3);
+    pool_fill(b, 20, 4000, 5);
+    head_free(a);
+    ck_assert_uint_eq(head_pool_kept(p), 0); /* b alone is over the limit */
+    head_free(b);
+    kept = head_pool_kept(p);
+    ck_assert_uint_gt(kept, 0);
+    ck_assert_uint_le(kept, 1u << 20);
+    a = head_new(p);
+    pool_fill(a, 20, 4000, 9);
+    pool_expect(a, 20, 4000, 9);
+    head_free(a);
+    head_pool_unref(p);
 }
 END_TEST
 
@@ -953,6 +1021,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_roundtrip_everywhere);
     tcase_add_test(t, test_out_of_order_and_duplicates);
     tcase_add_test(t, test_head_orders);
+    tcase_add_test(t, test_head_pool);
     tcase_add_test(t, test_batch_atomic_type_conflict);
     tcase_add_test(t, test_names_validated);
     tcase_add_test(t, test_concurrent_writers_and_readers);
