@@ -222,6 +222,7 @@ static int lt_add(strata_batch *b, const char *raw, size_t rl, uint64_t rh, uint
         return st_err(STRATA_NOMEM, "out of memory in a batch");
     ltagset *t = &b->lt[b->nlt];
     memset(t, 0, sizeof *t);
+    memset(t->field_ls, 0xff, sizeof t->field_ls); /* CAT_NONE */
     t->raw_hash = rh;
     t->raw_len = (uint32_t)rl;
     t->canon_len = (uint32_t)b->unesc.len;
@@ -654,6 +655,34 @@ static int unesc_span(strata_batch *b, lp_span s, size_t *off, size_t *len)
     return 0;
 }
 
+/* The series of field i of a line with tag set lt when it is the one the
+ * tag set's last line had there (same unescaped name and type), else
+ * CAT_NONE: the common case skips hashing the name. */
+static uint32_t field_hint(const strata_batch *b, uint32_t lt, uint32_t i, const lp_field *f)
+{
+    uint32_t c = b->lt[lt].field_ls[i];
+    if (c >= b->nls || f->name.escaped)
+        return CAT_NONE;
+    const lseries *s = &b->ls[c];
+    if (s->lt != lt || s->type != f->type || s->name_len != f->name.len ||
+        memcmp(b->names.p + s->name_off, f->name.p, f->name.len) != 0)
+        return CAT_NONE;
+    return c;
+}
+
+/* The cached tag set of a line whose series text (lp_series_prefix) the
+ * batch has seen, else CAT_NONE. */
+static uint32_t known_tagset(const strata_batch *b, const char *line, size_t len)
+{
+    size_t n = lp_series_prefix(line, len);
+    char raw[512];
+    if (n == 0 || n + 1 > sizeof raw)
+        return CAT_NONE;
+    raw[0] = RAW_LP;
+    memcpy(raw + 1, line, n);
+    return lt_find(b, raw, n + 1, catalog_hash(raw, n + 1));
+}
+
 static int lp_tagset(strata_batch *b, const lp_line *ln, uint32_t *out)
 {
     /* raw key: 0x02 followed by the line's own measurement-and-tags text */
@@ -718,7 +747,10 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
             return st_err(STRATA_NOMEM, "out of memory in a batch");
     }
     lp_line *ln = b->line;
-    if (lp_parse(line, len, precision, ln, err) != 0)
+    /* a series text seen before skips the parsing of its tags */
+    uint32_t lt = known_tagset(b, line, len);
+    if ((lt == CAT_NONE ? lp_parse(line, len, precision, ln, err)
+                        : lp_parse_known(line, len, b->lt[lt].raw_len - 1, precision, ln, err)) != 0)
         return st_err(STRATA_ERROR_PARSE, "column %u: %s", err->column, err->message);
     if (ln->blank)
         return STRATA_OK;
@@ -732,8 +764,7 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
         atomic_fetch_add(&b->db->late_rejected, 1);
         return st_err(STRATA_ERROR_LATE, "column %u: %s", err->column, err->message);
     }
-    uint32_t lt;
-    rc = lp_tagset(b, ln, &lt);
+    rc = lt == CAT_NONE ? lp_tagset(b, ln, &lt) : STRATA_OK;
     if (rc != STRATA_OK) {
         err->column = 1;
         snprintf(err->message, sizeof err->message, "%s", st_errmsg());
@@ -743,12 +774,6 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
     uint32_t first_ls = b->nls;
     for (uint32_t i = 0; i < ln->nfields; i++) {
         const lp_field *f = &ln->field[i];
-        size_t off, nl;
-        b->unesc.len = 0;
-        if (unesc_span(b, f->name, &off, &nl)) {
-            rc = st_err(STRATA_NOMEM, "out of memory in a batch");
-            break;
-        }
         uint64_t bits;
         if (f->type == STRATA_F64)
             memcpy(&bits, &f->v.f64, sizeof bits);
@@ -756,7 +781,22 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
             bits = (uint64_t)f->v.i64;
         else
             bits = f->v.b != 0;
-        uint32_t ls;
+        uint32_t ls = i < LT_FIELDS ? field_hint(b, lt, i, f) : CAT_NONE;
+        if (ls != CAT_NONE) {
+            rc = push_val(b, ls, ts, bits);
+            if (rc != STRATA_OK) {
+                err->column = f->col;
+                snprintf(err->message, sizeof err->message, "%s", st_errmsg());
+                break;
+            }
+            continue;
+        }
+        size_t off, nl;
+        b->unesc.len = 0;
+        if (unesc_span(b, f->name, &off, &nl)) {
+            rc = st_err(STRATA_NOMEM, "out of memory in a batch");
+            break;
+        }
         /* ls_get may overwrite unesc: copy the name out first. */
         char stackname[256];
         char *name = nl <= sizeof stackname ? stackname : st_malloc(nl);
@@ -768,6 +808,8 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
         rc = ls_get(b, lt, name, nl, f->type, &ls);
         if (name != stackname)
             st_free(name);
+        if (rc == STRATA_OK && i < LT_FIELDS)
+            b->lt[lt].field_ls[i] = ls;
         if (rc == STRATA_OK)
             rc = push_val(b, ls, ts, bits);
         if (rc != STRATA_OK) {

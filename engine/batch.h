@@ -23,12 +23,17 @@ typedef struct bval {
     uint64_t bits;
 } bval;
 
+#define LT_FIELDS 16 /* fields per line whose series a tag set remembers */
+
 typedef struct ltagset {
     uint64_t raw_hash, canon_hash;
     uint32_t raw_off, raw_len;     /* in names */
     uint32_t canon_off, canon_len; /* in names */
     uint32_t mlen;
     uint32_t db_id; /* CAT_NONE until known */
+    /* the lseries of field i of the last line with this tag set (a hint,
+     * checked before use: lines of a device usually repeat their fields) */
+    uint32_t field_ls[LT_FIELDS];
 } ltagset;
 
 typedef struct lseries {

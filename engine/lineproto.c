@@ -204,85 +204,23 @@ static int parse_value(const char *line, const char *v, size_t n, lp_field *f, s
 
 static const int64_t prec_mul[4] = {1, 1000, 1000000, 1000000000};
 
-int lp_parse(const char *line, size_t len, strata_precision prec, lp_line *out,
-             strata_lp_error *err)
+/* Trim the line's end as lp_parse does. */
+static const char *trimmed_end(const char *line, size_t len)
 {
-    out->blank = 0;
-    out->ntags = 0;
-    out->nfields = 0;
-    out->has_ts = 0;
-    if ((unsigned)prec > STRATA_PRECISION_S)
-        return fail(err, line, line, "invalid precision %d", (int)prec);
-    if (len >= UINT32_MAX)
-        return fail(err, line, line, "line too long (%zu bytes; the limit is 4 GiB)", len);
-
     const char *end = line + len;
     if (end > line && end[-1] == '\r')
         end--;
     while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    const char *p = line;
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    if (p == end || *p == '#') {
-        out->blank = 1;
-        return 0;
-    }
-    const char *bad = memchr(p, '\0', (size_t)(end - p));
-    const char *cr = memchr(p, '\r', (size_t)(bad ? bad - p : end - p));
-    if (cr)
-        return fail(err, line, cr, "carriage return inside the line");
-    if (bad)
-        return fail(err, line, bad, "NUL byte inside the line");
+    return end;
+}
 
-    /* Measurement. */
-    const char *s0 = p;
-    int esc = 0;
-    p = scan(p, end, C_SP | C_COMMA, ESC_MEAS, &esc);
-    if (p == s0)
-        return fail(err, line, p, "missing measurement name before ','");
-    out->measurement = span(s0, p, esc, LP_ESC_MEASUREMENT);
-
-    /* Tags. */
-    while (p < end && *p == ',') {
-        const char *k0 = ++p;
-        esc = 0;
-        p = scan(p, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
-        if (p == k0) {
-            if (p < end && *p == '=')
-                return fail(err, line, p, "empty tag key before '='");
-            return fail(err, line, p, "expected a tag key=value after ','");
-        }
-        lp_span key = span(k0, p, esc, LP_ESC_KEY);
-        int kshow = key.len > SHOW ? SHOW : (int)key.len;
-        if (p == end || *p != '=')
-            return fail(err, line, p, "tag key '%.*s' has no value: expected '=' after it", kshow,
-                        key.p);
-        if (is_time(key))
-            return fail(err, line, k0, "'time' is reserved and cannot be a tag key");
-        uint32_t nt = out->ntags;
-        for (uint32_t i = 0; i < nt; i++)
-            if (out->tag_key[i].len == key.len && memcmp(out->tag_key[i].p, key.p, key.len) == 0)
-                return fail(err, line, k0, "duplicate tag key '%.*s'", kshow, key.p);
-        if (nt == LP_MAX_TAGS)
-            return fail(err, line, k0, "too many tags (at most %d)", LP_MAX_TAGS);
-        const char *v0 = ++p;
-        esc = 0;
-        p = scan(p, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
-        if (p == v0)
-            return fail(err, line, p, "empty value for tag key '%.*s'", kshow, key.p);
-        if (p < end && *p == '=')
-            return fail(err, line, p, "unescaped '=' in the value of tag key '%.*s' (write '\\=')",
-                        kshow, key.p);
-        out->tag_key[nt] = key;
-        out->tag_val[nt] = span(v0, p, esc, LP_ESC_KEY);
-        out->ntags = nt + 1;
-    }
-    out->series_raw = span(s0, p, 0, 0);
-    if (p == end)
-        return fail(err, line, p, "missing fields: expected ' field=value' after '%.*s'",
-                    (int)(p - s0) > SHOW ? SHOW : (int)(p - s0), s0);
-
+/* Fields and timestamp: p is at the space after the series, end where the
+ * trimmed line ends. */
+static int parse_tail(const char *line, const char *end, const char *p, strata_precision prec,
+                      lp_line *out, strata_lp_error *err)
+{
+    int esc;
     /* Fields: *p is the space after the series. */
     while (p < end && *p == ' ')
         p++;
@@ -350,6 +288,116 @@ int lp_parse(const char *line, size_t len, strata_precision prec, lp_line *out,
     out->has_ts = 1;
     out->ts_col = (uint32_t)(t0 - line) + 1;
     return 0;
+}
+
+int lp_parse(const char *line, size_t len, strata_precision prec, lp_line *out,
+             strata_lp_error *err)
+{
+    out->blank = 0;
+    out->ntags = 0;
+    out->nfields = 0;
+    out->has_ts = 0;
+    if ((unsigned)prec > STRATA_PRECISION_S)
+        return fail(err, line, line, "invalid precision %d", (int)prec);
+    if (len >= UINT32_MAX)
+        return fail(err, line, line, "line too long (%zu bytes; the limit is 4 GiB)", len);
+
+    const char *end = trimmed_end(line, len);
+    const char *p = line;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p == end || *p == '#') {
+        out->blank = 1;
+        return 0;
+    }
+    const char *bad = memchr(p, '\0', (size_t)(end - p));
+    const char *cr = memchr(p, '\r', (size_t)(bad ? bad - p : end - p));
+    if (cr)
+        return fail(err, line, cr, "carriage return inside the line");
+    if (bad)
+        return fail(err, line, bad, "NUL byte inside the line");
+
+    /* Measurement. */
+    const char *s0 = p;
+    int esc = 0;
+    p = scan(p, end, C_SP | C_COMMA, ESC_MEAS, &esc);
+    if (p == s0)
+        return fail(err, line, p, "missing measurement name before ','");
+    out->measurement = span(s0, p, esc, LP_ESC_MEASUREMENT);
+
+    /* Tags. */
+    while (p < end && *p == ',') {
+        const char *k0 = ++p;
+        esc = 0;
+        p = scan(p, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
+        if (p == k0) {
+            if (p < end && *p == '=')
+                return fail(err, line, p, "empty tag key before '='");
+            return fail(err, line, p, "expected a tag key=value after ','");
+        }
+        lp_span key = span(k0, p, esc, LP_ESC_KEY);
+        int kshow = key.len > SHOW ? SHOW : (int)key.len;
+        if (p == end || *p != '=')
+            return fail(err, line, p, "tag key '%.*s' has no value: expected '=' after it", kshow,
+                        key.p);
+        if (is_time(key))
+            return fail(err, line, k0, "'time' is reserved and cannot be a tag key");
+        uint32_t nt = out->ntags;
+        for (uint32_t i = 0; i < nt; i++)
+            if (out->tag_key[i].len == key.len && memcmp(out->tag_key[i].p, key.p, key.len) == 0)
+                return fail(err, line, k0, "duplicate tag key '%.*s'", kshow, key.p);
+        if (nt == LP_MAX_TAGS)
+            return fail(err, line, k0, "too many tags (at most %d)", LP_MAX_TAGS);
+        const char *v0 = ++p;
+        esc = 0;
+        p = scan(p, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
+        if (p == v0)
+            return fail(err, line, p, "empty value for tag key '%.*s'", kshow, key.p);
+        if (p < end && *p == '=')
+            return fail(err, line, p, "unescaped '=' in the value of tag key '%.*s' (write '\\=')",
+                        kshow, key.p);
+        out->tag_key[nt] = key;
+        out->tag_val[nt] = span(v0, p, esc, LP_ESC_KEY);
+        out->ntags = nt + 1;
+    }
+    out->series_raw = span(s0, p, 0, 0);
+    if (p == end)
+        return fail(err, line, p, "missing fields: expected ' field=value' after '%.*s'",
+                    (int)(p - s0) > SHOW ? SHOW : (int)(p - s0), s0);
+
+    return parse_tail(line, end, p, prec, out, err);
+}
+
+size_t lp_series_prefix(const char *line, size_t len)
+{
+    if (len == 0 || len >= UINT32_MAX || line[0] == ' ' || line[0] == '\t' || line[0] == '#')
+        return 0;
+    const char *end = trimmed_end(line, len);
+    const char *sp = memchr(line, ' ', (size_t)(end - line));
+    if (!sp || memchr(line, '\\', (size_t)(sp - line)) || memchr(line, '\0', (size_t)(sp - line)) ||
+        memchr(line, '\r', (size_t)(sp - line)))
+        return 0;
+    return (size_t)(sp - line);
+}
+
+int lp_parse_known(const char *line, size_t len, size_t at, strata_precision prec, lp_line *out,
+                   strata_lp_error *err)
+{
+    out->blank = 0;
+    out->ntags = 0;
+    out->nfields = 0;
+    out->has_ts = 0;
+    if ((unsigned)prec > STRATA_PRECISION_S)
+        return fail(err, line, line, "invalid precision %d", (int)prec);
+    const char *end = trimmed_end(line, len), *p = line + at;
+    const char *bad = memchr(p, '\0', (size_t)(end - p));
+    const char *cr = memchr(p, '\r', (size_t)(bad ? bad - p : end - p));
+    if (cr)
+        return fail(err, line, cr, "carriage return inside the line");
+    if (bad)
+        return fail(err, line, bad, "NUL byte inside the line");
+    out->series_raw = span(line, p, 0, 0);
+    return parse_tail(line, end, p, prec, out, err);
 }
 
 size_t lp_unescape(lp_span s, char *dst)

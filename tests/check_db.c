@@ -462,6 +462,69 @@ START_TEST(test_head_pool)
 }
 END_TEST
 
+/* Line protocol: a tag set remembers the series of each field position of
+ * its last line; other orders, types, escaped names and a failed line
+ * (whose new series are forgotten) must still land in the right series. */
+START_TEST(test_lp_field_positions)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    strata_lp_error e;
+    const char *ok[] = {
+        "m,k=a x=1,y=2 1",   "m,k=a y=3,x=4 2",   "m,k=a x=5,y=6 3", "m,k=b y=7,x=8 3",
+        "m,k=a x\\ y=9 4", "m,k=a x=10,y=11 5", "m,k=a w=12 6",    "m,k=a z=13 7",
+        "m,k=a x=14 8",
+    };
+    const char *bad[] = {"m,k=a x=1i 9", "m,k=a z=1,x=2i 9", "m,k=a w=1,y=true 9"};
+    for (size_t i = 0; i < 3; i++)
+        TU_CHECK(strata_batch_add_lp(b, ok[i], strlen(ok[i]), STRATA_PRECISION_S, 0, &e) ==
+                     STRATA_OK,
+                 "%s: %s", ok[i], e.message);
+    for (size_t i = 0; i < 2; i++) { /* a type conflict where a remembered series sits */
+        ck_assert_int_eq(strata_batch_add_lp(b, bad[i], strlen(bad[i]), STRATA_PRECISION_S, 0, &e),
+                         STRATA_ERROR);
+        ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_TYPE);
+    }
+    for (size_t i = 3; i < 9; i++)
+        TU_CHECK(strata_batch_add_lp(b, ok[i], strlen(ok[i]), STRATA_PRECISION_S, 0, &e) ==
+                     STRATA_OK,
+                 "%s: %s", ok[i], e.message);
+    ck_assert_int_eq(strata_batch_add_lp(b, bad[2], strlen(bad[2]), STRATA_PRECISION_S, 0, &e),
+                     STRATA_ERROR);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    strata_batch_free(b);
+    struct {
+        const char *key;
+        int n;
+        double v[5];
+        int64_t t[5];
+    } want[] = {
+        {"m,k=a x", 5, {1, 4, 5, 10, 14}, {1, 2, 3, 5, 8}},
+        {"m,k=a y", 4, {2, 3, 6, 11}, {1, 2, 3, 5}},
+        {"m,k=b x", 1, {8}, {3}},
+        {"m,k=b y", 1, {7}, {3}},
+        {"m,k=a x\\ y", 1, {9}, {4}},
+        {"m,k=a w", 1, {12}, {6}},
+        {"m,k=a z", 1, {13}, {7}},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        model m = {0};
+        for (int j = 0; j < want[i].n; j++)
+            model_add(&m, want[i].t[j] * 1000000000LL, f2b(want[i].v[j]));
+        expect_series(db, want[i].key, &m, INT64_MIN, INT64_MAX);
+        free(m.p);
+    }
+    uint64_t n;
+    strata_series_count(db, &n);
+    ck_assert_uint_eq(n, 7); /* no z from the failed line beyond the one written */
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* A write is all or nothing; a type conflict names the field. */
 START_TEST(test_batch_atomic_type_conflict)
 {
@@ -1022,6 +1085,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_out_of_order_and_duplicates);
     tcase_add_test(t, test_head_orders);
     tcase_add_test(t, test_head_pool);
+    tcase_add_test(t, test_lp_field_positions);
     tcase_add_test(t, test_batch_atomic_type_conflict);
     tcase_add_test(t, test_names_validated);
     tcase_add_test(t, test_concurrent_writers_and_readers);

@@ -2,7 +2,9 @@
  * check_lineproto.c — the line-protocol parser: every feature of a valid
  * line, every error with its column and message, escaping round trips,
  * and a fuzz loop over mutated lines held in exactly-sized heap buffers
- * (so AddressSanitizer catches any read past the end).
+ * (so AddressSanitizer catches any read past the end), which also checks
+ * that the fast path for a known series text (lp_parse_known) gives the
+ * same result as the full parse.
  */
 #include "engine/lineproto.h"
 #include "tests/testutil.h"
@@ -14,6 +16,7 @@
 #include <string.h>
 
 static lp_line L; /* about 48 KiB: static, not on the stack */
+static lp_line K; /* lp_parse_known's result, to compare */
 
 /* Parse s from an exactly-sized heap copy.  The copy is kept until the
  * next call, so spans stay valid. */
@@ -462,6 +465,40 @@ static const char *seeds[] = {
 
 static const char mut_bytes[] = " ,=\\\"\t\r\n#.e-+0123456789itfTFuNIa\0";
 
+/* When the full parse accepted the line's series text (it succeeded with
+ * that text, or failed after it), the fast path must give the same
+ * result: return, error column and message, fields, timestamp. */
+static void same_as_known(const char *line, size_t n, strata_precision prec, int rc,
+                          const strata_lp_error *e)
+{
+    size_t at = lp_series_prefix(line, n);
+    if (at == 0 || (rc == 0 && (L.blank || L.series_raw.len != at)) ||
+        (rc != 0 && e->column <= at + 1))
+        return;
+    strata_lp_error f;
+    memset(&f, 0, sizeof f);
+    int rk = lp_parse_known(line, n, at, prec, &K, &f);
+    TU_CHECK(rk == rc, "'%.*s': known %d, full %d", (int)n, line, rk, rc);
+    if (rc != 0) {
+        TU_CHECK(f.column == e->column && strcmp(f.message, e->message) == 0,
+                 "'%.*s': known col %u '%s', full col %u '%s'", (int)n, line, f.column, f.message,
+                 e->column, e->message);
+        return;
+    }
+    TU_CHECK(K.nfields == L.nfields && K.has_ts == L.has_ts && (!L.has_ts || (K.ts == L.ts &&
+                                                                          K.ts_col == L.ts_col)),
+             "'%.*s': fields or time differ", (int)n, line);
+    TU_CHECK(K.series_raw.p == L.series_raw.p && K.series_raw.len == L.series_raw.len,
+             "'%.*s': series text", (int)n, line);
+    for (uint32_t i = 0; i < L.nfields; i++) {
+        const lp_field *a = &L.field[i], *b = &K.field[i];
+        TU_CHECK(a->type == b->type && a->col == b->col && a->name.p == b->name.p &&
+                     a->name.len == b->name.len && a->name.escaped == b->name.escaped &&
+                     (a->type == STRATA_BOOL ? a->v.b == b->v.b : a->v.i64 == b->v.i64),
+                 "'%.*s': field %u differs", (int)n, line, i);
+    }
+}
+
 /* Random edits of valid lines: the parser must return 0 or -1 without
  * crashing or reading outside the (exactly allocated) line, and its
  * result must be self-consistent. */
@@ -513,6 +550,7 @@ START_TEST(fuzz)
         memcpy(line, work, n);
         memset(&e, 0, sizeof e);
         int rc = lp_parse(line, n, (strata_precision)(iter % 4), &L, &e);
+        same_as_known(line, n, (strata_precision)(iter % 4), rc, &e);
         if (rc == 0) {
             if (!L.blank) {
                 TU_CHECK(!memchr(line, 0, n) && !memchr(line, '\r', n ? n - 1 : 0),
