@@ -13,6 +13,13 @@
  * Memory: one series' points in the output range, twice.  Runs where one
  * input is alone below the others are copied in blocks.
  *
+ * Reuse: a chunk the writer cuts whose points are exactly those of one
+ * input chunk (same first and last time, same count, the same times and
+ * value bits, compared) is copied as stored instead of encoded again: the
+ * bytes chunk_encode would produce, since an input of the current format
+ * was encoded by the same function from the same points.  Inputs of an
+ * older format, and inputs that lost points to tombstones, offer none.
+ *
  * Deletes: an input's points under a tombstone that applies to it (its id
  * below the horizon) are left out, so the output, whose id may be above
  * the horizon, no longer holds them (compact.c then drops tombstones that
@@ -26,8 +33,10 @@
 #include "engine/alloc.h"
 #include "engine/db.h"
 #include "engine/err.h"
+#include "engine/segment_format.h"
 #include "strata.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct arr {
@@ -55,13 +64,76 @@ static int arr_reserve(arr *a, size_t more)
     return 0;
 }
 
-/* Append every point of the series at cursor c to a. */
-static int read_series(const seg_reader *r, seg_cursor *c, arr *a)
+/* An input chunk that the writer may copy: its points start at src[src].ts[at]. */
+typedef struct cand {
+    int64_t tmin;
+    uint32_t src;
+    size_t at;
+    chunk_meta m;
+} cand;
+
+typedef struct reuse_ctx {
+    const arr *src;
+    seg_reader *const *rd; /* the reader of each src */
+    cand *c;
+    size_t n, cap;
+} reuse_ctx;
+
+static int cand_push(reuse_ctx *ru, uint32_t src, size_t at, const chunk_meta *m)
+{
+    if (ru->n == ru->cap) {
+        size_t cap = ru->cap ? 2 * ru->cap : 256;
+        cand *c = st_realloc(ru->c, cap * sizeof *c);
+        if (!c)
+            return -1;
+        ru->c = c;
+        ru->cap = cap;
+    }
+    ru->c[ru->n++] = (cand){m->tmin, src, at, *m};
+    return 0;
+}
+
+static int by_tmin(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    return x->tmin < y->tmin ? -1 : x->tmin > y->tmin;
+}
+
+/* segw_reuse_fn over the candidates (sorted by tmin). */
+static int reuse_chunk(void *ctx, const int64_t *ts, const uint64_t *v, size_t n, chunk_meta *m,
+                       const uint8_t **data)
+{
+    const reuse_ctx *ru = ctx;
+    size_t lo = 0, hi = ru->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ru->c[mid].tmin < ts[0])
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < ru->n && ru->c[i].tmin == ts[0]; i++) {
+        const cand *c = &ru->c[i];
+        const arr *a = &ru->src[c->src];
+        if (c->m.st.count != n || c->m.tmax != ts[n - 1] ||
+            memcmp(a->ts + c->at, ts, n * sizeof *ts) != 0 ||
+            memcmp(a->v + c->at, v, n * sizeof *v) != 0)
+            continue;
+        *m = c->m;
+        *data = segr_chunk_data(ru->rd[c->src], &c->m);
+        return 1;
+    }
+    return 0;
+}
+
+/* Append every point of the series at cursor c to a; with ru, its chunks
+ * become candidates for reuse (as input number src). */
+static int read_series(const seg_reader *r, seg_cursor *c, arr *a, reuse_ctx *ru, uint32_t src)
 {
     chunk_meta m;
     int rc;
     while ((rc = segr_next_chunk(c, &m)) == STRATA_ROW) {
-        if (arr_reserve(a, m.st.count))
+        if (arr_reserve(a, m.st.count) || (ru && cand_push(ru, src, a->n, &m)))
             return st_err(STRATA_NOMEM, "out of memory compacting");
         rc = segr_decode(r, &m, a->ts + a->n, a->v + a->n);
         if (rc != STRATA_OK)
@@ -169,7 +241,7 @@ int compact_merge_series(seg_reader *const *in, size_t n, uint32_t sid,
         seg_cursor c;
         if (!segr_find(in[i], sid, &c))
             continue;
-        rc = read_series(in[i], &c, &src[k]);
+        rc = read_series(in[i], &c, &src[k], NULL, 0);
         size_t nt = 0;
         const man_tomb *t = tombs_of ? view_tombs_for(tombs_of, sid, &nt) : NULL;
         if (rc == STRATA_OK && nt)
@@ -205,16 +277,19 @@ int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id
 {
     uint32_t *next = st_calloc(n + 1, sizeof *next); /* each input's next series */
     arr *src = st_calloc(n + 1, sizeof *src);
+    seg_reader **rd = st_calloc(n + 1, sizeof *rd); /* the input of each src */
+    reuse_ctx ru = {src, rd, NULL, 0, 0};
     arr out = {0};
     seg_writer *w = NULL;
     int rc = STRATA_OK;
-    if (!next || !src) {
+    if (!next || !src || !rd) {
         rc = st_err(STRATA_NOMEM, "out of memory compacting");
         goto done;
     }
     rc = segw_open(path, id, part_first, part_last, &w);
     if (rc != STRATA_OK)
         goto done;
+    segw_set_reuse(w, reuse_chunk, &ru);
     for (;;) {
         if (stop && atomic_load(stop)) {
             rc = st_err(STRATA_BUSY, "compaction abandoned: the database is closing");
@@ -239,11 +314,16 @@ int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id
                 continue;
             next[i]++;
             src[k].n = src[k].pos = 0;
-            rc = read_series(in[i], &c, &src[k]);
-            size_t nt = 0;
+            rd[k] = in[i];
+            size_t first_cand = ru.n;
+            int current = segr_version(in[i]) == SEG_VERSION;
+            rc = read_series(in[i], &c, &src[k], current ? &ru : NULL, (uint32_t)k);
+            size_t nt = 0, had = src[k].n;
             const man_tomb *t = tombs_of ? view_tombs_for(tombs_of, c.sid, &nt) : NULL;
             if (rc == STRATA_OK && nt)
                 drop_deleted(in[i], t, nt, &src[k], 0);
+            if (src[k].n != had) /* its chunks no longer match its points */
+                ru.n = first_cand;
             if (rc == STRATA_OK && k && c.type != type)
                 rc = st_err(STRATA_CORRUPT_SEGMENT,
                             "%s: series %u has type %u here but %u in an older segment",
@@ -253,8 +333,10 @@ int compact_merge(seg_reader *const *in, size_t n, const char *path, uint64_t id
         }
         if (rc == STRATA_OK)
             rc = merge_sources(src, k, &out);
+        qsort(ru.c, ru.n, sizeof *ru.c, by_tmin);
         if (rc == STRATA_OK)
             rc = segw_add(w, (uint32_t)sid, type, out.ts, out.v, out.n);
+        ru.n = 0;
         if (rc != STRATA_OK)
             break;
     }
@@ -269,6 +351,8 @@ done:
         st_free(src[i].v);
     }
     st_free(src);
+    st_free(rd);
+    st_free(ru.c);
     st_free(next);
     st_free(out.ts);
     st_free(out.v);

@@ -249,12 +249,16 @@ void chunk_force_policy(int policy)
     __atomic_store_n(&forced_policy, policy, __ATOMIC_RELAXED);
 }
 
+int chunk_policy_in_force(int policy)
+{
+    int forced = __atomic_load_n(&forced_policy, __ATOMIC_RELAXED);
+    return forced >= 0 ? forced : policy;
+}
+
 size_t chunk_encode(uint8_t type, const int64_t *ts, const uint64_t *v, size_t n, int policy,
                     uint8_t *out, chunk_meta *m)
 {
-    int forced = __atomic_load_n(&forced_policy, __ATOMIC_RELAXED);
-    if (forced >= 0)
-        policy = forced;
+    policy = chunk_policy_in_force(policy);
     uint8_t *scratch = out + column_bound(0, n) + column_bound(type, n);
     m->zlen = 0;
     size_t tl = encode_column(0, (const uint64_t *)ts, n, policy, out, scratch, &m->ts_codec);

@@ -65,6 +65,8 @@ enum chunk_policy {
  * with; -1 (the default) restores the policy each caller asks for.  Not
  * thread-safe: call while nothing encodes. */
 void chunk_force_policy(int policy);
+/* The policy chunk_encode() applies when asked for this one. */
+int chunk_policy_in_force(int policy);
 
 /* 1 when a chunk of a series of this type may use these codecs. */
 int chunk_codecs_fit(uint8_t type, unsigned ts_codec, unsigned val_codec);

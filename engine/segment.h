@@ -26,6 +26,7 @@ typedef struct seg_info {
     int64_t tmin, tmax;            /* of the data */
     uint64_t size, points, chunks, index_len;
     uint32_t nseries;
+    uint64_t reused; /* from segw_finish: chunks copied as stored (segw_set_reuse) */
 } seg_info;
 
 /* Segment files are `<16 lowercase hex digits of the id>.seg` in seg/. */
@@ -40,6 +41,17 @@ int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_la
 /* Which codecs the writer tries (enum chunk_policy; CHUNK_BEST unless
  * set).  Call before the first segw_add(). */
 void segw_set_policy(seg_writer *w, int policy);
+/* A source of chunks encoded already: given the points of a chunk the
+ * writer is about to encode, it returns 1 with *m (all but data_off) and
+ * *data (chunk_stored_len(m) bytes) of a chunk holding exactly those
+ * points, encoded as chunk_encode() would under CHUNK_BEST, which the
+ * writer then copies; else 0.  Compaction's merge offers its inputs'
+ * chunks this way (most come out unchanged), saving their re-encoding. */
+typedef int (*segw_reuse_fn)(void *ctx, const int64_t *ts, const uint64_t *v, size_t n,
+                             chunk_meta *m /* OUT */, const uint8_t **data /* OUT */);
+/* Ask fn (NULL: none) for every chunk while the policy in force is
+ * CHUNK_BEST. */
+void segw_set_reuse(seg_writer *w, segw_reuse_fn fn, void *ctx);
 /* Add one series: n >= 1 points, timestamps strictly increasing and inside
  * the partition; ids strictly increasing from call to call. */
 int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
@@ -58,6 +70,11 @@ void segr_ref(seg_reader *r);
 void segr_unref(seg_reader *r);
 void segr_mark_obsolete(seg_reader *r);
 const seg_info *segr_info(const seg_reader *r);
+/* The file's format version (SEG_VERSION or older). */
+uint32_t segr_version(const seg_reader *r);
+/* The stored bytes of a chunk whose entry segr_next_chunk() returned
+ * (chunk_stored_len(m) of them, inside the file). */
+const uint8_t *segr_chunk_data(const seg_reader *r, const chunk_meta *m);
 const char *segr_path(const seg_reader *r);
 
 /* Position in one series' chunk list. */

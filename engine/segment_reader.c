@@ -603,6 +603,16 @@ static int decode_result(const seg_reader *r, const chunk_meta *m, int d)
                   d == -1 ? "checksum mismatch" : "data does not decode");
 }
 
+uint32_t segr_version(const seg_reader *r)
+{
+    return r->version;
+}
+
+const uint8_t *segr_chunk_data(const seg_reader *r, const chunk_meta *m)
+{
+    return r->base + m->data_off;
+}
+
 int segr_decode(const seg_reader *r, const chunk_meta *m, int64_t *ts, uint64_t *v)
 {
     return decode_result(r, m, chunk_decode(m, r->base + m->data_off, ts, v));

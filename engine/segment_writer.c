@@ -49,6 +49,9 @@ struct seg_writer {
     uint64_t points;
     int64_t tmin, tmax;
     int policy; /* enum chunk_policy */
+    segw_reuse_fn reuse;
+    void *reuse_ctx;
+    uint64_t reused;
 };
 
 static int flush_out(seg_writer *w)
@@ -107,9 +110,16 @@ void segw_set_policy(seg_writer *w, int policy)
     w->policy = policy;
 }
 
+void segw_set_reuse(seg_writer *w, segw_reuse_fn fn, void *ctx)
+{
+    w->reuse = fn;
+    w->reuse_ctx = ctx;
+}
+
 int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
              size_t n)
 {
+    segw_reuse_fn reuse = chunk_policy_in_force(w->policy) == CHUNK_BEST ? w->reuse : NULL;
     if (n == 0)
         return STRATA_OK;
     if (w->nser == w->cap_ser) {
@@ -141,8 +151,16 @@ int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const
             w->cap_ch = cap;
         }
         chunk_meta *m = &w->ch[w->nch];
-        m->data_off = w->written + w->out.len;
-        w->out.len += chunk_encode(type, ts + i, v + i, k, w->policy, buf_cursor(&w->out), m);
+        const uint8_t *pre;
+        if (reuse && reuse(w->reuse_ctx, ts + i, v + i, k, m, &pre) &&
+            chunk_stored_len(m) <= bound) {
+            memcpy(buf_cursor(&w->out), pre, chunk_stored_len(m));
+            w->out.len += chunk_stored_len(m);
+            w->reused++;
+        } else {
+            w->out.len += chunk_encode(type, ts + i, v + i, k, w->policy, buf_cursor(&w->out), m);
+        }
+        m->data_off = w->written + w->out.len - chunk_stored_len(m);
         w->nch++;
         s->nchunks++;
         i += k;
@@ -417,7 +435,7 @@ int segw_finish(seg_writer *w, seg_info *info)
     }
     if (info)
         *info = (seg_info){w->id,   w->part_first, w->part_last, w->tmin,  w->tmax,
-                           w->written, w->points,  w->nch,       ix.len, w->nser};
+                           w->written, w->points,  w->nch,       ix.len, w->nser, w->reused};
     os_close(w->fd);
     w->fd = -1;
     st_free(list_off);

@@ -2,10 +2,12 @@
  * check_segment.c — segment files, the catalog and the manifest on their
  * own: round trips, the chunk grid, and damage — every single-bit flip and
  * every truncation must be detected (STRATA_CORRUPT naming the file), never
- * crash, never read garbage as data.
+ * crash, never read garbage as data; a merge that copies its inputs' chunks
+ * writes the very bytes of a merge that encodes them afresh.
  */
 #include "tests/testutil.h"
 
+#include "compaction/compact.h"
 #include "engine/catalog.h"
 #include "engine/err.h"
 #include "engine/manifest.h"
@@ -281,6 +283,134 @@ static void make_catalog(const char *path, uint64_t *len1, uint64_t *len2)
     catalog_close(c);
 }
 
+/* ---- merging: chunks copied as stored ---------------------------------------- */
+
+#define HOUR_NS 3600000000000LL
+#define STEP_NS 10000000000LL
+
+typedef struct mpts {
+    int64_t ts[4000];
+    uint64_t v[4000];
+    size_t n;
+} mpts;
+
+static void mp_add(mpts *p, int64_t ts, uint64_t v)
+{
+    ck_assert_uint_lt(p->n, 4000);
+    p->ts[p->n] = ts;
+    p->v[p->n++] = v;
+}
+
+static uint64_t dec_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+/* newest wins: older inputs first in `in`, result sorted */
+static void mp_merge(const mpts *in, size_t k, mpts *out)
+{
+    out->n = 0;
+    for (size_t j = 0; j < k; j++)
+        for (size_t i = 0; i < in[j].n; i++) {
+            size_t at = 0;
+            while (at < out->n && out->ts[at] < in[j].ts[i])
+                at++;
+            if (at < out->n && out->ts[at] == in[j].ts[i]) {
+                out->v[at] = in[j].v[i];
+                continue;
+            }
+            ck_assert_uint_lt(out->n, 4000);
+            memmove(out->ts + at + 1, out->ts + at, (out->n - at) * sizeof *out->ts);
+            memmove(out->v + at + 1, out->v + at, (out->n - at) * sizeof *out->v);
+            out->ts[at] = in[j].ts[i];
+            out->v[at] = in[j].v[i];
+            out->n++;
+        }
+}
+
+static char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc(*n ? *n : 1);
+    ck_assert_uint_eq(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+START_TEST(test_merge_reuses_chunks)
+{
+    enum { NS = 3, NIN = 3 };
+    static mpts in[NS][NIN], want[NS];
+    const uint8_t types[NS] = {STRATA_F64, STRATA_I64, STRATA_BOOL};
+    memset(in, 0, sizeof in);
+    /* series 0, float64: A hours 0-2.5, B 2.5-5, C overwrites 10 points of
+     * hour 4 and adds a late one in hour 1 */
+    for (int64_t t = 0; t < 5 * HOUR_NS; t += STEP_NS)
+        mp_add(&in[0][t < 9000 * 1000000000LL ? 0 : 1], t,
+               dec_bits(20.0 + (double)((t / STEP_NS) % 50) / 10.0));
+    mp_add(&in[0][2], HOUR_NS + 5000000000LL, dec_bits(99.25));
+    for (int i = 1; i <= 10; i++)
+        mp_add(&in[0][2], 4 * HOUR_NS + i * STEP_NS, dec_bits(-1.5 * i));
+    /* series 1, int64: B alone, hours 2.5-5 */
+    for (int64_t t = 9000 * 1000000000LL; t < 5 * HOUR_NS; t += STEP_NS)
+        mp_add(&in[1][1], t, (uint64_t)(t / STEP_NS * 3));
+    /* series 2, bool: A and C the same points in hour 0 */
+    for (int64_t t = 0; t < HOUR_NS; t += STEP_NS) {
+        mp_add(&in[2][0], t, (t / STEP_NS) % 3 == 0);
+        mp_add(&in[2][2], t, (t / STEP_NS) % 3 == 0);
+    }
+    char *dir = tu_tmpdir();
+    seg_reader *rd[NIN];
+    for (size_t j = 0; j < NIN; j++) {
+        char name[64];
+        snprintf(name, sizeof name, "%016zx.seg", j + 1);
+        char *path = tu_path(dir, name);
+        seg_writer *w;
+        ck_assert_int_eq(segw_open(path, j + 1, 0, 86400000000000LL - 1, &w), STRATA_OK);
+        for (uint32_t s = 0; s < NS; s++)
+            if (in[s][j].n)
+                ck_assert_int_eq(segw_add(w, s, types[s], in[s][j].ts, in[s][j].v, in[s][j].n),
+                                 STRATA_OK);
+        ck_assert_int_eq(segw_finish(w, NULL), STRATA_OK);
+        ck_assert_int_eq(segr_open(path, &rd[j]), STRATA_OK);
+        free(path);
+    }
+    char *merged = tu_path(dir, "0000000000000009.seg"), *fresh = tu_path(dir, "fresh.seg");
+    seg_info mi, fi;
+    int rc = compact_merge(rd, NIN, merged, 9, 0, 86400000000000LL - 1, NULL, NULL, &mi);
+    ck_assert_msg(rc == STRATA_OK, "merge: %s", st_errmsg());
+    seg_writer *w;
+    ck_assert_int_eq(segw_open(fresh, 9, 0, 86400000000000LL - 1, &w), STRATA_OK);
+    for (uint32_t s = 0; s < NS; s++) {
+        mp_merge(in[s], NIN, &want[s]);
+        ck_assert_int_eq(segw_add(w, s, types[s], want[s].ts, want[s].v, want[s].n), STRATA_OK);
+    }
+    ck_assert_int_eq(segw_finish(w, &fi), STRATA_OK);
+    /* hours 0 and 3 of series 0, all three of series 1, hour 0 of series 2 */
+    ck_assert_uint_eq(mi.chunks, 9);
+    ck_assert_uint_eq(mi.reused, 6);
+    ck_assert_uint_eq(fi.reused, 0);
+    size_t na, nb;
+    char *a = read_all(merged, &na), *b = read_all(fresh, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert(memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    for (size_t j = 0; j < NIN; j++)
+        segr_unref(rd[j]);
+    free(merged);
+    free(fresh);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_catalog_reload_and_damage)
 {
     char *dir = tu_tmpdir();
@@ -425,6 +555,7 @@ Suite *segment_suite(void)
     tcase_add_test(t, test_segment_roundtrip_and_grid);
     tcase_add_test(t, test_segment_every_bit_flip);
     tcase_add_test(t, test_segment_statistics);
+    tcase_add_test(t, test_merge_reuses_chunks);
     tcase_add_test(t, test_catalog_reload_and_damage);
     tcase_add_test(t, test_manifest_edits_torn_and_damaged);
     suite_add_tcase(s, t);
