@@ -38,17 +38,23 @@ static inline void put_u16(uint8_t **p, uint16_t v)
     *p += 2;
 }
 
+/* One store each on little-endian hosts (gcc does not merge the byte
+ * stores of a shift loop). */
 static inline void put_u32(uint8_t **p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        (*p)[i] = (uint8_t)(v >> (8 * i));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    memcpy(*p, &v, 4);
     *p += 4;
 }
 
 static inline void put_u64(uint8_t **p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        (*p)[i] = (uint8_t)(v >> (8 * i));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    memcpy(*p, &v, 8);
     *p += 8;
 }
 
@@ -91,9 +97,11 @@ static inline uint32_t load_u32(const uint8_t *p)
 
 static inline uint64_t load_u64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
     return v;
 }
 
