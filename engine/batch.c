@@ -349,6 +349,8 @@ void strata_batch_free(strata_batch *b)
     st_free(b->lt_map);
     st_free(b->ls);
     st_free(b->ls_map);
+    st_free(b->ls_count);
+    st_free(b->ls_touched);
     st_free(b->vals);
     st_free(b->tags);
     st_free(b->line);

@@ -59,6 +59,10 @@ struct strata_batch {
     lseries *ls;
     uint32_t nls, cap_ls;
     uint32_t *ls_map, ls_map_cap;
+    /* the write path's scratch: values per lseries (zero between uses) and
+     * the lseries a batch touched */
+    uint32_t *ls_count, *ls_touched;
+    uint32_t cap_count;
     /* content */
     bval *vals;
     size_t nvals, cap_vals, npoints;

@@ -474,7 +474,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
         goto fail;
     if (!db->read_only && (rc = remove_orphans(db)) != STRATA_OK)
         goto fail;
-    db->hpool = head_pool_new(2 * opts->head_budget_bytes);
+    db->hpool = head_pool_new(opts->head_budget_bytes);
     db->active = db->hpool ? head_new(db->hpool) : NULL;
     db->idem = idem_new(opts->idem_window_ns, opts->idem_max_keys);
     if (!db->active || !db->idem) {

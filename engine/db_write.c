@@ -139,6 +139,52 @@ static int ack_duplicate(strata_db *db, strata_batch *b, uint64_t lsn)
     return STRATA_OK;
 }
 
+/* An upper bound of the bytes the active head allocates for the batch's
+ * values: per series, the blocks its new points need.  O(values). */
+static int batch_growth(strata_db *db, strata_batch *b, size_t *out)
+{
+    if (b->cap_count < b->nls) {
+        uint32_t cap = b->nls, *c = st_realloc(b->ls_count, (size_t)cap * sizeof *c);
+        if (c)
+            b->ls_count = c;
+        uint32_t *t = c ? st_realloc(b->ls_touched, (size_t)cap * sizeof *t) : NULL;
+        if (!t)
+            return st_err(STRATA_NOMEM, "out of memory writing a batch");
+        b->ls_touched = t;
+        memset(c + b->cap_count, 0, (size_t)(cap - b->cap_count) * sizeof *c);
+        b->cap_count = cap;
+    }
+    uint32_t nt = 0;
+    for (size_t i = 0; i < b->nvals; i++) {
+        uint32_t ls = b->vals[i].ls;
+        if (b->ls_count[ls]++ == 0)
+            b->ls_touched[nt++] = ls;
+    }
+    size_t g = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        uint32_t ls = b->ls_touched[i];
+        g += head_growth(db->active, b->ls[ls].db_sid, b->ls_count[ls]);
+        b->ls_count[ls] = 0;
+    }
+    *out = g;
+    return STRATA_OK;
+}
+
+/* Freeze the head before a batch that would take it past the flush
+ * threshold (its blocks grow by a factor of four, so a batch can multiply
+ * what the head holds): the head budget then holds for what is allocated,
+ * not just for what was there before the batch. */
+static int make_room(strata_db *db, strata_batch *b)
+{
+    if (head_points(db->active) == 0)
+        return STRATA_OK;
+    size_t g = 0;
+    int rc = batch_growth(db, b, &g);
+    if (rc == STRATA_OK && head_bytes(db->active) + g > db->flush_threshold)
+        rc = db_freeze(db, 0);
+    return rc;
+}
+
 int strata_db_write(strata_db *db, strata_batch *b)
 {
     if (!db || !b)
@@ -174,6 +220,8 @@ int strata_db_write(strata_db *db, strata_batch *b)
     rc = db->opts.max_lateness_ns > 0 ? check_lateness(db, b) : STRATA_OK;
     if (rc == STRATA_OK)
         rc = batch_resolve(b);
+    if (rc == STRATA_OK)
+        rc = make_room(db, b);
     if (rc == STRATA_OK)
         rc = encode_record(db, b, now);
     if (rc == STRATA_OK && b->keylen)

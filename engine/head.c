@@ -65,6 +65,12 @@ static size_t block_size(uint32_t cap)
     return sizeof(hblock) + (size_t)cap * (sizeof(int64_t) + sizeof(uint64_t));
 }
 
+/* The capacity of the block after one of cap points (0: the first). */
+static uint32_t next_cap(uint32_t cap)
+{
+    return cap ? (cap * 4 < BLOCK_MAX ? cap * 4 : BLOCK_MAX) : 8;
+}
+
 /* The free list of a capacity: 8 -> 0, 32 -> 1, ..., 2048 -> 4, BLOCK_MAX -> 5. */
 static unsigned block_class(uint32_t cap)
 {
@@ -252,7 +258,7 @@ int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
     }
     hblock *b = s->last;
     if (!b || b->n == b->cap) {
-        uint32_t cap = b ? (b->cap * 4 < BLOCK_MAX ? b->cap * 4 : BLOCK_MAX) : 8;
+        uint32_t cap = next_cap(b ? b->cap : 0);
         hblock *nb = block_new(h, cap);
         if (!nb)
             return st_err(STRATA_NOMEM, "out of memory in the head");
@@ -273,6 +279,20 @@ int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
     if (ts > h->tmax)
         h->tmax = ts;
     return STRATA_OK;
+}
+
+size_t head_growth(const head *h, uint32_t sid, uint32_t add)
+{
+    const head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
+    size_t g = s ? 0 : sizeof(head_series) + sizeof(uint32_t) + sizeof(head_series *);
+    uint32_t cap = s && s->last ? s->last->cap : 0, room = s && s->last ? cap - s->last->n : 0;
+    while (add > room) {
+        add -= room;
+        cap = next_cap(cap);
+        g += block_size(cap);
+        room = cap;
+    }
+    return g;
 }
 
 size_t head_bytes(const head *h)

@@ -47,6 +47,9 @@ void head_free(head *h);
 int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v);
 
 size_t head_bytes(const head *h);
+/* The bytes head_append() would allocate for `add` more points of series
+ * sid (an upper bound: a rewrite of the newest point allocates nothing). */
+size_t head_growth(const head *h, uint32_t sid, uint32_t add);
 uint64_t head_points(const head *h);
 int64_t head_tmin(const head *h); /* INT64_MAX when empty */
 int64_t head_tmax(const head *h); /* INT64_MIN when empty */

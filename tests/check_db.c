@@ -779,6 +779,48 @@ START_TEST(test_memory_budget)
 }
 END_TEST
 
+/* Many series growing in step: every batch gives each of 1000 series 40
+ * points, so one batch takes all of them across a block boundary at once
+ * (blocks grow fourfold).  The head is frozen before such a batch, never
+ * after it has passed the budget. */
+START_TEST(test_memory_budget_lockstep)
+{
+    char *dir = tu_tmpdir();
+    const size_t budget = 2 << 20;
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, budget);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    char dev[16];
+    size_t max_head = 0;
+    for (int round = 0; round < 30; round++) {
+        for (int d = 0; d < 1000; d++) {
+            snprintf(dev, sizeof dev, "d%d", d);
+            for (int i = 0; i < 40; i++)
+                write_f64(db, b, "lock", dev, "v", (int64_t)(round * 40 + i) * 1000000000LL,
+                          round + i + d);
+        }
+        ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+        strata_batch_clear(b);
+        strata_stats st;
+        strata_db_stats(db, &st);
+        max_head = st.head_bytes > max_head ? st.head_bytes : max_head;
+    }
+    ck_assert_msg(max_head <= budget, "head used %zu bytes, budget %zu", max_head, budget);
+    strata_batch_free(b);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    db = open_db(dir, STRATA_SYNC_NONE, budget);
+    model m = {0};
+    for (int round = 0; round < 30; round++)
+        for (int i = 0; i < 40; i++)
+            model_add(&m, (int64_t)(round * 40 + i) * 1000000000LL, f2b(round + i + 417));
+    expect_series(db, "lock,device=d417 v", &m, INT64_MIN, INT64_MAX);
+    free(m.p);
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_locks_readonly_options)
 {
     char *dir = tu_tmpdir();
@@ -1090,6 +1132,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_names_validated);
     tcase_add_test(t, test_concurrent_writers_and_readers);
     tcase_add_test(t, test_memory_budget);
+    tcase_add_test(t, test_memory_budget_lockstep);
     tcase_add_test(t, test_locks_readonly_options);
     tcase_add_test(t, test_allocation_failures);
     tcase_add_test(t, test_io_error_during_flush);
