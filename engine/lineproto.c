@@ -372,12 +372,36 @@ size_t lp_series_prefix(const char *line, size_t len)
 {
     if (len == 0 || len >= UINT32_MAX || line[0] == ' ' || line[0] == '\t' || line[0] == '#')
         return 0;
-    const char *end = trimmed_end(line, len);
-    const char *sp = memchr(line, ' ', (size_t)(end - line));
-    if (!sp || memchr(line, '\\', (size_t)(sp - line)) || memchr(line, '\0', (size_t)(sp - line)) ||
-        memchr(line, '\r', (size_t)(sp - line)))
-        return 0;
-    return (size_t)(sp - line);
+    const char *end = trimmed_end(line, len), *p = line, *sp = NULL;
+    /* one pass: the first space, no backslash before it, no NUL or CR at all */
+#ifdef __SSE2__
+    const __m128i vsp = _mm_set1_epi8(' '), vbs = _mm_set1_epi8('\\'), vcr = _mm_set1_epi8('\r'),
+                  vz = _mm_setzero_si128();
+    for (; end - p >= 16; p += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vz), _mm_cmpeq_epi8(v, vcr))))
+            return 0;
+        if (sp)
+            continue;
+        unsigned ms = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vsp));
+        unsigned mb = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, vbs));
+        if (ms) {
+            unsigned first = (unsigned)__builtin_ctz(ms);
+            if (mb & ((1u << first) - 1))
+                return 0;
+            sp = p + first;
+        } else if (mb) {
+            return 0;
+        }
+    }
+#endif
+    for (; p < end; p++) {
+        if (*p == '\0' || *p == '\r' || (!sp && *p == '\\'))
+            return 0;
+        if (!sp && *p == ' ')
+            sp = p;
+    }
+    return sp ? (size_t)(sp - line) : 0;
 }
 
 int lp_parse_known(const char *line, size_t len, size_t at, strata_precision prec, lp_line *out,
@@ -390,12 +414,6 @@ int lp_parse_known(const char *line, size_t len, size_t at, strata_precision pre
     if ((unsigned)prec > STRATA_PRECISION_S)
         return fail(err, line, line, "invalid precision %d", (int)prec);
     const char *end = trimmed_end(line, len), *p = line + at;
-    const char *bad = memchr(p, '\0', (size_t)(end - p));
-    const char *cr = memchr(p, '\r', (size_t)(bad ? bad - p : end - p));
-    if (cr)
-        return fail(err, line, cr, "carriage return inside the line");
-    if (bad)
-        return fail(err, line, bad, "NUL byte inside the line");
     out->series_raw = span(line, p, 0, 0);
     return parse_tail(line, end, p, prec, out, err);
 }

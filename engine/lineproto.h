@@ -94,10 +94,12 @@ int lp_parse(const char *line, size_t len, strata_precision prec, lp_line *out /
 /* The fast path for a line whose series text is known (cached) already:
  * the length of line[0..len)'s series text (its measurement and tags, up to
  * the space before the fields) when that text has no escapes and the line
- * no leading blank or comment, else 0.  lp_parse_known() then parses the
- * rest, from line[at] (the space), exactly as lp_parse would; tag spans are
- * left unset (ntags 0).  Use it only for a series text that lp_parse has
- * accepted before: the same bytes parse the same way. */
+ * no leading blank or comment, no NUL and no carriage return (but the one
+ * a line may end with), else 0.  lp_parse_known() then parses the rest,
+ * from line[at] (the space, at from lp_series_prefix), exactly as lp_parse
+ * would; tag spans are left unset (ntags 0).  Use it only for a series
+ * text that lp_parse has accepted before: the same bytes parse the same
+ * way. */
 size_t lp_series_prefix(const char *line, size_t len);
 int lp_parse_known(const char *line, size_t len, size_t at, strata_precision prec,
                    lp_line *out /* OUT */, strata_lp_error *err /* OUT */);
