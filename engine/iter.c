@@ -33,6 +33,7 @@
 #include "engine/err.h"
 #include "engine/segment_format.h"
 
+#include <stddef.h>
 #include <string.h>
 
 typedef struct src {
@@ -71,11 +72,12 @@ struct strata_iter {
     src *s;
     size_t ns, cap;
     int err;
-    /* strata_iter_next() serves single points from this block */
+    size_t nn, npos; /* strata_iter_next()'s place in nts/nv */
+    iter_stats stats;
+    /* strata_iter_next() serves single points from this block (last: an
+     * open clears only what comes before it) */
     int64_t nts[NEXT_BUF];
     uint64_t nv[NEXT_BUF];
-    size_t nn, npos;
-    iter_stats stats;
 };
 
 static int in_range(const strata_iter *it, int64_t t)
@@ -517,9 +519,10 @@ int iter_open_ex(strata_db *db, uint64_t series_id, int64_t from, int64_t to, it
     cat_series_info info;
     if (series_id >= CAT_NONE || catalog_series_info(db->cat, (uint32_t)series_id, &info))
         return st_err(STRATA_NOTFOUND, "no series with id %llu", (unsigned long long)series_id);
-    strata_iter *it = st_calloc(1, sizeof *it);
+    strata_iter *it = st_malloc(sizeof *it);
     if (!it)
         return st_err(STRATA_NOMEM, "out of memory opening an iterator");
+    memset(it, 0, offsetof(strata_iter, nts));
     it->db = db;
     it->sid = (uint32_t)series_id;
     it->type = info.type;
