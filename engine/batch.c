@@ -836,6 +836,8 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
 int batch_resolve(strata_batch *b)
 {
     catalog *c = b->cat;
+    if (!b->new_series) /* every value's series had its database id when added */
+        return STRATA_OK;
     /* Pass 1: look up what the database already has; check types. */
     for (size_t i = 0; i < b->nvals; i++) {
         lseries *s = &b->ls[b->vals[i].ls];
