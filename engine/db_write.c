@@ -3,8 +3,11 @@
  * to the active head, and is acknowledged once its sync policy is met.
  *
  * Under write_mu, in order: resolve the batch's series (creating new ones),
- * encode the record (new definitions + samples), append it to the log,
- * apply it to the head, decide whether to flush.  Then, outside the lock,
+ * freeze the head first if the batch would take it past the flush
+ * threshold (make_room: before the record is logged, so that a record and
+ * its values always belong to the same head), encode the record (new
+ * definitions + samples), append it to the log, apply it to the head,
+ * decide whether to flush.  Then, outside the lock,
  * wait for the log (group commit).  A record's definitions are exactly the
  * catalog entries created since the previous record (logged_* watermarks),
  * so a definition reaches the log even if the write that created it

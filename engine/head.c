@@ -59,7 +59,6 @@ struct head {
     int64_t tmin, tmax;
 };
 
-
 static size_t block_size(uint32_t cap)
 {
     return sizeof(hblock) + (size_t)cap * (sizeof(int64_t) + sizeof(uint64_t));
@@ -75,6 +74,14 @@ static uint32_t next_cap(uint32_t cap)
 static unsigned block_class(uint32_t cap)
 {
     return cap == BLOCK_MAX ? NCLASS - 1 : (unsigned)(__builtin_ctz(cap) - 3) / 2;
+}
+
+static void blocks_free(hblock *b)
+{
+    for (hblock *n; b; b = n) {
+        n = b->next;
+        st_free(b);
+    }
 }
 
 head_pool *head_pool_new(size_t limit)
@@ -101,10 +108,7 @@ void head_pool_unref(head_pool *p)
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
     for (unsigned c = 0; c < NCLASS; c++)
-        for (hblock *b = p->free[c], *n; b; b = n) {
-            n = b->next;
-            st_free(b);
-        }
+        blocks_free(p->free[c]);
     pthread_mutex_destroy(&p->mu);
     st_free(p);
 }
@@ -131,17 +135,14 @@ head *head_new(head_pool *pool)
     return h;
 }
 
-/* Give the blocks of a chain back: to the pool while it may keep them,
- * else to the allocator.  Called with the pool's mutex held when pool. */
-static void blocks_release(head_pool *pool, hblock *b)
+/* Give the blocks of a chain back to the pool while it may keep them;
+ * the others are chained onto *spill, for the allocator.  Called with the
+ * pool's mutex held. */
+static void blocks_release(head_pool *pool, hblock *b, hblock **spill)
 {
     for (hblock *n; b; b = n) {
         n = b->next;
         size_t size = block_size(b->cap);
-        if (!pool) {
-            st_free(b);
-            continue;
-        }
         pool->live -= size;
         if (pool->live + pool->kept + size <= pool->limit) {
             unsigned c = block_class(b->cap);
@@ -150,7 +151,8 @@ static void blocks_release(head_pool *pool, hblock *b)
             pool->free[c] = b;
             pool->kept += size;
         } else {
-            st_free(b);
+            b->next = *spill;
+            *spill = b;
         }
     }
 }
@@ -159,17 +161,22 @@ void head_free(head *h)
 {
     if (!h)
         return;
+    hblock *spill = NULL;
     if (h->pool)
         pthread_mutex_lock(&h->pool->mu);
     for (uint32_t i = 0; i < h->nsids; i++) {
         head_series *s = h->by_sid[h->sids[i]];
-        blocks_release(h->pool, s->first);
-        st_free(s);
+        if (h->pool)
+            blocks_release(h->pool, s->first, &spill);
+        else
+            blocks_free(s->first);
     }
-    if (h->pool) {
+    if (h->pool)
         pthread_mutex_unlock(&h->pool->mu);
-        head_pool_unref(h->pool);
-    }
+    blocks_free(spill);
+    for (uint32_t i = 0; i < h->nsids; i++)
+        st_free(h->by_sid[h->sids[i]]);
+    head_pool_unref(h->pool);
     st_free(h->by_sid);
     st_free(h->sids);
     st_free(h);

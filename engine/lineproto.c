@@ -14,6 +14,12 @@
  * Duplicate tag keys are found by comparing raw spans: unescaping is
  * injective on valid keys (every output byte comes from exactly one input
  * form), so equal raw text means equal keys and vice versa.
+ *
+ * Known series text (lp_series_prefix, lp_parse_known): a batch that has
+ * seen a line's measurement and tags, byte for byte, skips their parsing;
+ * one SSE2 pass finds where they end and rules out escapes before that
+ * and NUL or carriage return anywhere, and the shared tail parser
+ * (parse_tail) reads the fields and the timestamp as lp_parse does.
  */
 #include "engine/lineproto.h"
 
