@@ -748,7 +748,8 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
 {
     if (!b || (!line && len) || !err)
         return st_err(STRATA_MISUSE, "strata_batch_add_lp: NULL argument");
-    memset(err, 0, sizeof *err);
+    err->column = 0; /* and an empty message: not all 160 bytes, this runs per line */
+    err->message[0] = '\0';
     if (!b->line) {
         b->line = st_malloc(sizeof *b->line);
         if (!b->line)
