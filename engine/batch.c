@@ -758,8 +758,9 @@ int strata_batch_add_lp(strata_batch *b, const char *line, size_t len, strata_pr
     lp_line *ln = b->line;
     /* a series text seen before skips the parsing of its tags */
     uint32_t lt = known_tagset(b, line, len);
-    if ((lt == CAT_NONE ? lp_parse(line, len, precision, ln, err)
-                        : lp_parse_known(line, len, b->lt[lt].raw_len - 1, precision, ln, err)) != 0)
+    if ((lt == CAT_NONE
+             ? lp_parse(line, len, precision, ln, err)
+             : lp_parse_known(line, len, b->lt[lt].raw_len - 1, precision, ln, err)) != 0)
         return st_err(STRATA_ERROR_PARSE, "column %u: %s", err->column, err->message);
     if (ln->blank)
         return STRATA_OK;

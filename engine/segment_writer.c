@@ -434,8 +434,8 @@ int segw_finish(seg_writer *w, seg_info *info)
         goto fail;
     }
     if (info)
-        *info = (seg_info){w->id,   w->part_first, w->part_last, w->tmin,  w->tmax,
-                           w->written, w->points,  w->nch,       ix.len, w->nser, w->reused};
+        *info = (seg_info){w->id,     w->part_first, w->part_last, w->tmin, w->tmax,  w->written,
+                           w->points, w->nch,        ix.len,       w->nser, w->reused};
     os_close(w->fd);
     w->fd = -1;
     st_free(list_off);

@@ -473,9 +473,9 @@ START_TEST(test_lp_field_positions)
     strata_batch_new(db, &b);
     strata_lp_error e;
     const char *ok[] = {
-        "m,k=a x=1,y=2 1",   "m,k=a y=3,x=4 2",   "m,k=a x=5,y=6 3", "m,k=b y=7,x=8 3",
-        "m,k=a x\\ y=9 4", "m,k=a x=10,y=11 5", "m,k=a w=12 6",    "m,k=a z=13 7",
-        "m,k=a x=14 8",
+        "m,k=a x=1,y=2 1", "m,k=a y=3,x=4 2", "m,k=a x=5,y=6 3",
+        "m,k=b y=7,x=8 3", "m,k=a x\\ y=9 4", "m,k=a x=10,y=11 5",
+        "m,k=a w=12 6",    "m,k=a z=13 7",    "m,k=a x=14 8",
     };
     const char *bad[] = {"m,k=a x=1i 9", "m,k=a z=1,x=2i 9", "m,k=a w=1,y=true 9"};
     for (size_t i = 0; i < 3; i++)

@@ -485,8 +485,8 @@ static void same_as_known(const char *line, size_t n, strata_precision prec, int
                  e->column, e->message);
         return;
     }
-    TU_CHECK(K.nfields == L.nfields && K.has_ts == L.has_ts && (!L.has_ts || (K.ts == L.ts &&
-                                                                          K.ts_col == L.ts_col)),
+    TU_CHECK(K.nfields == L.nfields && K.has_ts == L.has_ts &&
+                 (!L.has_ts || (K.ts == L.ts && K.ts_col == L.ts_col)),
              "'%.*s': fields or time differ", (int)n, line);
     TU_CHECK(K.series_raw.p == L.series_raw.p && K.series_raw.len == L.series_raw.len,
              "'%.*s': series text", (int)n, line);
