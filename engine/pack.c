@@ -130,10 +130,18 @@ static unsigned best_width(const unsigned cnt[65], unsigned maxb, unsigned r, si
 {
     size_t best = (size_t)r * maxb;
     unsigned bw = maxb;
+    /* Exceptions at width w cost sum over b > w of cnt[b] * exc_cost(b, w)
+     * bytes: ne (their count, the gaps) plus hi (their high parts, (b - w +
+     * 6) / 7 bytes each).  From w + 1 to w, residuals of width w + 1 join
+     * with one byte each, and the high part of those with b - w a multiple
+     * of 7 grows by a byte: cls[k] counts the exceptions with b % 7 == k. */
+    size_t ne = 0, hi = 0, cls[7] = {0};
     for (unsigned w = maxb; w-- > 0;) {
-        size_t excbits = 0;
-        for (unsigned b = w + 1; b <= maxb; b++)
-            excbits += (size_t)cnt[b] * exc_cost(b, w) * 8;
+        unsigned nb = w + 1;
+        hi += cls[nb % 7] + cnt[nb];
+        ne += cnt[nb];
+        cls[nb % 7] += cnt[nb];
+        size_t excbits = (ne + hi) * 8;
         if (excbits >= best)
             break; /* narrower widths only add exceptions */
         size_t c = (size_t)r * w + excbits;
