@@ -9,7 +9,8 @@
  * sorts (stable) and keeps, for each timestamp, the value written last.
  *
  * Memory: head_bytes() counts every byte the head allocated; the database
- * flushes when it passes its budget.  The heads of one database draw their
+ * freezes the head before a write whose head_growth() would take it past
+ * its flush threshold (half the budget).  The heads of one database draw their
  * blocks from a shared pool: a freed head's blocks go back to it (up to
  * the pool's limit on the bytes of blocks in heads plus blocks kept) and the
  * next head reuses them, so a stream of flushes does not hand memory to
@@ -36,7 +37,7 @@ typedef struct head_pool head_pool;
  * last of them and the creator's reference are gone. */
 head_pool *head_pool_new(size_t limit);
 void head_pool_unref(head_pool *p);
-/* Bytes of blocks the pool keeps now (for statistics). */
+/* Bytes of blocks the pool keeps now (tests). */
 size_t head_pool_kept(head_pool *p);
 
 /* A new empty head drawing on pool (NULL: plain allocations). */
