@@ -624,6 +624,7 @@ int strata_db_stats(strata_db *db, strata_stats *out)
     out->head_points += head_points(db->active);
     out->head_bytes += head_bytes(db->active);
     pthread_rwlock_unlock(&db->head_lock);
+    out->head_kept_bytes = db->hpool ? head_pool_kept(db->hpool) : 0;
     out->wal_bytes = db->wal ? wal_size(db->wal) : 0;
     out->flushes = atomic_load(&db->flushes);
     out->wal_torn_bytes = db->wal_torn_bytes;

@@ -37,7 +37,7 @@ typedef struct head_pool head_pool;
  * last of them and the creator's reference are gone. */
 head_pool *head_pool_new(size_t limit);
 void head_pool_unref(head_pool *p);
-/* Bytes of blocks the pool keeps now (tests). */
+/* Bytes of blocks the pool keeps now (strata_stats.head_kept_bytes). */
 size_t head_pool_kept(head_pool *p);
 
 /* A new empty head drawing on pool (NULL: plain allocations). */

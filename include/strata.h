@@ -278,6 +278,9 @@ typedef struct strata_stats {
                                  one, with no series to keep, has no file) */
     uint64_t rollup_bytes;    /* the total size of their files */
     uint64_t rollups_stale;   /* of them, waiting to be rebuilt */
+    uint64_t head_kept_bytes; /* memory of flushed heads kept for the next
+                                 ones (within head_budget_bytes, with
+                                 head_bytes) */
 } strata_stats;
 STRATA_API int strata_db_stats(strata_db *db, strata_stats *out /* OUT */);
 
