@@ -718,7 +718,6 @@ START_TEST(test_retention)
 }
 END_TEST
 
-/* The settings edit of FORMAT.md §7.2, byte for byte. */
 /* A point stamped decades ahead (a device with a wrong clock) is stored,
  * but the frontier counts only up to the wall clock plus a day: retention
  * keeps the last week of real time instead of expiring everything, and the
@@ -782,6 +781,7 @@ START_TEST(test_future_clock)
 }
 END_TEST
 
+/* The settings edit of FORMAT.md §7.2, byte for byte. */
 START_TEST(test_retention_edit_bytes)
 {
     char *dir = tu_tmpdir();
