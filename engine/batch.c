@@ -680,28 +680,32 @@ static uint32_t field_hint(const strata_batch *b, uint32_t lt, uint32_t i, const
 
 /* The cached tag set of a line whose series text (lp_series_prefix) the
  * batch has seen, else CAT_NONE. */
+/* The raw cache key of a line's series text (RAW_LP, then the text, as
+ * the line wrote it) into raw[0..n]; returns its hash. */
+static uint64_t lp_raw_key(const char *text, size_t n, char *raw)
+{
+    raw[0] = RAW_LP;
+    memcpy(raw + 1, text, n);
+    return catalog_hash(raw, n + 1);
+}
+
 static uint32_t known_tagset(const strata_batch *b, const char *line, size_t len)
 {
     size_t n = lp_series_prefix(line, len);
     char raw[512];
     if (n == 0 || n + 1 > sizeof raw)
         return CAT_NONE;
-    raw[0] = RAW_LP;
-    memcpy(raw + 1, line, n);
-    return lt_find(b, raw, n + 1, catalog_hash(raw, n + 1));
+    return lt_find(b, raw, n + 1, lp_raw_key(line, n, raw));
 }
 
 static int lp_tagset(strata_batch *b, const lp_line *ln, uint32_t *out)
 {
-    /* raw key: 0x02 followed by the line's own measurement-and-tags text */
     size_t rl = (size_t)ln->series_raw.len + 1;
     char stackraw[512];
     char *raw = rl <= sizeof stackraw ? stackraw : st_malloc(rl);
     if (!raw)
         return st_err(STRATA_NOMEM, "out of memory in a batch");
-    raw[0] = RAW_LP;
-    memcpy(raw + 1, ln->series_raw.p, ln->series_raw.len);
-    uint64_t h = catalog_hash(raw, rl);
+    uint64_t h = lp_raw_key(ln->series_raw.p, ln->series_raw.len, raw);
     uint32_t lt = lt_find(b, raw, rl, h);
     int rc = STRATA_OK;
     if (lt != CAT_NONE) {
