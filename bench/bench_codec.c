@@ -75,6 +75,7 @@ typedef struct encset {
     uint8_t **buf;
     size_t *len; /* CODEC_NA: not taken */
     chunk_meta *meta;
+    codec_ends *ends; /* each chunk's first and last word, as a chunk's statistics give them */
     uint64_t bytes, values, all;
     int registered;
 } encset;
@@ -157,6 +158,7 @@ static void encode_set(dataset *d, unsigned id)
     e->buf = calloc(d->nch + 1, sizeof *e->buf);
     e->len = calloc(d->nch + 1, sizeof *e->len);
     e->meta = calloc(d->nch + 1, sizeof *e->meta);
+    e->ends = calloc(d->nch + 1, sizeof *e->ends);
     for (size_t k = 0; k < d->nch; k++) {
         const chunkref *c = &d->ch[k];
         if (id == CHOSEN) {
@@ -173,6 +175,7 @@ static void encode_set(dataset *d, unsigned id)
         if (!col)
             continue;
         e->all += c->n;
+        e->ends[k] = (codec_ends){col[0], col[c->n - 1]};
         e->buf[k] = malloc(codec_get(codec_of(id))->bound(c->n) + 1);
         size_t len = codec_get(codec_of(id))->encode(col, c->n, e->buf[k]);
         e->len[k] = len;
@@ -382,9 +385,7 @@ static int pass(dataset *d, unsigned id, int decode)
                 chunk_encode(c->type, c->ts, c->v, c->n, CHUNK_BEST, scratch_b, &m);
             }
         } else if (decode) {
-            const uint64_t *col = column(codec_of(id), c);
-            codec_ends ends = {col[0], col[c->n - 1]};
-            if (codec_get(codec_of(id))->decode(e->buf[k], e->len[k], c->n, &ends, scratch_v))
+            if (codec_get(codec_of(id))->decode(e->buf[k], e->len[k], c->n, &e->ends[k], scratch_v))
                 return -1;
         } else {
             codec_get(codec_of(id))->encode(column(codec_of(id), c), c->n, scratch_b);

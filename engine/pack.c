@@ -793,6 +793,9 @@ static long decode(const uint8_t *in, size_t len, size_t m, int x0_known, uint64
 {
     const uint8_t *p = in, *end = in + len;
     uint8_t head;
+    /* the pack's cache lines are loaded while its header is read */
+    for (size_t at = 64; at < len; at += 64)
+        __builtin_prefetch(in + at, 0, 3);
     if (m == 0 || m > PACK_MAX_VALUES || get_u8(&p, end, &head) || (head & HEAD_RESERVED))
         return -1;
     unsigned o = head & HEAD_ORDER, wbits = (head >> HEAD_WBITS_SHIFT) & 7;
