@@ -185,6 +185,23 @@ static void encode_set(dataset *d, unsigned id)
         e->values += c->n;
     }
     pack_set_orders(7);
+    /* then all in one buffer, in chunk order, as a segment file holds them
+     * (chunks in separate allocations scatter the decoder's reads) */
+    size_t total = 0;
+    for (size_t k = 0; k < d->nch; k++)
+        total += e->buf[k] && e->len[k] != CODEC_NA ? e->len[k] : 0;
+    uint8_t *arena = malloc(total + 1), *at = arena;
+    for (size_t k = 0; k < d->nch; k++) {
+        if (e->buf[k] && e->len[k] != CODEC_NA) {
+            memcpy(at, e->buf[k], e->len[k]);
+            free(e->buf[k]);
+            e->buf[k] = at;
+            at += e->len[k];
+        } else {
+            free(e->buf[k]);
+            e->buf[k] = NULL;
+        }
+    }
 }
 
 /* Flushed segment files of the data set, one per partition, written with
