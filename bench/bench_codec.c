@@ -420,7 +420,7 @@ static int pass(dataset *d, unsigned id, int decode)
  * whole measurement (a few seconds) rather than taken in one burst that a
  * busy moment of the machine can cover entirely. */
 #define TABLE_ENC 3
-#define TABLE_DEC 10
+#define TABLE_DEC 20
 static double best_s[NSETS][NCOL][2];
 
 static void table_rates(void)
