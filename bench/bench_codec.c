@@ -6,7 +6,9 @@
  * writer cuts them: time partitions (--partition_days for the fleet, 1;
  * --fixture_partition_days for NAB and Beijing, 30, as bench/disk.sh
  * loads them), then the chunk grid of FORMAT.md §5.3 (one hour for the
- * fleet's 10 s series).
+ * fleet's 10 s series).  Each codec's encodings lie one after another in
+ * one buffer, as a segment file holds chunks, and a decoder is given a
+ * chunk's first and last value as a segment's chunk statistics give them.
  *
  *   BM_Encode/<set>/<codec>, BM_Decode/<set>/<codec>
  *       the codec alone on every column it fits (ts-* on the timestamps,
@@ -30,7 +32,8 @@
  *   bytes_per_value.
  *
  * After the runs a table repeats, per data set, bits per value and the
- * speeds of each codec, with f64-gorilla alone as the baseline, and the
+ * speeds of each codec (the best of its passes, taken row after row in
+ * rounds), with f64-gorilla alone as the baseline, and the
  * "chosen" and "classic" rows as whole segment files: data, index,
  * headers and footers included, divided by the values; then the scan ratio,
  * from the two scans alternated 30 times, best of each.
