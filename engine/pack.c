@@ -21,9 +21,11 @@
  * every width with the exceptions it implies; it keeps the smallest
  * estimate.  Estimates count one byte per exception gap, which may be two.
  *
- * The decoder unpacks whole miniblocks with kernels specialised per width
- * (constant shifts, one unaligned 64-bit load per value, unrolled; with
- * AVX2, one load broadcast to four lanes per two or four values); the last
+ * The decoder first prefetches the pack's cache lines (they arrive while
+ * the header is read), then unpacks whole miniblocks with kernels
+ * specialised per width (constant shifts, one unaligned 64-bit load per
+ * value, unrolled; with AVX2, one load broadcast to four lanes per two or
+ * four values); the last
  * miniblock, and any whose loads could reach past the end of the input, go
  * through a zero-padded copy.  It then patches the exceptions and undoes
  * the mapping and the order (four lanes of prefix sums with AVX2), turning
