@@ -25,9 +25,9 @@
  * the header is read), then unpacks whole miniblocks with kernels
  * specialised per width (constant shifts, one unaligned 64-bit load per
  * value, unrolled; with AVX2, one load broadcast to four lanes per two or
- * four values); the last
- * miniblock, and any whose loads could reach past the end of the input, go
- * through a zero-padded copy.  It then patches the exceptions and undoes
+ * four values); the last miniblock, and any whose loads could reach past
+ * the end of the input, go through a zero-padded copy.  It then patches
+ * the exceptions and undoes
  * the mapping and the order (four lanes of prefix sums with AVX2), turning
  * the integers into doubles on the way for pack_decode_f64.
  *
