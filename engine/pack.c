@@ -27,9 +27,9 @@
  * value, unrolled; with AVX2, one load broadcast to four lanes per two or
  * four values); the last miniblock, and any whose loads could reach past
  * the end of the input, go through a zero-padded copy.  It then patches
- * the exceptions and undoes
- * the mapping and the order (four lanes of prefix sums with AVX2), turning
- * the integers into doubles on the way for pack_decode_f64.
+ * the exceptions and undoes the mapping and the order (four lanes of
+ * prefix sums with AVX2), turning the integers into doubles on the way for
+ * pack_decode_f64.
  *
  * pack_sums_of adds decoded integers exactly: in 64-bit lanes (squares by
  * one 32 x 32-bit multiply) while every difference from the first is below
