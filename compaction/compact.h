@@ -73,6 +73,14 @@ typedef struct cplan_params {
 size_t compact_tiers(int64_t partition_ns, int64_t retention_ns,
                      int64_t widths[COMPACT_MAX_TIERS] /* OUT */);
 
+/* The target of a range [first, last] of whole partitions: 1 and the
+ * widest tier window (widths from compact_tiers) that holds it and is cold
+ * (its end at least the next narrower width before the start of the
+ * frontier's partition), or 0 when none is (frontier INT64_MIN: no data,
+ * nothing cold).  Compaction merges a segment into its target; a flush
+ * writes points straight into theirs. */
+int compact_cold_window(const int64_t *widths, size_t ntiers, int64_t frontier, int64_t first,
+                        int64_t last, int64_t *lo /* OUT */, int64_t *hi /* OUT */);
 /* Plan one pass over segs (any order).  STRATA_OK or STRATA_NOMEM; free
  * with compact_plan_free. */
 int compact_plan(const cplan_seg *segs, size_t n, const cplan_params *p, cplan *out /* OUT */);

@@ -69,6 +69,27 @@ static void window_of(int64_t t, int64_t w, int64_t *first, int64_t *last)
     clamp_range(lo, lo + w - 1, first, last);
 }
 
+int compact_cold_window(const int64_t *widths, size_t ntiers, int64_t frontier, int64_t first,
+                        int64_t last, int64_t *lo, int64_t *hi)
+{
+    if (frontier == INT64_MIN)
+        return 0;
+    int64_t fp_first, fp_last;
+    window_of(frontier, widths[0], &fp_first, &fp_last);
+    for (size_t k = ntiers; k-- > 1;) {
+        int64_t a, b;
+        window_of(first, widths[k], &a, &b);
+        if (last > b || a > first)
+            continue;
+        if ((__int128)b + widths[k - 1] < (__int128)fp_first) {
+            *lo = a;
+            *hi = b;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 typedef struct item {
     uint64_t id;
     int64_t lo, hi; /* target */
@@ -127,17 +148,7 @@ int compact_plan(const cplan_seg *segs, size_t n, const cplan_params *p, cplan *
             continue;
         }
         item x = {s->id, s->part_first, s->part_last, s->size};
-        for (size_t k = ntiers; have_data && k-- > 1;) {
-            int64_t lo, hi;
-            window_of(s->part_first, widths[k], &lo, &hi);
-            if (s->part_last > hi || lo > s->part_first)
-                continue;
-            if ((__int128)hi + widths[k - 1] < (__int128)fp_first) {
-                x.lo = lo;
-                x.hi = hi;
-                break;
-            }
-        }
+        compact_cold_window(widths, ntiers, p->frontier, s->part_first, s->part_last, &x.lo, &x.hi);
         it[m++] = x;
     }
     qsort(out->drop, out->ndrop, sizeof *out->drop, by_u64);

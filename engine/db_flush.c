@@ -3,7 +3,8 @@
  * that does it (FORMAT.md §2 describes the commit order).
  *
  * A flush, in this order:
- *   1. one segment file per time partition present in the frozen head,
+ *   1. one segment file per target present in the frozen head (a time
+ *      partition, or the cold tier window compaction would merge it into),
  *      each fully written and fsynced, then the directory fsynced;
  *   2. the catalog's new definitions appended and fsynced; the keys file
  *      rewritten (when its content changes) with the batch keys of every
@@ -93,17 +94,50 @@ int db_failed_error(strata_db *db)
     return rc;
 }
 
+/* One segment being written: its range, a partition or a tier window. */
 typedef struct pwriter {
-    int64_t part;
+    int64_t first;
     seg_writer *w;
     seg_info info;
 } pwriter;
 
-static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64_t part,
-                      seg_writer **out)
+/* Where the flush puts the points of a time (FORMAT.md §2.3, §5.1): into the
+ * widest tier window that holds its partition and is already cold, the
+ * segment compaction would merge that partition into (§2.3), else into
+ * its partition.  A backfill of months of slow series then writes a dozen
+ * files rather than one per day, and compaction has less to merge. */
+typedef struct flush_targets {
+    int64_t widths[COMPACT_MAX_TIERS];
+    size_t ntiers;
+    int64_t frontier; /* as published by the writers (INT64_MIN: none) */
+} flush_targets;
+
+static void targets_init(strata_db *db, flush_targets *t)
+{
+    pthread_mutex_lock(&db->man_mu);
+    int64_t retention = manifest_state(db->man)->retention_ns;
+    pthread_mutex_unlock(&db->man_mu);
+    t->ntiers = compact_tiers(db->partition_ns, retention, t->widths);
+    int64_t f = atomic_load(&db->frontier_pub);
+    t->frontier = f == INT64_MIN ? f : db_frontier_capped(f);
+}
+
+static void target_of(const strata_db *db, const flush_targets *t, int64_t ts, int64_t *first,
+                      int64_t *last)
+{
+    db_partition_bounds(db, db_partition_of(db, ts), first, last);
+    int64_t lo, hi;
+    if (compact_cold_window(t->widths, t->ntiers, t->frontier, *first, *last, &lo, &hi)) {
+        *first = lo;
+        *last = hi;
+    }
+}
+
+static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64_t first,
+                      int64_t last, seg_writer **out)
 {
     for (size_t i = 0; i < *n; i++)
-        if ((*ws)[i].part == part) {
+        if ((*ws)[i].first == first) {
             *out = (*ws)[i].w;
             return STRATA_OK;
         }
@@ -115,14 +149,12 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
         *ws = a;
         *cap = c;
     }
-    int64_t first, last;
-    db_partition_bounds(db, part, &first, &last);
     char path[4300];
     uint64_t id = reserve_id(db);
     seg_file_path(db->seg_dir, id, path, sizeof path);
     pwriter *p = &(*ws)[*n];
     memset(p, 0, sizeof *p);
-    p->part = part;
+    p->first = first;
     int rc = segw_open(path, id, first, last, &p->w);
     if (rc != STRATA_OK)
         return rc;
@@ -131,10 +163,12 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
     return STRATA_OK;
 }
 
-/* Write every series of the frozen head into per-partition writers. */
+/* Write every series of the frozen head into one writer per target range. */
 static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
 {
     size_t cap = 0;
+    flush_targets tg;
+    targets_init(db, &tg);
     head_sort_ids(f);
     for (uint32_t i = 0; i < head_nseries(f); i++) {
         uint32_t sid = head_series_id_at(f, i);
@@ -146,13 +180,13 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
         if (rc != STRATA_OK)
             return rc;
         for (size_t j = 0; j < n && rc == STRATA_OK;) {
-            int64_t part = db_partition_of(db, ts[j]), first, last;
-            db_partition_bounds(db, part, &first, &last);
+            int64_t first, last;
+            target_of(db, &tg, ts[j], &first, &last);
             size_t k = j + 1;
             while (k < n && ts[k] <= last)
                 k++;
             seg_writer *w = NULL;
-            rc = writer_for(db, ws, nws, &cap, part, &w);
+            rc = writer_for(db, ws, nws, &cap, first, last, &w);
             if (rc == STRATA_OK)
                 rc = segw_add(w, sid, head_series_type(hs), ts + j, v + j, k - j);
             j = k;

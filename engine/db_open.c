@@ -311,6 +311,7 @@ static int replay_record(void *ctx, uint64_t lsn, unsigned type, const uint8_t *
     if (rc == STRATA_OK && keylen)
         rc = idem_add(db->idem, key, keylen, arrival, lsn, idem_now());
     db->replay_lsn = lsn + 1;
+    atomic_store(&db->frontier_pub, db->frontier); /* for an inline flush's targets */
     if (rc == STRATA_OK && !db->read_only)
         rc = db_maybe_flush(db, 1);
     return rc;
@@ -370,6 +371,7 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
     db->read_only = opts->read_only;
     db->lock_fd = -1;
     db->frontier = INT64_MIN;
+    atomic_store(&db->frontier_pub, INT64_MIN);
     snprintf(db->path, sizeof db->path, "%s", path);
     snprintf(db->wal_dir, sizeof db->wal_dir, "%s/wal", path);
     snprintf(db->seg_dir, sizeof db->seg_dir, "%s/seg", path);

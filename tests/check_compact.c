@@ -24,7 +24,8 @@
  *  - an iterator opened before a compaction reads its snapshot, and the
  *    old files are deleted only when it closes;
  *  - time tiers: an hourly series over 70 days ends up in a handful of
- *    segments, and a late point into a tiered range is merged again;
+ *    segments, and a late point into a tiered range is merged again; a
+ *    year written at once is flushed straight into the tier windows;
  *  - the planner's tier widths and groups.
  */
 #define _GNU_SOURCE
@@ -913,6 +914,38 @@ START_TEST(test_tiers)
 }
 END_TEST
 
+/* A backfill: a year of hourly points in one write, daily partitions.  The
+ * flush puts the cold part straight into the tier windows compaction would
+ * merge it into.  The newest point is 2024-12-30T23:00 (day 20087 of the
+ * epoch): the 28-day windows 704-716 (days 19712-20075) end more than 7
+ * days before it, the 7-day window of days 20076-20082 more than a day;
+ * days 20083-20087 stay partitions.  19 files, not 365; compaction then
+ * has nothing to merge, and every point comes back. */
+START_TEST(test_backfill_tiers)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, 0);
+    write_hourly(db, T0, 365 * 24, 0);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    strata_stats st;
+    strata_db_stats(db, &st);
+    ck_assert_uint_eq(st.segments, 13 + 1 + 5);
+    ck_assert_int_eq(strata_db_compact(db), STRATA_OK);
+    strata_db_stats(db, &st);
+    ck_assert_uint_eq(st.segments, 13 + 1 + 5);
+    int64_t first;
+    uint64_t n;
+    series_points(db, &first, &n);
+    ck_assert_int_eq(first, T0);
+    ck_assert_uint_eq(n, 365 * 24);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    ck_assert_int_eq(count_seg_files(dir), 13 + 1 + 5);
+    verify_ok(dir);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- the planner ------------------------------------------------------------------- */
 
 START_TEST(test_plan_tiers)
@@ -989,6 +1022,7 @@ Suite *compact_suite(void)
     tcase_add_test(tc, test_future_clock);
     tcase_add_test(tc, test_retention_edit_bytes);
     tcase_add_test(tc, test_tiers);
+    tcase_add_test(tc, test_backfill_tiers);
     tcase_add_test(tc, test_same_dump_and_size);
     tcase_add_test(tc, test_fault_injection);
     tcase_add_test(tc, test_kill_compaction);

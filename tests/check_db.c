@@ -1096,8 +1096,12 @@ START_TEST(test_damaged_segment)
 }
 END_TEST
 
-/* Points far apart and at the int64 extremes land in the right partitions
- * and come back. */
+/* Points far apart and at the int64 extremes land in the right segments
+ * and come back.  Against a frontier of today (INT64_MAX is capped to the
+ * wall clock), every partition but the last is cold, so the flush writes
+ * its points into the 28-day tier windows compaction would merge them
+ * into: one at INT64_MIN, [-28 d, -1 ns], [0, 28 d) with 0, 1 ns and both
+ * sides of the first day, and INT64_MAX's own partition. */
 START_TEST(test_extreme_timestamps)
 {
     char *dir = tu_tmpdir();
@@ -1120,7 +1124,7 @@ START_TEST(test_extreme_timestamps)
     expect_series(db, "x,device=d v", &m, -1, 1);
     strata_stats st;
     strata_db_stats(db, &st);
-    ck_assert_uint_eq(st.segments, 5);
+    ck_assert_uint_eq(st.segments, 4);
     strata_db_close(db);
     uint64_t problems;
     ck_assert_int_eq(strata_verify(dir, count_problem, &(int){0}, &problems), STRATA_OK);
