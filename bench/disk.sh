@@ -13,6 +13,12 @@
 # second partition gets two segments: the head flushes the first when the
 # data is 3 hours past it (the partition-end grace), the rest at the close.
 #
+# A slow series last: one Beijing station's readings of 2014 (11 fields,
+# hourly), loaded with the default partition (1 d) and head, then
+# `strata compact`: a low-rate device's year, where the fixed costs
+# (segment headers, index, catalog, manifest, directories, 4 KiB blocks)
+# weigh most.
+#
 # Usage: bench/disk.sh BUILD_DIR [FIXTURES_DIR]    (benchmarks only)
 #   TRUCKS          fleet size (default 20, the peers' small scale)
 #   FLEET_PARTITION partition of the fleet database (default 1d)
@@ -68,6 +74,11 @@ if [ -d "$FIX/beijing-aq" ]; then
         "$STRATA" ingest "$TMP/aq" --quiet --format csv --measurement aq --tag-columns station \
             --head-budget 2048 --partition "$AQ_PARTITION" -
     report beijing "$TMP/aq" "12 stations x 11 fields, partitions $AQ_PARTITION"
+    "$HERE/fixtures_csv.sh" beijing "$FIX/beijing-aq" |
+        awk -F, 'NR == 1 || ($2 == "Aotizhongxin" && substr($1, 1, 4) == "2014")' |
+        "$STRATA" ingest "$TMP/aq1" --quiet --format csv --measurement aq --tag-columns station -
+    "$STRATA" compact "$TMP/aq1" >/dev/null
+    report beijing-station-year "$TMP/aq1" "Aotizhongxin, 2014, 11 fields hourly, partitions 1d, compacted"
 else
     echo "beijing: no $FIX/beijing-aq, skipped"
 fi
