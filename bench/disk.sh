@@ -4,7 +4,9 @@
 # large enough to hold everything (--head-budget 2048), so that every time
 # partition is written in one flush (compaction does not exist yet), then
 # measured with `du` (allocated blocks of everything in the directory:
-# segments, catalog, manifest, directories) and `strata inspect`.
+# segments, catalog, manifest, directories) and `strata inspect`; each row
+# also gives the bytes of the database's own files (segments, log, catalog
+# and manifest, without directories and block rounding).
 #
 # The fixtures are sorted by time first (stable: duplicates keep their
 # order, so the last one still wins), so that a partition is complete when
@@ -51,8 +53,13 @@ report() {
     echo
     echo "## $name ($3)"
     "$STRATA" inspect "$db" | sed -n '/^segments/p;/^bytes\/value/,$p'
-    awk -v n="$name" -v b="$du_bytes" -v v="$values" \
-        'BEGIN { printf "%s: %d values, du %d bytes, %.4f bytes/value\n", n, v, b, b / v }'
+    # the database's own files: segments, log, catalog and manifest, without
+    # the directories and the allocation blocks that du also counts
+    files=$("$STRATA" inspect "$db" |
+        awk '$1 == "segments" || $1 == "wal" || $1 == "catalog" || $1 == "manifest" {
+                 if ($3 == "file(s)") s += $6 } END { print s + 0 }')
+    awk -v n="$name" -v b="$du_bytes" -v v="$values" -v f="$files" \
+        'BEGIN { printf "%s: %d values, du %d bytes, %.4f bytes/value; segments, log, catalog and manifest %d bytes, %.4f bytes/value\n", n, v, b, b / v, f, f / v }'
 }
 
 "$STRATA" gen fleet --trucks "$TRUCKS" -o "$TMP/fleet.lp" >/dev/null
