@@ -221,31 +221,55 @@ static const char *trimmed_end(const char *line, size_t len)
     return end;
 }
 
+/* What a key is called in parse_key's messages. */
+typedef struct key_kind {
+    const char *empty;    /* nothing before its '=' */
+    const char *expected; /* nothing at all */
+    const char *noun;     /* "<noun> 'k' has no value" */
+    const char *reserved; /* "'time' is reserved and cannot be <reserved>" */
+} key_kind;
+
+static const key_kind TAG_KEY = {"empty tag key before '='", "expected a tag key=value after ','",
+                                 "tag key", "a tag key"};
+static const key_kind FIELD_NAME = {"empty field name before '='", "expected a field=value here",
+                                    "field", "a field name"};
+
+/* The key at *pp (a tag key or a field name, escapes allowed) up to its
+ * '=', which must follow it: 0 with *name set and *pp at the '=', or
+ * fail()'s -1 with the message for this kind of key. */
+static inline __attribute__((always_inline)) int parse_key(const char *line, const char **pp,
+                                                           const char *end, const key_kind *kind,
+                                                           lp_span *name, strata_lp_error *err)
+{
+    const char *k0 = *pp;
+    int esc = 0;
+    const char *p = scan(k0, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
+    if (p == k0)
+        return fail(err, line, p, "%s", p < end && *p == '=' ? kind->empty : kind->expected);
+    *name = span(k0, p, esc, LP_ESC_KEY);
+    if (p == end || *p != '=')
+        return fail(err, line, p, "%s '%.*s' has no value: expected '=' after it", kind->noun,
+                    name->len > SHOW ? SHOW : (int)name->len, name->p);
+    if (is_time(*name))
+        return fail(err, line, k0, "'time' is reserved and cannot be %s", kind->reserved);
+    *pp = p;
+    return 0;
+}
+
 /* Fields and timestamp: p is at the space after the series, end where the
  * trimmed line ends. */
 static int parse_tail(const char *line, const char *end, const char *p, strata_precision prec,
                       lp_line *out, strata_lp_error *err)
 {
-    int esc;
     /* Fields: *p is the space after the series. */
     while (p < end && *p == ' ')
         p++;
     for (;;) {
         const char *k0 = p;
-        esc = 0;
-        p = scan(p, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
-        if (p == k0) {
-            if (p < end && *p == '=')
-                return fail(err, line, p, "empty field name before '='");
-            return fail(err, line, p, "expected a field=value here");
-        }
-        lp_span name = span(k0, p, esc, LP_ESC_KEY);
+        lp_span name;
+        if (parse_key(line, &p, end, &FIELD_NAME, &name, err))
+            return -1;
         int nshow = name.len > SHOW ? SHOW : (int)name.len;
-        if (p == end || *p != '=')
-            return fail(err, line, p, "field '%.*s' has no value: expected '=' after it", nshow,
-                        name.p);
-        if (is_time(name))
-            return fail(err, line, k0, "'time' is reserved and cannot be a field name");
         uint32_t nf = out->nfields;
         if (nf == LP_MAX_FIELDS)
             return fail(err, line, k0, "too many fields (at most %d)", LP_MAX_FIELDS);
@@ -334,20 +358,10 @@ int lp_parse(const char *line, size_t len, strata_precision prec, lp_line *out,
     /* Tags. */
     while (p < end && *p == ',') {
         const char *k0 = ++p;
-        esc = 0;
-        p = scan(p, end, C_SP | C_COMMA | C_EQ, ESC_KEY, &esc);
-        if (p == k0) {
-            if (p < end && *p == '=')
-                return fail(err, line, p, "empty tag key before '='");
-            return fail(err, line, p, "expected a tag key=value after ','");
-        }
-        lp_span key = span(k0, p, esc, LP_ESC_KEY);
+        lp_span key;
+        if (parse_key(line, &p, end, &TAG_KEY, &key, err))
+            return -1;
         int kshow = key.len > SHOW ? SHOW : (int)key.len;
-        if (p == end || *p != '=')
-            return fail(err, line, p, "tag key '%.*s' has no value: expected '=' after it", kshow,
-                        key.p);
-        if (is_time(key))
-            return fail(err, line, k0, "'time' is reserved and cannot be a tag key");
         uint32_t nt = out->ntags;
         for (uint32_t i = 0; i < nt; i++)
             if (out->tag_key[i].len == key.len && memcmp(out->tag_key[i].p, key.p, key.len) == 0)
