@@ -86,6 +86,9 @@ typedef struct seg_cursor {
     uint32_t sid;
     uint32_t slot; /* the series' position in the series table */
     uint8_t type;
+    /* 1: decimal float64 statistics are not turned into doubles (a walk
+     * that only passes the entries; the index checksum was checked) */
+    uint8_t skim;
     /* the previous entry, which a version-2 entry is encoded against */
     uint64_t prev_count, prev_span, prev_last;
     uint8_t prev_codecs;
@@ -102,8 +105,8 @@ int segr_series_at(const seg_reader *r, uint32_t i, seg_cursor *c /* OUT */);
 int segr_next_chunk(seg_cursor *c, chunk_meta *m /* OUT */);
 /* The last chunk entry of series sid (1, *m set) or 0 when the segment
  * lacks the series; <0 (STRATA_CORRUPT negated) when its index is damaged.
- * The first call walks the whole index once and keeps every series' last
- * entry in memory. */
+ * The first call for a series walks its chunk list once; the reader keeps
+ * the entry in memory. */
 int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m /* OUT */);
 
 /* Decode a chunk into ts/v (room for m->st.count); STRATA_CORRUPT with file

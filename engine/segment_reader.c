@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,8 +44,12 @@ struct seg_reader {
     _Atomic(uint32_t *) pos;
     atomic_int pos_tried;
     uint32_t pos_n;
-    /* each series' last chunk entry, by series-table position (lazy) */
-    _Atomic(chunk_meta *) lasts;
+    /* each series' last chunk entry, by series-table position, found by a
+     * walk of that series' chunk list on its first use: lasts_done[i] is
+     * set (under lasts_mu, after lasts[i]) once lasts[i] holds it */
+    pthread_mutex_t lasts_mu;
+    chunk_meta *lasts;
+    _Atomic(atomic_uchar *) lasts_done;
 };
 
 /* Check the structure; on success fill r's pointers and info.  *why and
@@ -142,6 +147,7 @@ static int map_file(const char *path, seg_reader **out)
     if (!r)
         return st_err(STRATA_NOMEM, "out of memory opening a segment");
     atomic_init(&r->refs, 1);
+    r->lasts_mu = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     snprintf(r->path, sizeof r->path, "%s", path);
     int fd = os_open(path, O_RDONLY, 0);
     if (fd < 0) {
@@ -169,7 +175,9 @@ static void unmap(seg_reader *r)
 {
     os_munmap((void *)r->base, r->size);
     st_free(atomic_load(&r->pos));
-    st_free(atomic_load(&r->lasts));
+    st_free(r->lasts);
+    st_free(atomic_load(&r->lasts_done));
+    pthread_mutex_destroy(&r->lasts_mu);
     st_free(r);
 }
 
@@ -233,6 +241,7 @@ static void cursor_at(const seg_reader *r, uint32_t i, seg_cursor *c)
     c->index = 0;
     c->prev_t = (uint64_t)r->info.part_first;
     c->type = 0; /* read with the first chunk */
+    c->skim = 0;
     c->slot = i;
     c->prev_count = c->prev_span = c->prev_last = 0;
     c->prev_codecs = 0;
@@ -407,6 +416,11 @@ static int f64_decimal_stats(seg_cursor *c, const uint8_t **pp, unsigned e, chun
             pred *= 10;
     }
     uint64_t nf = pred + (uint64_t)df, nl = nf + (uint64_t)dl;
+    if (c->skim) {
+        c->prev_n = (int64_t)nl;
+        *pp = p;
+        return 0;
+    }
     if (dec_stat(nf, e, &st->first) || dec_stat(nl, e, &st->last))
         return -1;
     int64_t f = (int64_t)nf, l = (int64_t)nl;
@@ -560,35 +574,54 @@ int segr_next_chunk(seg_cursor *c, chunk_meta *m)
     return STRATA_ROW;
 }
 
-int segr_last_chunk(const seg_reader *r, uint32_t sid, chunk_meta *m)
+int segr_last_chunk(const seg_reader *cr, uint32_t sid, chunk_meta *m)
 {
+    seg_reader *r = (seg_reader *)cr;
     seg_cursor c;
     if (!segr_find(r, sid, &c))
         return 0;
-    chunk_meta *lasts = atomic_load(&((seg_reader *)r)->lasts);
-    if (!lasts) {
-        uint32_t ns = r->info.nseries;
-        chunk_meta *l = st_malloc(((size_t)ns + 1) * sizeof *l);
-        if (!l)
-            return -st_err(STRATA_NOMEM, "out of memory reading %s", r->path);
-        for (uint32_t i = 0; i < ns; i++) {
-            seg_cursor k;
-            segr_series_at(r, i, &k);
-            int rc;
-            while ((rc = segr_next_chunk(&k, &l[i])) == STRATA_ROW)
-                ;
-            if (rc != STRATA_DONE) {
-                st_free(l);
-                return -rc;
-            }
-        }
-        chunk_meta *expected = NULL;
-        if (!atomic_compare_exchange_strong(&((seg_reader *)r)->lasts, &expected, l))
-            st_free(l);
-        lasts = atomic_load(&((seg_reader *)r)->lasts);
+    uint32_t i = c.slot;
+    atomic_uchar *done = atomic_load_explicit(&r->lasts_done, memory_order_acquire);
+    if (done && atomic_load_explicit(&done[i], memory_order_acquire)) {
+        *m = r->lasts[i];
+        return 1;
     }
-    *m = lasts[c.slot];
-    return 1;
+    int rc = 1;
+    pthread_mutex_lock(&r->lasts_mu);
+    if (!r->lasts) {
+        size_t ns = (size_t)r->info.nseries + 1;
+        chunk_meta *l = st_malloc(ns * sizeof *l);
+        atomic_uchar *d = st_calloc(ns, sizeof *d);
+        if (l && d) {
+            r->lasts = l;
+            atomic_store_explicit(&r->lasts_done, d, memory_order_release);
+        } else {
+            st_free(l);
+            st_free(d);
+            rc = -st_err(STRATA_NOMEM, "out of memory reading %s", r->path);
+        }
+    }
+    done = r->lasts_done;
+    if (rc == 1 && !atomic_load_explicit(&done[i], memory_order_relaxed)) {
+        chunk_meta last;
+        int w;
+        c.skim = 1;
+        while (c.left > 1 && (w = segr_next_chunk(&c, &last)) == STRATA_ROW)
+            ;
+        c.skim = 0;
+        while ((w = segr_next_chunk(&c, &last)) == STRATA_ROW)
+            ;
+        if (w == STRATA_DONE) {
+            r->lasts[i] = last;
+            atomic_store_explicit(&done[i], 1, memory_order_release);
+        } else {
+            rc = -w;
+        }
+    }
+    if (rc == 1)
+        *m = r->lasts[i];
+    pthread_mutex_unlock(&r->lasts_mu);
+    return rc;
 }
 
 /* chunk_decode's answer d as a result code, naming the file and chunk. */

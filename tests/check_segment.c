@@ -237,6 +237,7 @@ START_TEST(test_segment_statistics)
     ck_assert_int_eq(segr_open(path, &r), STRATA_OK);
     static int64_t dt[SEG_CHUNK_MAX];
     static uint64_t dv[SEG_CHUNK_MAX];
+    static chunk_meta last[3 * KINDS];
     for (uint32_t s = 0; s < sid; s++) {
         seg_cursor c;
         ck_assert(segr_find(r, s, &c));
@@ -256,10 +257,28 @@ START_TEST(test_segment_statistics)
             ck_assert_int_eq(segr_decode_values(r, &m, dv), STRATA_OK);
             TU_CHECK(!memcmp(dv, v[s] + at, m.st.count * sizeof *dv), "values only, series %u", s);
             at += m.st.count;
+            last[s] = m;
         }
         ck_assert_int_eq(rc, STRATA_DONE);
         ck_assert_uint_eq(at, N);
     }
+    /* each series' last entry, walked for that series alone on first use
+     * (in another order than the file's) and then kept */
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t k = 0; k < sid; k++) {
+            uint32_t s = (k * 7 + 3) % sid;
+            chunk_meta m;
+            memset(&m, 0xa5, sizeof m);
+            ck_assert_int_eq(segr_last_chunk(r, s, &m), 1);
+            TU_CHECK(!memcmp(&m.st, &last[s].st, sizeof m.st) && m.tmin == last[s].tmin &&
+                         m.tmax == last[s].tmax && m.data_off == last[s].data_off &&
+                         m.checksum == last[s].checksum && m.ts_len == last[s].ts_len &&
+                         m.val_len == last[s].val_len && m.zlen == last[s].zlen &&
+                         m.ts_codec == last[s].ts_codec && m.val_codec == last[s].val_codec,
+                     "series %u: last chunk entry (pass %d)", s, pass);
+        }
+    chunk_meta none;
+    ck_assert_int_eq(segr_last_chunk(r, sid + 5, &none), 0);
     segr_unref(r);
     free(path);
     tu_rmrf(dir);
