@@ -159,16 +159,21 @@ static const char *unesc(qindex *x, const char *key, size_t a, size_t b, uint8_t
     return out;
 }
 
+static int escapable(char c)
+{
+    return c == ',' || c == '=' || c == ' ';
+}
+
 /* The end of an escaped component starting at i: the next unescaped
- * delimiter in `stops`, or len. */
-static size_t component_end(const char *key, size_t i, size_t len, const char *stops)
+ * `stop`, or len. */
+static size_t component_end(const char *key, size_t i, size_t len, char stop)
 {
     while (i < len) {
-        if (key[i] == '\\' && i + 1 < len && strchr(",= ", key[i + 1])) {
+        if (key[i] == '\\' && i + 1 < len && escapable(key[i + 1])) {
             i += 2;
             continue;
         }
-        if (strchr(stops, key[i]))
+        if (key[i] == stop)
             return i;
         i++;
     }
@@ -195,8 +200,8 @@ static int index_one(qindex *x, uint32_t tid, const char *key, uint32_t len, uin
         return -1;
     size_t i = mlen;
     while (i < len && t->ntags < n) { /* at ',' */
-        size_t ke = component_end(key, i + 1, len, "=");
-        size_t ve = component_end(key, ke + 1, len, ",");
+        size_t ke = component_end(key, i + 1, len, '=');
+        size_t ve = component_end(key, ke + 1, len, ',');
         qtag *g = &t->tags[t->ntags++];
         g->k = unesc(x, key, i + 1, ke, LP_ESC_KEY);
         g->v = unesc(x, key, ke + 1, ve, LP_ESC_KEY);
