@@ -651,11 +651,47 @@ static int is_selector_query(const strata_query *q, agg_kind k)
     return 1;
 }
 
+/* FILL(linear): each run [s, t) of empty buckets gets, per value, the
+ * straight line between buckets s - 1 and t when both exist and hold a
+ * value.  One pass over the buckets, whatever the runs' lengths. */
+static void fill_linear(strata_query *q)
+{
+    for (size_t s = 0; s < q->nb;) {
+        if (q->present[s]) {
+            s++;
+            continue;
+        }
+        size_t t = s;
+        while (t < q->nb && !q->present[t])
+            t++;
+        for (size_t e = 0; s > 0 && t < q->nb && e < q->nex; e++) {
+            const agg_value *x = &q->vals[(s - 1) * q->nex + e], *y = &q->vals[t * q->nex + e];
+            if (x->type == STRATA_COL_NULL || y->type == STRATA_COL_NULL)
+                continue;
+            double xv = x->type == STRATA_COL_F64 ? x->f : (double)x->i;
+            double yv = y->type == STRATA_COL_F64 ? y->f : (double)y->i;
+            for (size_t b = s; b < t; b++) {
+                agg_value *v = &q->vals[b * q->nex + e];
+                if (v->type != STRATA_COL_NULL)
+                    continue;
+                double frac = (double)(b - (s - 1)) / (double)(t - (s - 1));
+                v->type = STRATA_COL_F64;
+                v->f = xv + (yv - xv) * frac;
+            }
+        }
+        s = t;
+    }
+}
+
 static void apply_fill(strata_query *q)
 {
     q_ast *a = &q->a;
     if (!q->width || a->fill == FILL_NULL || a->fill == FILL_NONE)
         return;
+    if (a->fill == FILL_LINEAR) {
+        fill_linear(q);
+        return;
+    }
     for (size_t e = 0; e < q->nex; e++) {
         for (size_t b = 0; b < q->nb; b++) {
             agg_value *v = &q->vals[b * q->nex + e];
@@ -670,26 +706,8 @@ static void apply_fill(strata_query *q)
                     v->type = STRATA_COL_F64;
                     v->f = a->fill_value;
                 }
-            } else if (a->fill == FILL_PREVIOUS) {
-                if (b > 0)
-                    *v = q->vals[(b - 1) * q->nex + e];
-            } else if (a->fill == FILL_LINEAR) {
-                /* between the nearest present buckets on both sides */
-                size_t l = b, r = b;
-                while (l > 0 && !q->present[l - 1])
-                    l--;
-                while (r + 1 < q->nb && !q->present[r + 1])
-                    r++;
-                if (l == 0 || r + 1 >= q->nb)
-                    continue;
-                const agg_value *x = &q->vals[(l - 1) * q->nex + e], *y = &q->vals[(r + 1) * q->nex + e];
-                if (x->type == STRATA_COL_NULL || y->type == STRATA_COL_NULL)
-                    continue;
-                double xv = x->type == STRATA_COL_F64 ? x->f : (double)x->i;
-                double yv = y->type == STRATA_COL_F64 ? y->f : (double)y->i;
-                double frac = (double)(b - (l - 1)) / (double)((r + 1) - (l - 1));
-                v->type = STRATA_COL_F64;
-                v->f = xv + (yv - xv) * frac;
+            } else if (b > 0) { /* FILL_PREVIOUS */
+                *v = q->vals[(b - 1) * q->nex + e];
             }
         }
     }

@@ -488,19 +488,21 @@ START_TEST(test_fill_order_limit)
     const char *fills[] = {"", " FILL(none)", " FILL(null)", " FILL(-1)", " FILL(previous)",
                            " FILL(linear)"};
     int nulls[6], rows[6];
-    double lin_sum = 0;
+    double lin_sum = 0, val[6][48];
+    int isnull[6][48];
     for (int k = 0; k < 6; k++) {
         snprintf(text, sizeof text, "%s%s", base, fills[k]);
         strata_query *q = prepare(text);
         nulls[k] = rows[k] = 0;
         while (strata_query_step(q) == STRATA_ROW) {
-            rows[k]++;
-            int t = strata_query_column_type(q, 1);
+            ck_assert_int_lt(rows[k], 48);
+            int t = strata_query_column_type(q, 1), i = rows[k]++;
+            isnull[k][i] = t == STRATA_COL_NULL;
             if (t == STRATA_COL_NULL) {
                 nulls[k]++;
                 continue;
             }
-            double v = strata_query_column_f64(q, 1);
+            double v = val[k][i] = strata_query_column_f64(q, 1);
             if (k == 3 && v == -1)
                 nulls[k]++;
             if (k == 5)
@@ -508,6 +510,44 @@ START_TEST(test_fill_order_limit)
         }
         strata_query_finalize(q);
     }
+    /* FILL(linear): each empty bucket on the line between the nearest
+     * buckets with values (FILL(null)'s rows) on either side */
+    for (int i = 0; i < 48; i++) {
+        if (!isnull[2][i]) {
+            TU_CHECK(!isnull[5][i] && val[5][i] == val[2][i], "linear, bucket %d kept", i);
+            continue;
+        }
+        int l = i, r = i;
+        while (l >= 0 && isnull[2][l])
+            l--;
+        while (r < 48 && isnull[2][r])
+            r++;
+        if (l < 0 || r >= 48) {
+            TU_CHECK(isnull[5][i], "linear, bucket %d outside the known range", i);
+            continue;
+        }
+        double want = val[2][l] + (val[2][r] - val[2][l]) * ((double)(i - l) / (double)(r - l));
+        TU_CHECK(!isnull[5][i] && val[5][i] == want, "linear, bucket %d: %.17g, want %.17g", i,
+                 val[5][i], want);
+    }
+    /* the same with ten empty years in front: one run of 87,000 buckets
+     * stays NULL (no value before it), the day is filled as above */
+    strata_query *lq =
+        prepare("SELECT max(f) FROM m WHERE dev = 'd3' AND time >= '2014-01-01T12:00:00Z' "
+                "AND time < '2024-01-03T12:00:00Z' GROUP BY time(1h) FILL(linear)");
+    int64_t at = 0, lead = (T0 - 1388577600000000000LL) / HOUR;
+    while (strata_query_step(lq) == STRATA_ROW) {
+        int nul = strata_query_column_type(lq, 1) == STRATA_COL_NULL;
+        if (at < lead)
+            TU_CHECK(nul, "ten years before: bucket %lld", (long long)at);
+        else
+            TU_CHECK(at - lead < 48 && nul == isnull[5][at - lead] &&
+                         (nul || strata_query_column_f64(lq, 1) == val[5][at - lead]),
+                     "ten years before: bucket %lld of the day", (long long)(at - lead));
+        at++;
+    }
+    ck_assert_int_eq(at, lead + 48);
+    strata_query_finalize(lq);
     ck_assert_int_eq(rows[0], 48);
     ck_assert_int_gt(nulls[0], 0);
     ck_assert_int_eq(nulls[0], nulls[2]);
