@@ -33,9 +33,11 @@ static inline int buf_reserve(buf *b, size_t n)
     return 0;
 }
 
+/* The end of the contents (p itself while empty: p may still be NULL, and
+ * NULL + 0 is undefined in C). */
 static inline uint8_t *buf_cursor(buf *b)
 {
-    return b->p + b->len;
+    return b->len ? b->p + b->len : b->p;
 }
 
 static inline void buf_commit(buf *b, uint8_t *cursor)
