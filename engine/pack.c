@@ -116,13 +116,6 @@ typedef struct plan {
     uint8_t w[PACK_MAX_VALUES / MB];
 } plan;
 
-/* Bytes an exception of residual width b at miniblock width w costs: the
- * gap (usually one byte) and the high part. */
-static inline size_t exc_cost(unsigned b, unsigned w)
-{
-    return 1 + (b - w + 6) / 7;
-}
-
 /* The cheapest width for one miniblock of r residuals, given how many
  * residuals have each bit width (none wider than maxb); *cost_bits
  * receives its estimated size (data bits plus exception bytes as bits),
@@ -132,11 +125,12 @@ static unsigned best_width(const unsigned cnt[65], unsigned maxb, unsigned r, si
 {
     size_t best = (size_t)r * maxb;
     unsigned bw = maxb;
-    /* Exceptions at width w cost sum over b > w of cnt[b] * exc_cost(b, w)
-     * bytes: ne (their count, the gaps) plus hi (their high parts, (b - w +
-     * 6) / 7 bytes each).  From w + 1 to w, residuals of width w + 1 join
-     * with one byte each, and the high part of those with b - w a multiple
-     * of 7 grows by a byte: cls[k] counts the exceptions with b % 7 == k. */
+    /* An exception of residual width b at miniblock width w costs its gap
+     * (usually one byte) and its high part, (b - w + 6) / 7 bytes; all of
+     * them together ne (their count, the gaps) plus hi (the high parts).
+     * From w + 1 to w, residuals of width w + 1 join with one byte each,
+     * and the high part of those with b - w a multiple of 7 grows by a
+     * byte: cls[k] counts the exceptions with b % 7 == k. */
     size_t ne = 0, hi = 0, cls[7] = {0};
     for (unsigned w = maxb; w-- > 0;) {
         unsigned nb = w + 1;
