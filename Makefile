@@ -59,7 +59,7 @@ SHARED := $(BUILD)/libstrata.so.$(VERSION)
 CLI := $(BUILD)/strata
 TESTS := $(BUILD)/run_tests
 
-.PHONY: all deps demo test check check-san bench compare install uninstall clean format
+.PHONY: all deps demo test check check-san fuzz bench compare install uninstall clean format
 
 all: $(STATIC) $(SHARED) $(CLI)
 
@@ -131,6 +131,29 @@ $(BUILD)/bench/compare/qtime: $(BUILD)/bench/compare/qtime.o $(STATIC)
 $(BUILD)/bench/compare/runrss: $(BUILD)/bench/compare/runrss.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $<
 
+# Fuzzing: the libFuzzer targets of tests/fuzz, built with clang, ASan and
+# UBSan into build-fuzz/, each run FUZZ_SECONDS from its seeds
+# (tests/fuzz/run.sh).  Not part of `make test`.
+FUZZ_BUILD := build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -pthread -ffp-contract=off -Iinclude -I. \
+    $(filter-out -Wno-format-truncation,$(WARN)) -fno-omit-frame-pointer \
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -MMD -MP
+FUZZ_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRC) $(filter-out tools/strata.c,$(wildcard tools/*.c)))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(DEP_LIBS)
+
+fuzz:
+	@EXTRA_PKGS="clang libclang-rt-14-dev" ./tools/install-deps.sh
+	$(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_BIN)
+	./tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 COMPARE_ARGS ?=
 compare: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench/compare/qtime $(BUILD)/bench/compare/runrss
@@ -156,7 +179,8 @@ format:
 	clang-format -i $(LIB_SRC) $(TOOL_SRC) $(TEST_SRC) $(wildcard */*.h) include/strata.h
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_BUILD) -name "*.d" 2>/dev/null)
 .SECONDARY:
