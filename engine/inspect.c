@@ -10,6 +10,7 @@
 #include "engine/alloc.h"
 #include "engine/db.h"
 #include "engine/err.h"
+#include "engine/lineproto.h"
 #include "engine/os.h"
 #include "engine/segment_format.h"
 
@@ -90,20 +91,15 @@ static uint64_t count_distinct(char **a, size_t n)
 }
 
 /* The value of tag `tag` in an escaped tag-set key, as an escaped string
- * (st_malloc'd), or NULL. */
+ * (st_malloc'd), or NULL.  Any bytes are safe: a tag without '=' (only a
+ * damaged file has one) has an empty value. */
 static char *tag_value(const char *key, size_t mlen, size_t len, const char *tag)
 {
     size_t tl = strlen(tag), i = mlen;
     while (i < len) {
         /* at ',' starting a tag */
-        size_t k = i + 1, ke = k;
-        while (ke < len && key[ke] != '=')
-            ke += key[ke] == '\\' ? 2 : 1;
-        size_t v = ke + 1, ve = v;
-        while (ve < len && key[ve] != ',')
-            ve += key[ve] == '\\' ? 2 : 1;
-        if (ve > len)
-            ve = len;
+        size_t k = i + 1, ke = lp_component_end(key, k, len, '=');
+        size_t v = ke < len ? ke + 1 : len, ve = lp_component_end(key, v, len, ',');
         if (ke - k == tl && memcmp(key + k, tag, tl) == 0)
             return st_strndup(key + v, ve - v);
         i = ve;

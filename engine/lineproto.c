@@ -455,6 +455,20 @@ size_t lp_unescape(lp_span s, char *dst)
     return (size_t)(d - dst);
 }
 
+size_t lp_component_end(const char *key, size_t i, size_t len, char stop)
+{
+    while (i < len) {
+        if (key[i] == '\\' && i + 1 < len && (cls[(uint8_t)key[i + 1]] & ESC_KEY)) {
+            i += 2;
+            continue;
+        }
+        if (key[i] == stop)
+            return i;
+        i++;
+    }
+    return len;
+}
+
 static size_t escape(const char *s, size_t len, char *dst, unsigned esc)
 {
     char *d = dst;

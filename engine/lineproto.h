@@ -108,6 +108,11 @@ int lp_parse_known(const char *line, size_t len, size_t at, strata_precision pre
  * s.len bytes.  Returns the length. */
 size_t lp_unescape(lp_span s, char *dst /* OUT */);
 
+/* In an escaped tag-set key (a catalog's canonical key), the end of the
+ * component starting at i: the first `stop` not escaped by a backslash
+ * (`\,`, `\=`, `\ `), or len.  Never beyond len, whatever the bytes. */
+size_t lp_component_end(const char *key, size_t i, size_t len, char stop);
+
 /* Escape s[0..len) for output; dst has room for 2 * len bytes.  Returns the
  * length written (no NUL).  The names line protocol cannot express (see
  * above) come out as text that reads back differently or not at all. */

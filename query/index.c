@@ -159,27 +159,6 @@ static const char *unesc(qindex *x, const char *key, size_t a, size_t b, uint8_t
     return out;
 }
 
-static int escapable(char c)
-{
-    return c == ',' || c == '=' || c == ' ';
-}
-
-/* The end of an escaped component starting at i: the next unescaped
- * `stop`, or len. */
-static size_t component_end(const char *key, size_t i, size_t len, char stop)
-{
-    while (i < len) {
-        if (key[i] == '\\' && i + 1 < len && escapable(key[i + 1])) {
-            i += 2;
-            continue;
-        }
-        if (key[i] == stop)
-            return i;
-        i++;
-    }
-    return len;
-}
-
 static int by_key(const void *a, const void *b)
 {
     return strcmp(((const qtag *)a)->k, ((const qtag *)b)->k);
@@ -200,11 +179,14 @@ static int index_one(qindex *x, uint32_t tid, const char *key, uint32_t len, uin
         return -1;
     size_t i = mlen;
     while (i < len && t->ntags < n) { /* at ',' */
-        size_t ke = component_end(key, i + 1, len, '=');
-        size_t ve = component_end(key, ke + 1, len, ',');
+        /* keys are canonical (§4.3), but one from a damaged file may lack
+         * its '=': the value is then empty, never a span running backwards */
+        size_t ke = lp_component_end(key, i + 1, len, '=');
+        size_t vs = ke < len ? ke + 1 : len;
+        size_t ve = lp_component_end(key, vs, len, ',');
         qtag *g = &t->tags[t->ntags++];
         g->k = unesc(x, key, i + 1, ke, LP_ESC_KEY);
-        g->v = unesc(x, key, ke + 1, ve, LP_ESC_KEY);
+        g->v = unesc(x, key, vs, ve, LP_ESC_KEY);
         if (!g->k || !g->v)
             return -1;
         i = ve;

@@ -13,6 +13,9 @@
  */
 #include "tests/testutil.h"
 
+#include "engine/catalog.h"
+#include "query/index.h"
+
 #include "strata.h"
 
 #include <check.h>
@@ -722,6 +725,51 @@ START_TEST(test_bad_queries)
 }
 END_TEST
 
+/* Tag-set keys as only a damaged (checksum-valid) catalog or log record can
+ * hold them: the tag index must take any bytes without reading or writing
+ * outside them (found by tests/fuzz/fuzz_meta: a tag without '=' ran its
+ * value span backwards).  A tag without '=' gets an empty value. */
+START_TEST(test_damaged_keys)
+{
+    static const struct {
+        const char *key;
+        uint32_t mlen;
+        const char *tag, *value; /* the first tag, or NULL */
+    } keys[] = {
+        {"m,k\\=v", 1, "k=v", ""}, /* the '=' escaped: no value */
+        {"m,a", 1, "a", ""},       {"m,", 1, "", ""},        {"m,a=1,b", 1, "a", "1"},
+        {"m,a=\\", 1, "a", "\\"},  {"m\\,x", 3, NULL, NULL}, {"m,,=,", 1, "", ""},
+        {"\\", 1, NULL, NULL},
+    };
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "catalog");
+    catalog *c;
+    ck_assert_int_eq(catalog_open(path, 0, 1, 0, &c), STRATA_OK);
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        uint32_t tid, sid;
+        ck_assert_int_eq(
+            catalog_add_tagset(c, keys[i].key, strlen(keys[i].key), keys[i].mlen, &tid), STRATA_OK);
+        ck_assert_int_eq(catalog_add_series(c, tid, "f", 1, STRATA_F64, &sid), STRATA_OK);
+    }
+    qindex *x = qindex_new();
+    ck_assert_ptr_nonnull(x);
+    ck_assert_int_eq(qindex_update(x, c), STRATA_OK);
+    for (uint32_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const qtagset *t = qindex_tagset(x, i);
+        ck_assert_ptr_nonnull(t);
+        if (!keys[i].tag)
+            continue;
+        ck_assert_uint_ge(t->ntags, 1);
+        TU_CHECK(!strcmp(t->tags[0].k, keys[i].tag) && !strcmp(t->tags[0].v, keys[i].value),
+                 "key %u: tag '%s'='%s'", i, t->tags[0].k, t->tags[0].v);
+    }
+    qindex_free(x);
+    catalog_close(c);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
 Suite *query_suite(void); /* collected by run_tests.c */
 
 Suite *query_suite(void)
@@ -739,5 +787,8 @@ Suite *query_suite(void)
     tcase_add_test(t, test_explain_metadata);
     tcase_add_test(t, test_bad_queries);
     suite_add_tcase(s, t);
+    TCase *k = tcase_create("keys");
+    tcase_add_test(k, test_damaged_keys);
+    suite_add_tcase(s, k);
     return s;
 }
