@@ -243,21 +243,36 @@ typedef struct csv_state {
 
 static csv_state csv;
 
-/* Split a CSV line into cells (unquoting into csv.unq). -1 on bad quoting. */
+/* *p resized to n elements of `size` bytes; -1 (and *p unchanged) when
+ * memory runs out. */
+static int resize(void *p, size_t n, size_t size)
+{
+    void *q = n <= SIZE_MAX / size ? realloc(*(void **)p, n * size) : NULL;
+    if (!q)
+        return -1;
+    *(void **)p = q;
+    return 0;
+}
+
+/* Split a CSV line into cells (unquoting into csv.unq).  -1 on bad quoting,
+ * -2 when memory runs out. */
 static int csv_split(const char *line, size_t len, size_t *n, uint32_t *bad_col)
 {
     if (csv.unq_cap < len + 1) {
+        if (resize(&csv.unq, len + 1, 1))
+            return -2;
         csv.unq_cap = len + 1;
-        csv.unq = realloc(csv.unq, csv.unq_cap);
     }
     size_t k = 0, out = 0, i = 0;
     for (;;) {
         if (k == csv.cap) {
-            csv.cap = csv.cap ? csv.cap * 2 : 32;
-            csv.cell = realloc(csv.cell, csv.cap * sizeof *csv.cell);
-            csv.cell_len = realloc(csv.cell_len, csv.cap * sizeof *csv.cell_len);
-            csv.cell_col = realloc(csv.cell_col, csv.cap * sizeof *csv.cell_col);
-            csv.bits = realloc(csv.bits, csv.cap * sizeof *csv.bits);
+            size_t cap = csv.cap ? csv.cap * 2 : 32;
+            if (resize(&csv.cell, cap, sizeof *csv.cell) ||
+                resize(&csv.cell_len, cap, sizeof *csv.cell_len) ||
+                resize(&csv.cell_col, cap, sizeof *csv.cell_col) ||
+                resize(&csv.bits, cap, sizeof *csv.bits))
+                return -2;
+            csv.cap = cap;
         }
         csv.cell[k] = csv.unq + out;
         csv.cell_col[k] = (uint32_t)i + 1;
@@ -309,10 +324,18 @@ static int is_listed(char **list, size_t n, const char *s)
 static int csv_header(ingest *in, size_t n)
 {
     csv.cols = calloc(n, sizeof *csv.cols);
+    if (!csv.cols) {
+        cli_errorf("%s:1: out of memory reading the header", in->file);
+        return -1;
+    }
     csv.ncols = n;
     csv.time_col = csv.meas_col = csv.field_col = csv.value_col = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         char *name = strndup(csv.cell[i], csv.cell_len[i]);
+        if (!name) {
+            cli_errorf("%s:1: out of memory reading the header", in->file);
+            return -1;
+        }
         csv_col *c = &csv.cols[i];
         c->type = STRATA_F64;
         char *colon = strrchr(name, ':');
@@ -433,7 +456,14 @@ static void csv_line(ingest *in, const char *line, size_t len)
         len--; /* CRLF files */
     size_t n;
     uint32_t bad;
-    if (csv_split(line, len, &n, &bad)) {
+    int split = csv_split(line, len, &n, &bad);
+    if (split == -2) {
+        cli_errorf("%s:%llu: out of memory splitting a line of %zu bytes", in->file,
+                   (unsigned long long)in->line_no, len);
+        in->aborted = in->failed = 1;
+        return;
+    }
+    if (split) {
         reject(in, bad, "unbalanced quotes");
         return;
     }
