@@ -109,10 +109,10 @@ static int check_structure(seg_reader *r, const char **why, uint64_t *where)
     for (uint32_t i = 0; i < in->nseries; i++) {
         const uint8_t *e = r->table + (size_t)i * SEG_TABLE_ENTRY;
         uint64_t sid = load_u64(e), doff = load_u64(e + 8);
-        uint32_t loff = load_u32(e + 16);
+        uint32_t loff = load_u32(e + 16), nchunks = load_u32(e + 20);
         *where = index_off + (uint64_t)(e - r->index);
         if (sid > UINT32_MAX || (i && sid <= load_u64(e - SEG_TABLE_ENTRY)) || loff >= lists_len ||
-            doff < SEG_HEADER_SIZE || doff > index_off) {
+            doff < SEG_HEADER_SIZE || doff > index_off || nchunks == 0) {
             *why = "series table entry out of range";
             return STRATA_CORRUPT_SEGMENT;
         }

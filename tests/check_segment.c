@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 
 static void no_report(void *ctx, const char *msg)
 {
@@ -153,6 +154,40 @@ START_TEST(test_segment_every_bit_flip)
     }
     free(data);
     free(orig);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A series-table entry with no chunks, its checksums made right (only a
+ * crafted file or a writer bug has one): the open refuses it, so that no
+ * reader takes the last entry of an empty list (which it would not have
+ * set). */
+START_TEST(test_segment_series_without_chunks)
+{
+    char *dir = tu_tmpdir();
+    char *path = small_segment(dir, 40);
+    size_t len;
+    uint8_t *b = (uint8_t *)tu_read_file(path, &len);
+    uint8_t *f = b + len - SEG_FOOTER_SIZE;
+    uint64_t io, il, h;
+    uint32_t ns, zero = 0;
+    memcpy(&io, f, 8);
+    memcpy(&il, f + 8, 8);
+    memcpy(&ns, f + 48, 4);
+    ck_assert_uint_eq(ns, 3);
+    memcpy(b + io + il - 2 * SEG_TABLE_ENTRY + 20, &zero, 4); /* the second series */
+    h = XXH3_64bits(b + io, il);
+    memcpy(f + 56, &h, 8);
+    h = XXH3_64bits(f, 64);
+    memcpy(f + 64, &h, 8);
+    tu_write_file(path, b, len);
+    seg_reader *r;
+    ck_assert_int_eq(segr_open(path, &r), STRATA_CORRUPT);
+    ck_assert_int_eq(st_errcode(), STRATA_CORRUPT_SEGMENT);
+    ck_assert_msg(strstr(st_errmsg(), "series table entry out of range"), "%s", st_errmsg());
+    free(b);
     free(path);
     tu_rmrf(dir);
     free(dir);
@@ -573,6 +608,7 @@ Suite *segment_suite(void)
     TCase *t = tcase_create("segment");
     tcase_add_test(t, test_segment_roundtrip_and_grid);
     tcase_add_test(t, test_segment_every_bit_flip);
+    tcase_add_test(t, test_segment_series_without_chunks);
     tcase_add_test(t, test_segment_statistics);
     tcase_add_test(t, test_merge_reuses_chunks);
     tcase_add_test(t, test_catalog_reload_and_damage);
