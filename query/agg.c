@@ -524,7 +524,10 @@ void agg_final(agg_state *s, const q_expr *e, agg_value *out)
         } else {
             size_t rank = (size_t)ceil(e->param / 100.0 * (double)n);
             size_t idx = rank ? rank - 1 : 0;
-            put_number(out, s, s->vals[idx], (__int128)s->vals[idx], 1);
+            /* as an integer only for integer fields: a float's value may
+             * lie outside any integer type (converting it is undefined) */
+            double v = s->vals[idx];
+            put_number(out, s, v, s->have_float ? 0 : (__int128)v, 1);
         }
         break;
     }
