@@ -396,6 +396,14 @@ static int plan_time(strata_query *q)
                       "GROUP BY time(%lld ns) makes %.0f buckets (limit %u); narrow the time "
                       "range or widen the buckets",
                       (long long)w, (double)nb, QUERY_MAX_BUCKETS);
+    size_t cols = q->nex ? q->nex : 1;
+    double mib = (double)nb * (double)cols * (double)(sizeof(agg_state) + sizeof(agg_value)) /
+                 (1024.0 * 1024.0);
+    if (mib > QUERY_MAX_GRID_MIB)
+        return st_err(STRATA_ERROR_INPUT,
+                      "GROUP BY time(%lld ns) makes %.0f buckets of %zu aggregates: %.0f MiB of "
+                      "aggregate state (limit %u MiB); narrow the time range or widen the buckets",
+                      (long long)w, (double)nb, cols, mib, QUERY_MAX_GRID_MIB);
     q->nb = (size_t)nb;
     return STRATA_OK;
 }

@@ -22,6 +22,9 @@
 #include "query/index.h"
 
 #define QUERY_MAX_BUCKETS 10000000u
+/* The aggregate state of one group (every bucket of every aggregate) may
+ * take at most this much memory; the planner refuses a larger grid. */
+#define QUERY_MAX_GRID_MIB 512u
 
 typedef struct qcell {
     int type; /* STRATA_COL_* */

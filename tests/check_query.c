@@ -704,6 +704,10 @@ START_TEST(test_bad_queries)
         {"SELECT mean(f) FROM m\n  WHERE dev =~ /[/", "bad regular expression"},
         {"SELECT mean(f) FROM m GROUP BY time(1x)", "unknown duration unit 'x'"},
         {"SELECT mean(f) FROM m GROUP BY time(1ms)", "buckets (limit"},
+        /* under the bucket limit, but 1.7 M buckets x 5 aggregates */
+        {"SELECT mean(f), max(f), min(f), sum(f), count(f) FROM m WHERE time >= 0 AND "
+         "time < 1000000000000000000 GROUP BY time(10m)",
+         "buckets of 5 aggregates: 2225 MiB of aggregate state (limit 512 MiB)"},
         {"SELECT percentile(f, 101) FROM m", "percentile needs a number from 0 to 100"},
         {"SELECT stddev(b) FROM m", "applies to numbers, not to bool fields"},
         {"SELECT mean(f) FROM m LIMIT 0", "LIMIT takes a positive integer"},
