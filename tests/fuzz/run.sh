@@ -9,7 +9,7 @@ B=$1
 SECS=$2
 SRC=$(cd "$(dirname "$0")" && pwd)
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
-for t in query lines segment csv wal meta; do
+for t in query lines segment csv wal meta ops; do
     dir=$B/$t
     rm -rf "$dir"
     mkdir -p "$dir/corpus"
@@ -21,6 +21,7 @@ for t in query lines segment csv wal meta; do
     segment) FUZZ_SEEDS="$dir/corpus" "$B/fuzz_segment" -runs=0 >/dev/null 2>&1
              extra="-max_len=8000 -len_control=0" ;;
     csv) extra="-max_len=600 -close_fd_mask=3" ;;
+    ops) extra="-max_len=1000" ;;
     wal | meta) FUZZ_SEEDS="$dir/corpus" "$B/fuzz_$t" -runs=0 >/dev/null 2>&1
          extra="-max_len=8000 -len_control=0" ;;
     esac
