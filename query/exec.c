@@ -776,7 +776,9 @@ static int load_agg_group(strata_query *q, const qgroup *g)
     }
     int last_sel = is_selector_query(q, AGG_LAST), first_sel = is_selector_query(q, AGG_FIRST);
     for (size_t b = 0; b < q->nb && rc == STRATA_OK; b++) {
-        q->btime[b] = q->width ? q->b0 + (int64_t)b * q->width : q->b0;
+        /* in 128 bits: b * width alone may pass int64 when the buckets
+         * span most of it; the bucket's start does not */
+        q->btime[b] = q->width ? (int64_t)((__int128)q->b0 + (__int128)b * q->width) : q->b0;
         int64_t sel_t = last_sel ? INT64_MIN : INT64_MAX;
         for (size_t e = 0; e < q->nex; e++) {
             agg_state *s = &st[b * q->nex + e];

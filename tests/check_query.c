@@ -774,6 +774,49 @@ START_TEST(test_damaged_keys)
 }
 END_TEST
 
+/* Daily buckets over points at both ends of int64 time: 106,752 buckets
+ * whose starts span nearly all of int64 (b * width alone overflowed; the
+ * sanitizer pass catches a regression).  Found by tests/fuzz/fuzz_ops. */
+START_TEST(test_buckets_across_int64)
+{
+    char *dir = tu_tmpdir();
+    strata_options o;
+    strata_options_init(&o);
+    o.create_if_missing = 1;
+    strata_db *d;
+    ck_assert_int_eq(strata_db_open(dir, &o, &d), STRATA_OK);
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(d, &b), STRATA_OK);
+    const int64_t ts[2] = {INT64_MIN + 1, 1704067200000000000LL};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(strata_batch_point(b, "m", ts[i]), STRATA_OK);
+        ck_assert_int_eq(strata_batch_f64(b, "x", i + 1.0), STRATA_OK);
+    }
+    ck_assert_int_eq(strata_db_write(d, b), STRATA_OK);
+    strata_batch_free(b);
+    strata_query *q;
+    ck_assert_int_eq(strata_query_prepare(d, "SELECT count(x) FROM m GROUP BY time(1d)", &q),
+                     STRATA_OK);
+    int64_t rows = 0, total = 0, prev = INT64_MIN;
+    while (strata_query_step(q) == STRATA_ROW) {
+        int64_t t = strata_query_column_i64(q, 0);
+        TU_CHECK(rows == 0 || t - prev == 86400000000000LL, "bucket %lld at %lld after %lld",
+                 (long long)rows, (long long)t, (long long)prev);
+        prev = t;
+        rows++;
+        total += strata_query_column_i64(q, 1);
+    }
+    strata_query_finalize(q);
+    ck_assert_int_eq(total, 2);
+    ck_assert_int_gt(rows, 100000);
+    ck_assert_int_le(prev, ts[1]);
+    ck_assert_int_gt(prev + 86400000000000LL, ts[1]);
+    strata_db_close(d);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *query_suite(void); /* collected by run_tests.c */
 
 Suite *query_suite(void)
@@ -793,6 +836,7 @@ Suite *query_suite(void)
     suite_add_tcase(s, t);
     TCase *k = tcase_create("keys");
     tcase_add_test(k, test_damaged_keys);
+    tcase_add_test(k, test_buckets_across_int64);
     suite_add_tcase(s, k);
     return s;
 }
