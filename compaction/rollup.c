@@ -26,6 +26,7 @@
 #include "engine/err.h"
 #include "engine/os.h"
 #include "engine/segment_format.h"
+#include "engine/tmath.h"
 #include "strata.h"
 
 #include <stdio.h>
@@ -95,20 +96,12 @@ static int raw_add(roll_rows *r, int64_t lo, int64_t hi)
     return 0;
 }
 
-static int64_t floor_to(int64_t t, int64_t w)
-{
-    int64_t q = t / w;
-    if (t % w != 0 && t < 0)
-        q--;
-    return q * w;
-}
-
 int roll_rows_compute(roll_rows *r, uint8_t type, int64_t w, const int64_t *ts, const uint64_t *v,
                       size_t n)
 {
     r->type = type;
     for (size_t i = 0; i < n;) {
-        int64_t b = floor_to(ts[i], w);
+        int64_t b = t_floor_to(ts[i], w);
         size_t j = i + 1;
         while (j < n && ts[j] - b < w && ts[j] >= b)
             j++;
@@ -619,7 +612,7 @@ static int surely_sparse(const job *j, const view *v, uint32_t sid)
             points += m.st.count;
             if (m.tmin < j->keep_from)
                 continue; /* its first point may lie before: count its last only */
-            int64_t x = floor_to(m.tmin, j->w), y = floor_to(m.tmax, j->w);
+            int64_t x = t_floor_to(m.tmin, j->w), y = t_floor_to(m.tmax, j->w);
             buckets += !any || x != prev;
             buckets += y != x;
             prev = y;
@@ -1045,7 +1038,7 @@ static int build_one(strata_db *db, const man_tier *t, int64_t closed_before, in
         /* buckets retention has taken the raw data of keep their rows */
         j.keep_from = INT64_MIN;
         if (raw_gone > j.lo) {
-            int64_t b = floor_to(raw_gone, j.w);
+            int64_t b = t_floor_to(raw_gone, j.w);
             j.keep_from = b < raw_gone ? b + j.w : b;
         }
         rc = run(db, &j, 0, did);
@@ -1185,7 +1178,7 @@ int rollup_pass(strata_db *db, int background, int *did)
     int64_t frontier = db_frontier_now(db);
     if (frontier == INT64_MIN || rc != STRATA_OK)
         return rc;
-    int64_t closed_before = floor_to(frontier, db->partition_ns);
+    int64_t closed_before = t_floor_to(frontier, db->partition_ns);
     for (size_t t = 0; t < nt && rc == STRATA_OK; t++) {
         /* bounded: each build replaces what it overlaps, and a run that
          * keeps being abandoned (data arriving meanwhile) gives up */

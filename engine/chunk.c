@@ -24,6 +24,7 @@
 #include "engine/alloc.h"
 #include "engine/codec.h"
 #include "engine/segment_format.h"
+#include "engine/tmath.h"
 #include "strata.h"
 
 #include <limits.h>
@@ -37,12 +38,6 @@ static const int64_t grids[] = {
     900000000000LL,       3600000000000LL,     10800000000000LL, 21600000000000LL,
     43200000000000LL,     86400000000000LL,
 };
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 int64_t chunk_grid(const int64_t *ts, size_t n, int64_t part_ns)
 {
@@ -59,7 +54,7 @@ int64_t chunk_grid(const int64_t *ts, size_t n, int64_t part_ns)
 size_t chunk_span(const int64_t *ts, size_t n, int64_t grid)
 {
     size_t max = n < SEG_CHUNK_MAX ? n : SEG_CHUNK_MAX;
-    int64_t cell = floor_div(ts[0], grid);
+    int64_t cell = t_floor_div(ts[0], grid);
     /* The cell's end; points are sorted, so find the first beyond it. */
     int64_t end;
     if (__builtin_mul_overflow(cell + 1, grid, &end))

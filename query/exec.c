@@ -32,6 +32,7 @@
 #include "engine/err.h"
 #include "engine/segment.h"
 #include "engine/segment_format.h"
+#include "engine/tmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -414,16 +415,10 @@ static int rollup_aggs_ok(const strata_query *q, size_t f)
     return 1;
 }
 
-static int64_t floor_w(int64_t t, int64_t w)
-{
-    int64_t r = t % w;
-    return r < 0 ? t - r - w : t - r;
-}
-
 /* Whole rollup buckets of width w fit in the query's buckets. */
 static int tier_fits(const strata_query *q, int64_t w)
 {
-    return q->width == 0 || (q->width % w == 0 && floor_w(q->b0, w) == q->b0);
+    return q->width == 0 || (q->width % w == 0 && t_floor_to(q->b0, w) == q->b0);
 }
 
 /* Do the heads in view v (frozen) or the active one hold points of sid in
@@ -486,7 +481,7 @@ static void feed_rows_between(strata_query *q, actx *c, const roll_rows *r, int6
 
 static int64_t ceil_w(int64_t t, int64_t w)
 {
-    int64_t f = floor_w(t, w);
+    int64_t f = t_floor_to(t, w);
     return f < t ? f + w : f;
 }
 
@@ -519,7 +514,7 @@ static int feed_range(strata_query *q, actx *c, rctx *x, uint32_t sid, int64_t l
         const roll *r = sel[i];
         /* the whole buckets of r inside [cur, hi) */
         int64_t a = ceil_w(r->first > cur ? r->first : cur, w);
-        int64_t b = floor_w(r->last < hi - 1 ? r->last + 1 : hi, w);
+        int64_t b = t_floor_to(r->last < hi - 1 ? r->last + 1 : hi, w);
         if (a >= b || !r->r || head_touches(q, x->v, sid, a, b - 1))
             continue; /* (an empty rollup has no rows: every series raw) */
         int got = roll_read(r->r, sid, rows, x->mask);
@@ -535,7 +530,7 @@ static int feed_range(strata_query *q, actx *c, rctx *x, uint32_t sid, int64_t l
             if (k < rows->nraw) {
                 if (rows->raw_hi[k] < p)
                     continue;
-                end = floor_w(rows->raw_lo[k], w);
+                end = t_floor_to(rows->raw_lo[k], w);
                 end = end < b ? end : b;
             }
             if (end > p) {

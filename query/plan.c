@@ -14,16 +14,11 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
+#include "engine/tmath.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 static int tag_matches(const qtagset *t, const q_tagcond *c)
 {
@@ -385,7 +380,7 @@ static int plan_time(strata_query *q)
         }
     }
     int64_t w = q->width, off = a->group_offset % w;
-    __int128 b0 = (__int128)floor_div(q->tmin - off, w) * w + off;
+    __int128 b0 = (__int128)t_floor_div(q->tmin - off, w) * w + off;
     if (b0 < INT64_MIN)
         b0 += w;
     q->b0 = (int64_t)b0;
