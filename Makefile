@@ -25,7 +25,8 @@ VERSION := $(shell sed -n 's/^\#define STRATA_VERSION_STRING "\(.*\)"/\1/p' incl
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-format-truncation
 BASE_CFLAGS := -std=gnu11 -g -pthread -fPIC -fvisibility=hidden -ffp-contract=off -Iinclude -I. $(WARN)
 ifeq ($(SAN),1)
-OPT ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+OPT ?= -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow \
+    -fno-sanitize-recover=all
 MALLOC_LIB :=
 CLI_MALLOC_LIB :=
 else

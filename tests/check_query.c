@@ -817,6 +817,48 @@ START_TEST(test_buckets_across_int64)
 }
 END_TEST
 
+/* percentile() of float values beyond any integer type: the value comes
+ * back as a float, unchanged (its conversion to an integer, which the
+ * sanitizer pass's float-cast-overflow check catches, is not made).
+ * Found by tests/fuzz/fuzz_ops. */
+START_TEST(test_percentile_huge_floats)
+{
+    char *dir = tu_tmpdir();
+    strata_options o;
+    strata_options_init(&o);
+    o.create_if_missing = 1;
+    strata_db *d;
+    ck_assert_int_eq(strata_db_open(dir, &o, &d), STRATA_OK);
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(d, &b), STRATA_OK);
+    const double v[4] = {1e300, -1e300, 5.5, 3e19};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(strata_batch_point(b, "m", 1704067200000000000LL + i), STRATA_OK);
+        ck_assert_int_eq(strata_batch_f64(b, "x", v[i]), STRATA_OK);
+    }
+    ck_assert_int_eq(strata_db_write(d, b), STRATA_OK);
+    strata_batch_free(b);
+    static const struct {
+        const char *q;
+        double want;
+    } cases[] = {{"SELECT percentile(x, 100) FROM m", 1e300},
+                 {"SELECT percentile(x, 0) FROM m", -1e300},
+                 {"SELECT percentile(x, 75) FROM m", 3e19}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        strata_query *q;
+        ck_assert_int_eq(strata_query_prepare(d, cases[i].q, &q), STRATA_OK);
+        ck_assert_int_eq(strata_query_step(q), STRATA_ROW);
+        ck_assert_int_eq(strata_query_column_type(q, 1), STRATA_COL_F64);
+        TU_CHECK(strata_query_column_f64(q, 1) == cases[i].want, "%s: %.17g", cases[i].q,
+                 strata_query_column_f64(q, 1));
+        strata_query_finalize(q);
+    }
+    strata_db_close(d);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *query_suite(void); /* collected by run_tests.c */
 
 Suite *query_suite(void)
@@ -837,6 +879,7 @@ Suite *query_suite(void)
     TCase *k = tcase_create("keys");
     tcase_add_test(k, test_damaged_keys);
     tcase_add_test(k, test_buckets_across_int64);
+    tcase_add_test(k, test_percentile_huge_floats);
     suite_add_tcase(s, k);
     return s;
 }
