@@ -774,26 +774,36 @@ START_TEST(test_damaged_keys)
 }
 END_TEST
 
-/* Daily buckets over points at both ends of int64 time: 106,752 buckets
- * whose starts span nearly all of int64 (b * width alone overflowed; the
- * sanitizer pass catches a regression).  Found by tests/fuzz/fuzz_ops. */
-START_TEST(test_buckets_across_int64)
+/* A database of its own in a new directory, holding x = v[i] at ts[i] of
+ * measurement m. */
+static strata_db *scratch_db(char **dir, const int64_t *ts, const double *v, int n)
 {
-    char *dir = tu_tmpdir();
+    *dir = tu_tmpdir();
     strata_options o;
     strata_options_init(&o);
     o.create_if_missing = 1;
     strata_db *d;
-    ck_assert_int_eq(strata_db_open(dir, &o, &d), STRATA_OK);
+    ck_assert_int_eq(strata_db_open(*dir, &o, &d), STRATA_OK);
     strata_batch *b;
     ck_assert_int_eq(strata_batch_new(d, &b), STRATA_OK);
-    const int64_t ts[2] = {INT64_MIN + 1, 1704067200000000000LL};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < n; i++) {
         ck_assert_int_eq(strata_batch_point(b, "m", ts[i]), STRATA_OK);
-        ck_assert_int_eq(strata_batch_f64(b, "x", i + 1.0), STRATA_OK);
+        ck_assert_int_eq(strata_batch_f64(b, "x", v[i]), STRATA_OK);
     }
     ck_assert_int_eq(strata_db_write(d, b), STRATA_OK);
     strata_batch_free(b);
+    return d;
+}
+
+/* Daily buckets over points at both ends of int64 time: 126,800 buckets
+ * whose starts span most of int64 (b * width alone overflowed; the
+ * sanitizer pass catches a regression).  Found by tests/fuzz/fuzz_ops. */
+START_TEST(test_buckets_across_int64)
+{
+    char *dir;
+    const int64_t ts[2] = {INT64_MIN + 1, 1704067200000000000LL};
+    const double v[2] = {1, 2};
+    strata_db *d = scratch_db(&dir, ts, v, 2);
     strata_query *q;
     ck_assert_int_eq(strata_query_prepare(d, "SELECT count(x) FROM m GROUP BY time(1d)", &q),
                      STRATA_OK);
@@ -823,21 +833,10 @@ END_TEST
  * Found by tests/fuzz/fuzz_ops. */
 START_TEST(test_percentile_huge_floats)
 {
-    char *dir = tu_tmpdir();
-    strata_options o;
-    strata_options_init(&o);
-    o.create_if_missing = 1;
-    strata_db *d;
-    ck_assert_int_eq(strata_db_open(dir, &o, &d), STRATA_OK);
-    strata_batch *b;
-    ck_assert_int_eq(strata_batch_new(d, &b), STRATA_OK);
+    char *dir;
+    const int64_t ts[4] = {T0, T0 + 1, T0 + 2, T0 + 3};
     const double v[4] = {1e300, -1e300, 5.5, 3e19};
-    for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(strata_batch_point(b, "m", 1704067200000000000LL + i), STRATA_OK);
-        ck_assert_int_eq(strata_batch_f64(b, "x", v[i]), STRATA_OK);
-    }
-    ck_assert_int_eq(strata_db_write(d, b), STRATA_OK);
-    strata_batch_free(b);
+    strata_db *d = scratch_db(&dir, ts, v, 4);
     static const struct {
         const char *q;
         double want;
