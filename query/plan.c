@@ -380,9 +380,15 @@ static int plan_time(strata_query *q)
         }
     }
     int64_t w = q->width, off = a->group_offset % w;
-    __int128 b0 = (__int128)t_floor_div(q->tmin - off, w) * w + off;
-    if (b0 < INT64_MIN)
-        b0 += w;
+    __int128 t = (__int128)q->tmin - off, k = t / w;
+    k -= t % w != 0 && t < 0;
+    __int128 b0 = k * w + off;
+    if (b0 < INT64_MIN) /* its start is no int64 time: the bucket cannot be named */
+        return st_err(STRATA_ERROR_INPUT,
+                      "GROUP BY time(%lld ns): the first bucket would start before the earliest "
+                      "time there is (1677-09-21T00:12:43.145224192Z); start the time range at "
+                      "%lld or later",
+                      (long long)w, (long long)(b0 + w));
     q->b0 = (int64_t)b0;
     int64_t last = q->tmax == INT64_MAX ? INT64_MAX : q->tmax - 1;
     __int128 nb = ((__int128)last - b0) / w + 1;
