@@ -14,7 +14,6 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
-#include "engine/tmath.h"
 
 #include <stdio.h>
 #include <stdlib.h>
