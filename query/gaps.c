@@ -269,7 +269,11 @@ static int last_before(strata_gaps *g, const device *d, int64_t *t)
     /* A later report than *t can only lie in (*t, from). */
     int64_t floor_ = found ? *t + 1 : lo;
     for (int64_t w = HOUR_NS;; w = w > INT64_MAX / 2 ? INT64_MAX : w * 2) {
-        int64_t a = (uint64_t)g->from - (uint64_t)floor_ <= (uint64_t)w ? floor_ : g->from - w;
+        /* a span wider than INT64_MAX (from near the top of time, floor
+         * near the bottom) is taken whole at the widest window */
+        int64_t a = (uint64_t)g->from - (uint64_t)floor_ <= (uint64_t)w || w == INT64_MAX
+                        ? floor_
+                        : g->from - w;
         int64_t ts = 0;
         int r = last_in(g, d, a, g->from, &ts);
         if (r < 0)

@@ -922,6 +922,38 @@ START_TEST(test_cli_errors)
 }
 END_TEST
 
+/* A search from the top of time over a device whose reports lie in 1677
+ * and 1969 and are still in memory: the last report before `from` is sought in
+ * doubling windows, which could not cover a span wider than INT64_MAX and
+ * repeated the widest one forever.  Found by tests/fuzz/fuzz_ops. */
+START_TEST(test_from_the_top_of_time)
+{
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "db");
+    strata_db *db = open_db(path);
+    /* both reports before 0: the widest window, [from - INT64_MAX, from),
+     * holds neither */
+    const int64_t ts[2] = {INT64_MIN + 10, -1000000000LL};
+    put(db, "m", "d1", "x", ts, 2);
+    strata_gaps_options o = opts(INT64_MAX - 1, INT64_MAX, HOUR, 1.5);
+    strata_gaps *g;
+    ck_assert_int_eq(strata_gaps_open(db, &o, &g), STRATA_OK);
+    strata_gap gap;
+    int rc, n = 0;
+    while ((rc = strata_gaps_next(g, &gap)) == STRATA_ROW) {
+        TU_CHECK(!strcmp(gap.device, "d1") && gap.last_ns == ts[1], "gap after %lld",
+                 (long long)gap.last_ns);
+        n++;
+    }
+    ck_assert_int_eq(rc, STRATA_DONE);
+    ck_assert_int_le(n, 1);
+    strata_gaps_close(g);
+    strata_db_close(db);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+END_TEST
+
 Suite *gaps_suite(void); /* found by the runner (suites.h) */
 Suite *gaps_suite(void)
 {
@@ -941,6 +973,7 @@ Suite *gaps_suite(void)
     tcase_add_test(tc, test_corrupt_chunk);
     tcase_add_test(tc, test_cli_formats);
     tcase_add_test(tc, test_cli_errors);
+    tcase_add_test(tc, test_from_the_top_of_time);
     suite_add_tcase(s, tc);
     return s;
 }
