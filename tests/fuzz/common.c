@@ -1,5 +1,5 @@
 /*
- * common.c — the shared part of the directory fuzz targets (common.h).
+ * common.c — what the fuzz targets share (common.h).
  * Directories are copied with cp(1): the paths are the targets' own.
  */
 #include "tests/fuzz/common.h"
@@ -77,18 +77,24 @@ void fz_copy_with(const char *snap, const char *work, const char *name, const ui
         exit(1);
 }
 
+void fz_query(strata_db *db, const char *text, int max_rows)
+{
+    strata_query *q;
+    if (strata_query_prepare(db, text, &q) != STRATA_OK)
+        return;
+    int rows = 0, cols = strata_query_column_count(q);
+    while (rows++ < max_rows && strata_query_step(q) == STRATA_ROW)
+        for (int c = 0; c < cols; c++)
+            (void)strata_query_column_text(q, c);
+    strata_query_finalize(q);
+}
+
 static void use(strata_db *db)
 {
     inspect_report r;
     if (db_inspect(db, &r) == STRATA_OK)
         inspect_free(&r);
-    strata_query *q;
-    if (strata_query_prepare(db, "SELECT count(*), last(*) FROM m GROUP BY *", &q) != STRATA_OK)
-        return;
-    int rows = 0;
-    while (rows++ < 1000 && strata_query_step(q) == STRATA_ROW)
-        (void)strata_query_column_text(q, 1);
-    strata_query_finalize(q);
+    fz_query(db, "SELECT count(*), last(*) FROM m GROUP BY *", 1000);
 }
 
 void fz_open_use_close(const char *work)

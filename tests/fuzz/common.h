@@ -1,6 +1,7 @@
 /*
- * common.h — what the fuzz targets that work on a database directory share
- * (fuzz_wal, fuzz_meta): a template database, a fresh copy of it per input
+ * common.h — what the fuzz targets share: running a query to its end (all
+ * that use a database), and for those that work on a database directory
+ * (fuzz_wal, fuzz_meta) a template database, a fresh copy of it per input
  * with one file replaced, and the open-use-close of that copy.
  */
 #ifndef STRATA_FUZZ_COMMON_H
@@ -29,6 +30,10 @@ void fz_copy_with(const char *snap, const char *work, const char *name, const ui
 void fz_open_use_close(const char *work);
 
 void fz_put64(uint8_t *p, uint64_t v);
+
+/* Run query `text` on db, reading every column of up to max_rows rows as
+ * text; a query that does not prepare is skipped. */
+void fz_query(strata_db *db, const char *text, int max_rows);
 
 /* Make the checksums of a framed file right (log, catalog, manifest): a
  * header of hdr bytes ending in the XXH3 of the rest of it, then frames of

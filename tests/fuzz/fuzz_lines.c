@@ -7,7 +7,7 @@
  * again.  Any result but a crash, a leak or undefined behaviour.  Seeds:
  * seeds/lines.  Run by `make fuzz`.
  */
-#include "strata.h"
+#include "tests/fuzz/common.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -39,16 +39,8 @@ static void scan_all(void)
     static const char *qs[] = {"SELECT last(*) FROM m GROUP BY *",
                                "SELECT count(*) FROM m GROUP BY time(1d), *",
                                "SELECT * FROM m LIMIT 100"};
-    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
-        strata_query *q;
-        if (strata_query_prepare(db, qs[i], &q) != STRATA_OK)
-            continue;
-        int rows = 0, cols = strata_query_column_count(q);
-        while (rows++ < 10000 && strata_query_step(q) == STRATA_ROW)
-            for (int k = 0; k < cols; k++)
-                (void)strata_query_column_text(q, k);
-        strata_query_finalize(q);
-    }
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
+        fz_query(db, qs[i], 10000);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

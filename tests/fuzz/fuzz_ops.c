@@ -9,7 +9,7 @@
  * or hang; at the end every series must still be readable by a query.
  * Seeds: seeds/ops.  Run by `make fuzz`.
  */
-#include "strata.h"
+#include "tests/fuzz/common.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -87,18 +87,6 @@ static void write_points(strata_db *db, prog *g)
     strata_batch_free(b);
 }
 
-static void query(strata_db *db, const char *text)
-{
-    strata_query *q;
-    if (strata_query_prepare(db, text, &q) != STRATA_OK)
-        return;
-    int rows = 0, cols = strata_query_column_count(q);
-    while (rows++ < 5000 && strata_query_step(q) == STRATA_ROW)
-        for (int c = 0; c < cols; c++)
-            (void)strata_query_column_text(q, c);
-    strata_query_finalize(q);
-}
-
 static void gaps(strata_db *db, prog *g)
 {
     strata_gaps_options o;
@@ -166,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
             break;
         }
         case 6: gaps(db, &g); break;
-        case 7: query(db, qs[byte(&g) % 5]); break;
+        case 7: fz_query(db, qs[byte(&g) % 5], 5000); break;
         case 8: {
             static const int64_t widths[] = {1000000000LL, MIN, 60 * MIN, 24 * 60 * MIN, 7 * MIN};
             strata_rollup_tier t[2] = {{widths[byte(&g) % 5], (int64_t)byte(&g) * 60 * MIN},
@@ -185,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         }
     }
     for (size_t i = 0; i < sizeof qs / sizeof *qs; i++)
-        query(db, qs[i]);
+        fz_query(db, qs[i], 5000);
     strata_db_close(db);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd))
