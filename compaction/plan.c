@@ -30,6 +30,7 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
+#include "engine/tmath.h"
 #include "strata.h"
 
 #include <stdlib.h>
@@ -62,10 +63,7 @@ static void clamp_range(__int128 lo, __int128 hi, int64_t *first, int64_t *last)
 /* The epoch-aligned window of width w holding t. */
 static void window_of(int64_t t, int64_t w, int64_t *first, int64_t *last)
 {
-    int64_t q = t / w;
-    if (t % w != 0 && t < 0)
-        q--;
-    __int128 lo = (__int128)q * w;
+    __int128 lo = t_floor_div128(t, w) * w;
     clamp_range(lo, lo + w - 1, first, last);
 }
 

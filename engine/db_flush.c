@@ -33,15 +33,14 @@
 #include "engine/err.h"
 #include "engine/idem.h"
 #include "engine/os.h"
+#include "engine/tmath.h"
 
 #include <stdio.h>
 #include <string.h>
 
 int64_t db_partition_of(const strata_db *db, int64_t ts)
 {
-    int64_t p = db->partition_ns;
-    int64_t q = ts / p;
-    return (ts % p != 0 && ts < 0) ? q - 1 : q;
+    return t_floor_div(ts, db->partition_ns);
 }
 
 void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int64_t *last)

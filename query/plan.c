@@ -14,6 +14,7 @@
 
 #include "engine/alloc.h"
 #include "engine/err.h"
+#include "engine/tmath.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,9 +380,7 @@ static int plan_time(strata_query *q)
         }
     }
     int64_t w = q->width, off = a->group_offset % w;
-    __int128 t = (__int128)q->tmin - off, k = t / w;
-    k -= t % w != 0 && t < 0;
-    __int128 b0 = k * w + off;
+    __int128 b0 = t_floor_div128((__int128)q->tmin - off, w) * w + off;
     if (b0 < INT64_MIN) /* its start is no int64 time: the bucket cannot be named */
         return st_err(STRATA_ERROR_INPUT,
                       "GROUP BY time(%lld ns): the first bucket would start before the earliest "

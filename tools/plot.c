@@ -28,6 +28,7 @@
  */
 #include "tools/plot.h"
 
+#include "engine/tmath.h"
 #include "tools/cli.h"
 
 #include <errno.h>
@@ -272,16 +273,10 @@ static void fmt_value(double v, double step, double maxabs, char *buf, size_t ca
 
 /* ---- calendar (UTC, proleptic Gregorian; H. Hinnant's algorithms) ----------------- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;
-    int64_t era = floor_div(z, 146097);
+    int64_t era = t_floor_div(z, 146097);
     int64_t doe = z - era * 146097;
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -294,7 +289,7 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
-    int64_t era = floor_div(y, 400);
+    int64_t era = t_floor_div(y, 400);
     int64_t yoe = y - era * 400;
     int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
@@ -309,7 +304,7 @@ typedef struct tparts {
 
 static void split_time(int64_t t, tparts *p)
 {
-    int64_t days = floor_div(t, NS_PER_DAY);
+    int64_t days = t_floor_div(t, NS_PER_DAY);
     int64_t rem = t % NS_PER_DAY;
     if (rem < 0)
         rem += NS_PER_DAY;
@@ -388,7 +383,7 @@ static void x_ticks(int64_t t0, int64_t t1, int target, xticks *xt)
         }
     }
     if (st.ns) {
-        int64_t k = floor_div(t0, st.ns);
+        int64_t k = t_floor_div(t0, st.ns);
         int64_t t;
         if (__builtin_mul_overflow(k, st.ns, &t))
             return;
@@ -406,7 +401,7 @@ static void x_ticks(int64_t t0, int64_t t1, int target, xticks *xt)
     mi -= ((mi % st.months) + st.months) % st.months;
     for (int guard = 0; xt->n < MAX_TICKS && guard < 4 * MAX_TICKS; guard++, mi += st.months) {
         int64_t t;
-        if (month_start(floor_div(mi, 12), (int)(mi - floor_div(mi, 12) * 12) + 1, &t))
+        if (month_start(t_floor_div(mi, 12), (int)(mi - t_floor_div(mi, 12) * 12) + 1, &t))
             continue;
         if (t > t1)
             break;
