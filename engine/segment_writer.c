@@ -85,7 +85,9 @@ int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_la
         st_free(w);
         return rc;
     }
-    if (buf_reserve(&w->out, OUT_FLUSH + SEG_HEADER_SIZE)) {
+    /* the buffer grows with the chunks (to OUT_FLUSH and one chunk more):
+     * a flush opens a writer per partition, most of them small */
+    if (buf_reserve(&w->out, SEG_HEADER_SIZE)) {
         segw_abort(w);
         return st_err(STRATA_NOMEM, "out of memory writing a segment");
     }
