@@ -26,6 +26,11 @@
  * enters the window right after the record entered the log, still under
  * write_mu: two retransmissions racing each other apply once.
  *
+ * strata_db_define runs only the resolution step (batch_resolve) under
+ * write_mu: the new tag sets and series enter the catalog and reach the
+ * log with the next record, exactly as those of a write that failed after
+ * resolving.
+ *
  * Lateness (max_lateness_ns): checked again here under write_mu, against
  * the frontier now, in batch order (strata_batch_point/add_lp checked it
  * when the points were added, against the frontier then); the frontier
@@ -185,6 +190,27 @@ static int make_room(strata_db *db, strata_batch *b)
     int rc = batch_growth(db, b, &g);
     if (rc == STRATA_OK && head_bytes(db->active) + g > db->flush_threshold)
         rc = db_freeze(db, 0);
+    return rc;
+}
+
+int strata_db_define(strata_db *db, strata_batch *b)
+{
+    if (!db || !b)
+        return st_err(STRATA_MISUSE, "strata_db_define: NULL argument");
+    if (b->db != db)
+        return st_err(STRATA_MISUSE, "strata_db_define: the batch belongs to another database");
+    if (db->read_only)
+        return st_err(STRATA_MISUSE_READONLY, "the database is open read-only");
+    if (!b->new_series)
+        return STRATA_OK;
+    int rc = db_failed_error(db);
+    if (rc != STRATA_OK)
+        return rc;
+    pthread_mutex_lock(&db->write_mu);
+    rc = batch_resolve(b);
+    if (rc == STRATA_OK)
+        b->new_series = 0; /* every value's series has its id now */
+    pthread_mutex_unlock(&db->write_mu);
     return rc;
 }
 

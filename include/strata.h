@@ -347,9 +347,9 @@ STRATA_API size_t strata_batch_values(const strata_batch *b);
  * have when the value was added (writing the batch creates it), else 0.
  * Fields are checked against the database's types as they are added, so
  * a program that fills one batch while another is being written must let
- * such a batch be written before filling the next, or a type conflict
- * between the two is found only by strata_db_write(), which then refuses
- * the whole later batch. */
+ * such a batch's series exist before filling the next (strata_db_define(),
+ * or write it first), or a type conflict between the two is found only by
+ * strata_db_write(), which then refuses the whole later batch. */
 STRATA_API int strata_batch_has_new_series(const strata_batch *b);
 
 /* Line protocol: timestamps without a unit are read in this precision. */
@@ -389,6 +389,19 @@ STRATA_API int strata_batch_add_lp(strata_batch *b, const char *line,
  * STRATA_ERROR_LATE, nothing written.  The batch is left as it was; clear
  * it to reuse it. */
 STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
+
+/* Create the series of the batch that the database does not have yet, as
+ * strata_db_write() would, without writing any point; afterwards
+ * strata_batch_has_new_series(b) is 0.  For a program that fills one batch
+ * while another is being written: once the batch about to be written has
+ * its series, the next one is checked against their types as it is
+ * filled.  A series created here and never written stays in the catalog
+ * without points (its definition reaches the log with the next write).
+ * A field whose series exists with another type: STRATA_ERROR (extended
+ * STRATA_ERROR_TYPE) and nothing is created; the same for one series
+ * given two types in the batch, found after the series before it were
+ * created. */
+STRATA_API int strata_db_define(strata_db *db, strata_batch *b);
 
 /* ---- Deleting ------------------------------------------------------------
  * A delete hides the points of the chosen series with from_ns <= ts <

@@ -580,6 +580,90 @@ START_TEST(test_batch_atomic_type_conflict)
 }
 END_TEST
 
+/* strata_db_define: a batch's new series exist before it is written, so a
+ * batch filled meanwhile is checked against them point by point. */
+START_TEST(test_define_series)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0), *other = NULL;
+    strata_batch *b, *b2, *b3;
+    strata_batch_new(db, &b);
+    strata_batch_new(db, &b2);
+    strata_batch_new(db, &b3);
+    ck_assert_int_eq(strata_batch_point(b, "m", 1), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b, "x", 1.5), STRATA_OK);
+    ck_assert_int_eq(strata_batch_bool(b, "q", 1), STRATA_OK);
+    /* b3 names w before anything defines it: found at its own define */
+    ck_assert_int_eq(strata_batch_point(b3, "m", 2), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b3, "v", 2.0), STRATA_OK);
+    ck_assert_int_eq(strata_batch_i64(b3, "q", 2), STRATA_OK);
+    ck_assert_int_eq(strata_batch_has_new_series(b), 1);
+    ck_assert_int_eq(strata_db_define(db, b), STRATA_OK);
+    ck_assert_int_eq(strata_batch_has_new_series(b), 0);
+    ck_assert_int_eq(strata_db_define(db, b), STRATA_OK); /* nothing left to do */
+    strata_series s;
+    ck_assert_int_eq(strata_series_find(db, "m x", &s), STRATA_OK);
+    ck_assert_int_eq(s.type, STRATA_F64);
+    uint64_t n;
+    strata_series_count(db, &n);
+    ck_assert_uint_eq(n, 2);
+    /* the next batch, filled while b is not yet written, sees x's type */
+    ck_assert_int_eq(strata_batch_point(b2, "m", 3), STRATA_OK);
+    ck_assert_int_eq(strata_batch_i64(b2, "x", 3), STRATA_ERROR);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_TYPE);
+    strata_batch_cancel_point(b2);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    /* b3: q is bool in the database now; nothing of b3 is created */
+    ck_assert_int_eq(strata_db_define(db, b3), STRATA_ERROR);
+    ck_assert_int_eq(strata_extended_errcode(db), STRATA_ERROR_TYPE);
+    ck_assert_ptr_nonnull(strstr(strata_errmsg(db), "'q'"));
+    ck_assert_int_eq(strata_batch_has_new_series(b3), 1);
+    ck_assert_int_eq(strata_series_find(db, "m v", &s), STRATA_NOTFOUND);
+    ck_assert_int_eq(strata_db_write(db, b3), STRATA_ERROR);
+    /* a series defined and never written reaches the log with the next
+     * write, and the reopened database has it, without points */
+    strata_batch_clear(b2);
+    ck_assert_int_eq(strata_batch_point(b2, "m", 4), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b2, "only_defined", 4.0), STRATA_OK);
+    ck_assert_int_eq(strata_db_define(db, b2), STRATA_OK);
+    strata_batch_clear(b);
+    ck_assert_int_eq(strata_batch_point(b, "m", 5), STRATA_OK);
+    ck_assert_int_eq(strata_batch_f64(b, "x", 5.5), STRATA_OK);
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    /* misuse */
+    ck_assert_int_eq(strata_db_define(NULL, b), STRATA_MISUSE);
+    ck_assert_int_eq(strata_db_define(db, NULL), STRATA_MISUSE);
+    char *dir2 = tu_tmpdir();
+    other = open_db(dir2, STRATA_SYNC_NONE, 0);
+    ck_assert_int_eq(strata_db_define(other, b), STRATA_MISUSE);
+    strata_db_close(other);
+    tu_rmrf(dir2);
+    free(dir2);
+    strata_batch_free(b);
+    strata_batch_free(b2);
+    strata_batch_free(b3);
+    char *crash = snapshot(dir); /* the log as a crash would leave it */
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    const char *dirs[] = {dir, crash};
+    for (int i = 0; i < 2; i++) {
+        db = open_db(dirs[i], STRATA_SYNC_NONE, 0);
+        ck_assert_int_eq(strata_series_find(db, "m only_defined", &s), STRATA_OK);
+        strata_series_count(db, &n);
+        ck_assert_uint_eq(n, 3);
+        model m = {0};
+        model_add(&m, 1, f2b(1.5));
+        model_add(&m, 5, f2b(5.5));
+        expect_series(db, "m x", &m, INT64_MIN, INT64_MAX);
+        free(m.p);
+        strata_db_close(db);
+    }
+    tu_rmrf(crash);
+    free(crash);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_names_validated)
 {
     char *dir = tu_tmpdir();
@@ -1147,6 +1231,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_head_pool);
     tcase_add_test(t, test_lp_field_positions);
     tcase_add_test(t, test_batch_atomic_type_conflict);
+    tcase_add_test(t, test_define_series);
     tcase_add_test(t, test_names_validated);
     tcase_add_test(t, test_concurrent_writers_and_readers);
     tcase_add_test(t, test_memory_budget);

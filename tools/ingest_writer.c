@@ -107,6 +107,17 @@ int ingest_writer_start(strata_db *db, int serial, ingest_writer **out, strata_b
 int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
                          uint64_t first_line, uint64_t last_line)
 {
+    /* The series this batch creates must exist before the next batch is
+     * filled (ingest_writer.h); creating them is quick, the write is not. */
+    if (!w->serial && strata_batch_has_new_series(*b) && strata_db_define(w->db, *b) != STRATA_OK) {
+        cli_errorf("%s: lines %llu-%llu not stored: %s", file, (unsigned long long)first_line,
+                   (unsigned long long)last_line, strata_errmsg(w->db));
+        strata_batch_clear(*b);
+        pthread_mutex_lock(&w->mu);
+        w->failed = 1;
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
     pthread_mutex_lock(&w->mu);
     while (w->pending)
         pthread_cond_wait(&w->cv, &w->mu);
@@ -115,7 +126,7 @@ int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
         strata_batch_clear(*b);
         return -1;
     }
-    int barrier = w->serial || strata_batch_has_new_series(*b);
+    int barrier = w->serial;
     /* Idle writer: spare is the other batch (see the invariant above). */
     w->pending = *b;
     w->file = file;
@@ -124,8 +135,7 @@ int ingest_writer_submit(ingest_writer *w, strata_batch **b, const char *file,
     *b = w->spare;
     w->spare = NULL;
     pthread_cond_broadcast(&w->cv);
-    /* The next batch is checked against the database's series as it is
-     * filled: let the series this one creates exist first. */
+    /* serial: the next batch's checks depend on this write */
     while (barrier && w->pending)
         pthread_cond_wait(&w->cv, &w->mu);
     int failed = barrier && w->failed;

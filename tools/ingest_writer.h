@@ -10,10 +10,12 @@
  * line range of its batch) and makes every later hand-over fail, so the
  * run stops; batches handed over before it are stored.
  *
- * A batch that creates series is written before the next one is filled
- * (strata_batch_has_new_series): lines are checked against the database's
- * field types as they are parsed, so a type conflict with the batch before
- * is reported for its own line, as without the pipeline.
+ * A batch that creates series gets them before the next one is filled
+ * (strata_db_define, on the parser's thread): lines are checked against
+ * the database's field types as they are parsed, so a type conflict with
+ * the batch before is reported for its own line, as without the pipeline.
+ * (Waiting for that batch's whole write instead kept the parser idle for
+ * the first batch's log append, apply and flush.)
  */
 #ifndef STRATA_INGEST_WRITER_H
 #define STRATA_INGEST_WRITER_H
