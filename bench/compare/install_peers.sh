@@ -30,7 +30,13 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     $SUDO chmod +x /usr/sbin/policy-rc.d
     added=1
 fi
-cleanup() { [ "$added" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d; }
+# (an if, not `[ ] &&`: a false test as the trap's last command would be
+# the script's exit status, and `make compare` would stop after installing)
+cleanup() {
+    if [ "$added" = 1 ]; then
+        $SUDO rm -f /usr/sbin/policy-rc.d
+    fi
+}
 trap cleanup EXIT
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
