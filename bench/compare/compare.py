@@ -1008,6 +1008,11 @@ def main():
                          % "{:,}".format(sent(meta)))
         for who in ["strata"] + [p for p in peers if p not in skip]:
             log("%s: %s (%s values)" % (wl, who, "{:,}".format(meta["values"])))
+            # Every system starts with nothing waiting to be written back: a
+            # freshly generated input file (hundreds of MB of dirty pages) or
+            # the previous system's files would otherwise be flushed under the
+            # next load's fsyncs.
+            os.sync()
             t = time.time()
             try:
                 res[wl][who] = RUNNERS[who](a, wl, lp, meta, a.work)
