@@ -755,6 +755,61 @@ START_TEST(test_lp_strict)
 }
 END_TEST
 
+/* Lines longer than the input block (tools/cmd_ingest.c reads 256 KiB at a
+ * time and doubles its buffer for a longer line): a 720 KB line first,
+ * another in the middle of short lines that cross several blocks, and
+ * every value stored. */
+START_TEST(test_lp_lines_longer_than_block)
+{
+    enum { NAME = 60000, FIELDS = 12, SHORT = 60000 };
+    size_t cap = 2 * (FIELDS * (NAME + 8) + 64) + (size_t)SHORT * 40, len = 0;
+    char *text = malloc(cap), *name = malloc(NAME + 1);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(name);
+    for (int line = 0; line < 2 + SHORT; line++) {
+        int long_line = line == 0 || line == SHORT / 2;
+        if (!long_line) {
+            len += (size_t)snprintf(text + len, cap - len, "m,host=h v=%d %d\n", line, line);
+            continue;
+        }
+        len += (size_t)snprintf(text + len, cap - len, "big,host=h ");
+        for (int f = 0; f < FIELDS; f++) {
+            memset(name, 'a' + f, NAME);
+            name[NAME] = 0;
+            len += (size_t)snprintf(text + len, cap - len, "%s%s=%d", f ? "," : "", name, line + f);
+        }
+        len += (size_t)snprintf(text + len, cap - len, " %d\n", line);
+    }
+    ck_assert_uint_lt(len, cap);
+    char *dir = tu_tmpdir(), *lp = tu_path(dir, "long.lp"), *db = tu_path(dir, "db"), *out, *err;
+    tu_write_file(lp, text, len);
+    int rc = cli(&out, &err, ARGS("ingest", db, lp));
+    char *want = fmt("ingested %d points (%d values)", SHORT + 2, SHORT + 2 * FIELDS);
+    ck_assert_msg(rc == 0 && strstr(err, want), "exit %d, no '%s' in:\n%s", rc, want, err);
+    free(want);
+    free(out);
+    free(err);
+    rc = cli(&out, &err, ARGS("dump", db, "--measurement", "big"));
+    ck_assert_int_eq(rc, 0);
+    size_t lines = 0;
+    for (const char *p = out; (p = strchr(p, '\n')); p++)
+        lines++;
+    ck_assert_uint_eq(lines, 2 * FIELDS);
+    memset(name, 'l', NAME);
+    char *last = fmt("big,host=h %s=%d %d\n", name, SHORT / 2 + FIELDS - 1, SHORT / 2);
+    ck_assert_msg(strstr(out, last), "the middle long line's last field is missing");
+    free(last);
+    free(out);
+    free(err);
+    tu_rmrf(dir);
+    free(db);
+    free(lp);
+    free(dir);
+    free(name);
+    free(text);
+}
+END_TEST
+
 /* Regression (engine/batch.c): a rejected line taught the batch the
  * types of its fields.  Line 2 fails on its second field ('a' is float64);
  * its first field 'b' (new, int64) was already entered into the batch's
@@ -1980,6 +2035,7 @@ Suite *cli_suite(void)
     tcase_add_test(tc, test_lp_bad_lines);
     tcase_add_test(tc, test_lp_strict);
     tcase_add_test(tc, test_lp_rejected_line_keeps_no_types);
+    tcase_add_test(tc, test_lp_lines_longer_than_block);
     tcase_add_test(tc, test_api_cancelled_point_keeps_no_types);
     suite_add_tcase(s, tc);
     tc = tcase_create("roundtrip");

@@ -52,7 +52,11 @@
 #include <unistd.h>
 
 #define MAX_REPORTED 100
-#define READ_BLOCK (4u << 20)
+/* Input is read in blocks that stay in the L2 cache while their lines are
+ * parsed (a longer line doubles the buffer): with 4 MiB blocks the NAB
+ * ingest was 10-15 % slower, read() copying into memory the parser then
+ * fetched again from far away. */
+#define READ_BLOCK (256u << 10)
 
 typedef struct ingest {
     strata_db *db;
