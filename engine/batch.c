@@ -310,17 +310,44 @@ static void ls_truncate(strata_batch *b, uint32_t n)
         map_insert(b->ls_map, b->ls_map_cap, b->ls[i].hash, i);
 }
 
+/* Room for one more value: the first page doubles up to BVAL_PAGE, then
+ * whole pages are added (batch.h). */
+static int grow_vals(strata_batch *b)
+{
+    if (b->nvpages == b->cap_vpages) {
+        size_t cap = b->cap_vpages ? b->cap_vpages * 2 : 4;
+        bval **pages = st_realloc(b->vpages, cap * sizeof *pages);
+        if (!pages)
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+        b->vpages = pages;
+        b->cap_vpages = cap;
+    }
+    if (b->cap_vals < BVAL_PAGE) {
+        size_t cap = b->cap_vals ? b->cap_vals * 2 : 1024;
+        bval *v = st_realloc(b->nvpages ? b->vpages[0] : NULL, cap * sizeof *v);
+        if (!v)
+            return st_err(STRATA_NOMEM, "out of memory in a batch");
+        b->vpages[0] = v;
+        b->nvpages = 1;
+        b->cap_vals = cap;
+        return STRATA_OK;
+    }
+    bval *v = st_malloc(BVAL_PAGE * sizeof *v);
+    if (!v)
+        return st_err(STRATA_NOMEM, "out of memory in a batch");
+    b->vpages[b->nvpages++] = v;
+    b->cap_vals += BVAL_PAGE;
+    return STRATA_OK;
+}
+
 static int push_val(strata_batch *b, uint32_t ls, int64_t ts, uint64_t bits)
 {
     if (b->nvals == b->cap_vals) {
-        size_t cap = b->cap_vals ? b->cap_vals * 2 : 1024;
-        bval *v = st_realloc(b->vals, cap * sizeof *v);
-        if (!v)
-            return st_err(STRATA_NOMEM, "out of memory in a batch");
-        b->vals = v;
-        b->cap_vals = cap;
+        int rc = grow_vals(b);
+        if (rc != STRATA_OK)
+            return rc;
     }
-    b->vals[b->nvals++] = (bval){ls, ts, bits};
+    *batch_val(b, b->nvals++) = (bval){ls, ts, bits};
     b->new_series |= b->ls[ls].db_sid == CAT_NONE;
     return STRATA_OK;
 }
@@ -357,7 +384,9 @@ void strata_batch_free(strata_batch *b)
     st_free(b->ls_map);
     st_free(b->ls_count);
     st_free(b->ls_touched);
-    st_free(b->vals);
+    for (size_t i = 0; i < b->nvpages; i++)
+        st_free(b->vpages[i]);
+    st_free(b->vpages);
     st_free(b->tags);
     st_free(b->line);
     st_free(b);
@@ -852,7 +881,7 @@ int batch_resolve(strata_batch *b)
         return STRATA_OK;
     /* Pass 1: look up what the database already has; check types. */
     for (size_t i = 0; i < b->nvals; i++) {
-        lseries *s = &b->ls[b->vals[i].ls];
+        lseries *s = &b->ls[batch_val(b, i)->ls];
         if (s->db_sid != CAT_NONE)
             continue;
         ltagset *t = &b->lt[s->lt];
@@ -879,7 +908,7 @@ int batch_resolve(strata_batch *b)
      * new tag set (its tags written in two orders) or series: look again
      * before creating, so each is created once. */
     for (size_t i = 0; i < b->nvals; i++) {
-        lseries *s = &b->ls[b->vals[i].ls];
+        lseries *s = &b->ls[batch_val(b, i)->ls];
         if (s->db_sid != CAT_NONE)
             continue;
         ltagset *t = &b->lt[s->lt];

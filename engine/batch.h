@@ -23,6 +23,13 @@ typedef struct bval {
     uint64_t bits;
 } bval;
 
+/* Values live in pages of BVAL_PAGE (the first page grows by doubling up
+ * to that size, the others are allocated whole and never move): growing a
+ * batch of half a million values copies at most one page, where doubling
+ * one array wrote, and made the kernel hand over, twice the memory. */
+#define BVAL_SHIFT 15
+#define BVAL_PAGE ((size_t)1 << BVAL_SHIFT)
+
 #define LT_FIELDS 16 /* fields per line whose series a tag set remembers */
 
 typedef struct ltagset {
@@ -63,8 +70,9 @@ struct strata_batch {
      * the lseries a batch touched */
     uint32_t *ls_count, *ls_touched;
     uint32_t cap_count;
-    /* content */
-    bval *vals;
+    /* content: value i is batch_val(b, i); cap_vals is what the pages hold */
+    bval **vpages;
+    size_t nvpages, cap_vpages;
     size_t nvals, cap_vals, npoints;
     int new_series; /* some value's series had no database id when added */
     /* the point being built through the C API */
@@ -86,6 +94,11 @@ struct strata_batch {
      * its value before the point under construction */
     int64_t late_max, point_prev_late_max;
 };
+
+static inline bval *batch_val(const strata_batch *b, size_t i)
+{
+    return &b->vpages[i >> BVAL_SHIFT][i & (BVAL_PAGE - 1)];
+}
 
 /* Complete the point under construction (an empty one is an error). */
 int batch_finish(strata_batch *b);

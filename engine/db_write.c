@@ -108,7 +108,7 @@ static int encode_record(strata_db *db, strata_batch *b, int64_t arrival)
     put_varint(&p, b->nvals);
     wrec_enc e = {0, 0};
     for (size_t i = 0; i < b->nvals; i++) {
-        const bval *v = &b->vals[i];
+        const bval *v = batch_val(b, i);
         const lseries *s = &b->ls[v->ls];
         wrec_put_sample(&p, &e, s->db_sid, s->type, v->ts, v->bits);
     }
@@ -123,10 +123,10 @@ static int check_lateness(strata_db *db, strata_batch *b)
     int64_t cap = db_frontier_capped(INT64_MAX);
     int64_t front = db->frontier < cap ? db->frontier : cap;
     for (size_t i = 0; i < b->nvals; i++) {
-        int64_t ts = b->vals[i].ts;
+        int64_t ts = batch_val(b, i)->ts;
         if (batch_too_late(db, front, ts)) {
             atomic_fetch_add(&db->late_rejected, 1);
-            return batch_late_error(b, &b->vals[i], front);
+            return batch_late_error(b, batch_val(b, i), front);
         }
         if (ts > front)
             front = ts < cap ? ts : cap;
@@ -164,7 +164,7 @@ static int batch_growth(strata_db *db, strata_batch *b, size_t *out)
     }
     uint32_t nt = 0;
     for (size_t i = 0; i < b->nvals; i++) {
-        uint32_t ls = b->vals[i].ls;
+        uint32_t ls = batch_val(b, i)->ls;
         if (b->ls_count[ls]++ == 0)
             b->ls_touched[nt++] = ls;
     }
@@ -268,7 +268,7 @@ int strata_db_write(strata_db *db, strata_batch *b)
         db->logged_series = catalog_series_count(db->cat);
         pthread_rwlock_wrlock(&db->head_lock);
         for (size_t i = 0; i < b->nvals && rc == STRATA_OK; i++) {
-            const bval *v = &b->vals[i];
+            const bval *v = batch_val(b, i);
             const lseries *s = &b->ls[v->ls];
             rc = db_apply(db, s->db_sid, s->type, v->ts, v->bits);
         }
