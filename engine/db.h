@@ -222,7 +222,8 @@ int db_failed_error(strata_db *db);
 /* ---- writing (db_write.c) ---- */
 /* Apply one sample to the active head (replay and write paths). */
 int db_apply(strata_db *db, uint32_t sid, uint8_t type, int64_t ts, uint64_t bits);
-/* Flush if the head is over budget or its partition has ended. */
+/* Flush if the head is over budget, or if its partition has ended and no
+ * flush is running (inline_: always). */
 int db_maybe_flush(strata_db *db, int inline_);
 
 #endif

@@ -82,11 +82,26 @@ static int partition_ended(strata_db *db)
     return last >= INT64_MAX - grace || db->frontier > last + grace;
 }
 
+/* A flush of the frozen head is under way. */
+static int flush_busy(strata_db *db)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    int busy = db->flushing;
+    pthread_mutex_unlock(&db->flush_mu);
+    return busy;
+}
+
 int db_maybe_flush(strata_db *db, int inline_)
 {
-    if (head_bytes(db->active) < db->flush_threshold && !partition_ended(db))
-        return STRATA_OK;
-    return db_freeze(db, inline_);
+    if (head_bytes(db->active) >= db->flush_threshold)
+        return db_freeze(db, inline_);
+    /* An ended partition is flushed when the flush thread is free: waiting
+     * here for the flush before would stall the writers for a freeze that
+     * only tidies up, and a backfill (whose every batch ends a partition)
+     * would flush once per batch. */
+    if (partition_ended(db) && (inline_ || !flush_busy(db)))
+        return db_freeze(db, inline_);
+    return STRATA_OK;
 }
 
 static int encode_record(strata_db *db, strata_batch *b, int64_t arrival)
