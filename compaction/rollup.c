@@ -753,8 +753,10 @@ static int build(strata_db *db, job *j, const view *v, const char *path, uint64_
     int rc = job_sids(j, &sids, &ns);
     if (rc != STRATA_OK)
         return rc;
+    /* The file is created with the first rows: a window whose raw segments
+     * hold no point inside it (they meet it by their partition bounds only)
+     * makes no file, where it took a write, two fsyncs and an unlink. */
     seg_writer *w = NULL;
-    rc = segw_open(path, id, j->lo, j->hi, &w);
     roll_rows r = {0};
     for (size_t i = 0; i < ns && rc == STRATA_OK; i++) {
         if (atomic_load(&db->comp_stop)) {
@@ -762,11 +764,17 @@ static int build(strata_db *db, job *j, const view *v, const char *path, uint64_
             break;
         }
         rc = series_rows(j, v, sids[i], &r);
-        if (rc == STRATA_OK)
+        if (rc == STRATA_OK && !w && (r.n || r.nraw))
+            rc = segw_open(path, id, j->lo, j->hi, &w);
+        if (rc == STRATA_OK && w)
             rc = write_series(w, sids[i], &r);
     }
     roll_rows_free(&r);
     st_free(sids);
+    if (rc == STRATA_OK && !w) {
+        memset(info, 0, sizeof *info); /* no series: run() records an empty rollup */
+        return STRATA_OK;
+    }
     if (rc == STRATA_OK) {
         rc = segw_finish(w, info);
         w = NULL;
@@ -849,8 +857,10 @@ static int run(strata_db *db, job *j, int merge, int *did)
     seg_reader *out = NULL;
     if (info.nseries == 0) {
         /* nothing to keep: an empty rollup, recorded in the manifest only
-         * (size 0, FORMAT.md §5.10); a crash leaves the file an orphan */
-        os_unlink(path);
+         * (size 0, FORMAT.md §5.10); a crash leaves the file an orphan.
+         * size 0: build made no file */
+        if (info.size)
+            os_unlink(path);
         info.size = info.points = 0;
     } else {
         rc = segr_open(path, &out);
