@@ -396,7 +396,8 @@ STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
  * while another is being written: once the batch about to be written has
  * its series, the next one is checked against their types as it is
  * filled.  A series created here and never written stays in the catalog
- * without points (its definition reaches the log with the next write).
+ * without points; its definition reaches the log with the next write, so
+ * a database closed before any further write may forget it.
  * A field whose series exists with another type: STRATA_ERROR (extended
  * STRATA_ERROR_TYPE) and nothing is created; the same for one series
  * given two types in the batch, found after the series before it were
