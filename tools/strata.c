@@ -22,8 +22,9 @@
  * - dirty_decay_ms:1000: freed pages are kept for reuse for a second, not
  *   returned at once (each return was an madvise, and the next use faulted
  *   them back in: 2,700 madvise calls for the Beijing ingest); long
- *   enough for the next head or batch to reuse them, short enough that an
- *   idle `strata shell` gives memory back. */
+ *   enough for the next head or batch to reuse them.  (Without a
+ *   background thread jemalloc returns them on later allocator calls, so
+ *   an idle `strata shell` keeps them until its next command.) */
 __attribute__((visibility("default"))) const char *malloc_conf =
     "thp:always,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
