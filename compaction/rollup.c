@@ -771,15 +771,20 @@ static int build(strata_db *db, job *j, const view *v, const char *path, uint64_
     }
     roll_rows_free(&r);
     st_free(sids);
-    if (rc == STRATA_OK && !w) {
-        memset(info, 0, sizeof *info); /* no series: run() records an empty rollup */
-        return STRATA_OK;
-    }
-    if (rc == STRATA_OK) {
+    int made = w != NULL;
+    if (rc == STRATA_OK && made) {
         rc = segw_finish(w, info);
         w = NULL;
     }
     segw_abort(w);
+    if (rc == STRATA_OK && !(made && info->nseries)) {
+        /* no series, no file (one made for rows that kept no column goes);
+         * run() records an empty rollup */
+        if (made)
+            os_unlink(path);
+        memset(info, 0, sizeof *info);
+        return STRATA_OK;
+    }
     if (rc == STRATA_OK) {
         int e = os_fsync_dir(db->seg_dir);
         if (e < 0)
@@ -855,16 +860,10 @@ static int run(strata_db *db, job *j, int merge, int *did)
     if (rc != STRATA_OK)
         return rc;
     seg_reader *out = NULL;
-    if (info.nseries == 0) {
-        /* nothing to keep: an empty rollup, recorded in the manifest only
-         * (size 0, FORMAT.md §5.10); a crash leaves the file an orphan.
-         * size 0: build made no file */
-        if (info.size)
-            os_unlink(path);
-        info.size = info.points = 0;
-    } else {
+    /* nothing to keep (build left no file): an empty rollup, recorded in
+     * the manifest only (size 0, FORMAT.md §5.10) */
+    if (info.nseries)
         rc = segr_open(path, &out);
-    }
     uint64_t *gone = st_malloc((j->nold + 1) * sizeof *gone);
     if (rc == STRATA_OK && !gone)
         rc = st_err(STRATA_NOMEM, "out of memory building rollups");
@@ -872,7 +871,7 @@ static int run(strata_db *db, job *j, int merge, int *did)
         if (out) {
             segr_mark_obsolete(out);
             segr_unref(out);
-        } else {
+        } else if (info.nseries) {
             os_unlink(path);
         }
         st_free(gone);
