@@ -89,7 +89,7 @@ struct strata_db {
     pthread_mutex_t write_mu;
     /* catalog ids below these are already in some log record */
     uint32_t logged_tagsets, logged_series;
-    buf wbuf;            /* log payload scratch (under write_mu) */
+    buf wbuf;            /* log record scratch, payload after the frame's room (under write_mu) */
     int64_t frontier;    /* largest timestamp ever written */
     atomic_int_least64_t frontier_pub; /* a copy, published after each write,
                                           for lateness checks outside the lock */

@@ -104,10 +104,16 @@ int db_maybe_flush(strata_db *db, int inline_)
     return STRATA_OK;
 }
 
+/* The batch's log record payload into db->wbuf, after WAL_RECORD_HEAD
+ * bytes left for the frame and with WAL_RECORD_TRAILER bytes of room after
+ * it (wal_append_framed). */
 static int encode_record(strata_db *db, strata_batch *b, int64_t arrival)
 {
     buf *w = &db->wbuf;
     w->len = 0;
+    if (buf_reserve(w, WAL_RECORD_HEAD))
+        return st_err(STRATA_NOMEM, "out of memory encoding a log record");
+    w->len = WAL_RECORD_HEAD;
     if (b->keylen) {
         if (buf_reserve(w, WREC_KEY_PREFIX_MAX))
             return st_err(STRATA_NOMEM, "out of memory encoding a log record");
@@ -128,6 +134,8 @@ static int encode_record(strata_db *db, strata_batch *b, int64_t arrival)
         wrec_put_sample(&p, &e, s->db_sid, s->type, v->ts, v->bits);
     }
     buf_commit(w, p);
+    if (buf_reserve(w, WAL_RECORD_TRAILER))
+        return st_err(STRATA_NOMEM, "out of memory encoding a log record");
     return STRATA_OK;
 }
 
@@ -270,14 +278,15 @@ int strata_db_write(strata_db *db, strata_batch *b)
         rc = encode_record(db, b, now);
     if (rc == STRATA_OK && b->keylen)
         rc = idem_reserve(db->idem, b->keylen); /* so that idem_add cannot fail below */
-    if (rc == STRATA_OK && db->wbuf.len > WAL_MAX_PAYLOAD)
+    size_t plen = rc == STRATA_OK ? db->wbuf.len - WAL_RECORD_HEAD : 0;
+    if (rc == STRATA_OK && plen > WAL_MAX_PAYLOAD)
         rc = st_err(STRATA_FULL_BATCH,
                     "batch of %zu values is too large for one log record (%zu bytes, limit %u); "
                     "split it",
-                    b->nvals, db->wbuf.len, WAL_MAX_PAYLOAD);
+                    b->nvals, plen, WAL_MAX_PAYLOAD);
     if (rc == STRATA_OK)
-        rc = wal_append(db->wal, b->keylen ? WAL_REC_WRITE_KEYED : WAL_REC_WRITE, db->wbuf.p,
-                        db->wbuf.len, &lsn);
+        rc = wal_append_framed(db->wal, b->keylen ? WAL_REC_WRITE_KEYED : WAL_REC_WRITE, db->wbuf.p,
+                               plen, &lsn);
     if (rc == STRATA_OK) {
         db->logged_tagsets = catalog_tagset_count(db->cat);
         db->logged_series = catalog_series_count(db->cat);

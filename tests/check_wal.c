@@ -321,7 +321,13 @@ static void *writer(void *arg)
     for (int i = 0; i < t->n; i++) {
         uint64_t lsn;
         wal_writer_enter(t->w);
-        ck_assert_int_eq(wal_append(t->w, WAL_REC_WRITE, "x", 1, &lsn), STRATA_OK);
+        if (i % 2) {
+            uint8_t rec[WAL_RECORD_OVERHEAD + 1];
+            rec[WAL_RECORD_HEAD] = 'x';
+            ck_assert_int_eq(wal_append_framed(t->w, WAL_REC_WRITE, rec, 1, &lsn), STRATA_OK);
+        } else {
+            ck_assert_int_eq(wal_append(t->w, WAL_REC_WRITE, "x", 1, &lsn), STRATA_OK);
+        }
         ck_assert_int_eq(wal_sync_to(t->w, lsn), STRATA_OK);
         wal_writer_leave(t->w);
     }
@@ -346,8 +352,11 @@ static void group_commit(strata_sync policy)
     wal_recovery rec;
     ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
     ck_assert_uint_eq(g->n, 600);
-    for (size_t i = 0; i < g->n; i++)
+    for (size_t i = 0; i < g->n; i++) {
         ck_assert_uint_eq(g->lsn[i], i + 1);
+        ck_assert_uint_eq(g->len[i], 1);
+        ck_assert_int_eq(g->payload[i][0], 'x');
+    }
     free(g);
     tu_rmrf(dir);
     free(dir);
@@ -397,6 +406,139 @@ START_TEST(test_write_error_is_sticky)
     ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_IOERR);
     os_fault_inject(0, 0, 0, 0);
     wal_close(w);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A record built in place: framed around the caller's payload. */
+static uint64_t append_framed(wal *w, const char *text)
+{
+    size_t len = strlen(text);
+    uint8_t rec[WAL_RECORD_OVERHEAD + 64];
+    ck_assert_uint_le(len, 64);
+    memset(rec, 0xee, sizeof rec); /* the frame's room holds garbage */
+    memcpy(rec + WAL_RECORD_HEAD, text, len);
+    uint64_t lsn;
+    ck_assert_int_eq(wal_append_framed(w, WAL_REC_WRITE, rec, len, &lsn), STRATA_OK);
+    return lsn;
+}
+
+/* Nothing pending: a framed record reaches the file at once (no copy in the
+ * buffer); behind pending records it is queued, and the order holds. */
+START_TEST(test_framed_direct_and_queued)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {STRATA_SYNC_BATCH, 0, 0};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    char path[4200];
+    wal_file_path(dir, 1, path, sizeof path);
+    off_t size = file_size(path);
+    ck_assert_int_eq(size, WAL_HEADER_SIZE);
+
+    ck_assert_uint_eq(append_framed(w, "first"), 1);
+    size += WAL_RECORD_OVERHEAD + 5;
+    ck_assert_int_eq(file_size(path), size); /* written before any sync */
+    ck_assert_int_eq(wal_sync_to(w, 1), STRATA_OK);
+
+    uint64_t lsn;
+    ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, "second", 6, &lsn), STRATA_OK);
+    ck_assert_uint_eq(lsn, 2);
+    ck_assert_uint_eq(append_framed(w, "third"), 3);
+    ck_assert_int_eq(file_size(path), size); /* both wait in the buffer */
+    ck_assert_uint_eq(wal_size(w), (uint64_t)size + 2 * WAL_RECORD_OVERHEAD + 11);
+    ck_assert_int_eq(wal_sync_to(w, 3), STRATA_OK);
+    size += 2 * WAL_RECORD_OVERHEAD + 11;
+    ck_assert_int_eq(file_size(path), size);
+    ck_assert_uint_eq(append_framed(w, "fourth"), 4);
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+    static const char *want[] = {"first", "second", "third", "fourth"};
+    ck_assert_uint_eq(g->n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_uint_eq(g->lsn[i], i + 1);
+        ck_assert_uint_eq(g->len[i], strlen(want[i]));
+        ck_assert(memcmp(g->payload[i], want[i], g->len[i]) == 0);
+    }
+    ck_assert_uint_eq(rec.torn_bytes, 0);
+    free(g);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A failed direct write is sticky like a leader's, and leaves a torn tail. */
+START_TEST(test_framed_write_error_is_sticky)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {STRATA_SYNC_NONE, 0, 0};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    ck_assert_uint_eq(append_framed(w, "first"), 1);
+    os_fault_inject(OS_OP_WRITE, 1, EIO, 7);
+    uint8_t rec[WAL_RECORD_OVERHEAD + 6];
+    memcpy(rec + WAL_RECORD_HEAD, "second", 6);
+    uint64_t lsn = 99;
+    ck_assert_int_eq(wal_append_framed(w, WAL_REC_WRITE, rec, 6, &lsn), STRATA_IOERR);
+    ck_assert_int_eq(st_errcode(), STRATA_IOERR_WRITE);
+    ck_assert_uint_eq(lsn, 99);
+    ck_assert_int_ne(wal_append_framed(w, WAL_REC_WRITE, rec, 6, &lsn), STRATA_OK);
+    ck_assert_ptr_nonnull(strstr(st_errmsg(), "failed earlier"));
+    ck_assert_int_ne(wal_sync_to(w, 1), STRATA_OK);
+    ck_assert_int_ne(wal_close(w), STRATA_OK);
+    got *g = calloc(1, sizeof *g);
+    wal_recovery rec2;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec2), STRATA_OK);
+    ck_assert_uint_eq(g->n, 1);
+    ck_assert_uint_eq(rec2.torn_bytes, 7);
+    free(g);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+static int count_big(void *ctx, uint64_t lsn, unsigned type, const uint8_t *p, size_t len)
+{
+    uint64_t *n = ctx;
+    ck_assert_uint_eq(type, WAL_REC_WRITE);
+    ck_assert_uint_eq(lsn, *n + 1);
+    ck_assert_uint_eq(len, 4u << 20);
+    ck_assert_uint_eq(p[0], (uint8_t)lsn);
+    ck_assert_uint_eq(p[len - 1], (uint8_t)lsn);
+    (*n)++;
+    return STRATA_OK;
+}
+
+/* Direct writes start a new file past the target size, as a leader does,
+ * also under a policy that never leads (NONE). */
+START_TEST(test_framed_rotation)
+{
+    char *dir = tu_tmpdir();
+    wal *w;
+    wal_opts o = {STRATA_SYNC_NONE, 0, 0};
+    ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+    size_t len = 4u << 20, nrec = WAL_SEGMENT_TARGET / len + 2;
+    uint8_t *rec = malloc(len + WAL_RECORD_OVERHEAD);
+    for (size_t i = 1; i <= nrec; i++) {
+        memset(rec + WAL_RECORD_HEAD, (int)(uint8_t)i, len);
+        uint64_t lsn;
+        ck_assert_int_eq(wal_append_framed(w, WAL_REC_WRITE, rec, len, &lsn), STRATA_OK);
+        ck_assert_uint_eq(lsn, i);
+    }
+    free(rec);
+    ck_assert_int_eq(wal_close(w), STRATA_OK);
+    char p2[4200];
+    wal_file_path(dir, 2, p2, sizeof p2);
+    ck_assert_int_eq(file_size(p2), WAL_HEADER_SIZE + 2 * (off_t)(len + WAL_RECORD_OVERHEAD));
+    uint64_t n = 0;
+    wal_recovery rec2;
+    ck_assert_int_eq(wal_replay(dir, 1, 1, count_big, &n, &rec2), STRATA_OK);
+    ck_assert_uint_eq(n, nrec);
+    ck_assert_uint_eq(rec2.files, 2);
     tu_rmrf(dir);
     free(dir);
 }
@@ -453,6 +595,9 @@ Suite *wal_suite(void)
     tcase_add_test(t, test_rotation_trim_and_gaps);
     tcase_add_test(t, test_group_commit_every_policy);
     tcase_add_test(t, test_write_error_is_sticky);
+    tcase_add_test(t, test_framed_direct_and_queued);
+    tcase_add_test(t, test_framed_write_error_is_sticky);
+    tcase_add_test(t, test_framed_rotation);
     tcase_add_test(t, test_oversized_record_refused);
     tcase_add_test(t, test_torn_header_of_newest_file);
     suite_add_tcase(s, t);

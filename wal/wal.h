@@ -76,6 +76,13 @@ int wal_close(wal *w);
 /* Queue one record; *lsn receives its sequence number.  Not yet written:
  * call wal_sync_to() before acknowledging. */
 int wal_append(wal *w, unsigned type, const void *payload, size_t len, uint64_t *lsn /* OUT */);
+/* The same for a record built in place: the payload is at
+ * rec[WAL_RECORD_HEAD, WAL_RECORD_HEAD + len) and rec has WAL_RECORD_TRAILER
+ * bytes of room after it (wal_format.h); the frame is filled in around it.
+ * When nothing is pending and no leader is at work, the record is written
+ * to the file at once from rec (*lsn is then written, not yet synced), else
+ * it is queued like wal_append()'s. */
+int wal_append_framed(wal *w, unsigned type, uint8_t *rec, size_t len, uint64_t *lsn /* OUT */);
 /* Return once record `lsn` meets the sync policy (written to the OS for
  * INTERVAL/NONE, fsynced for ALWAYS/BATCH). */
 int wal_sync_to(wal *w, uint64_t lsn);

@@ -6,6 +6,10 @@
  * waiting thread the leader: it swaps the buffer out, writes it to the
  * current file outside the lock and, when the policy asks for it, fsyncs;
  * every thread whose record was in that buffer is then released at once.
+ * wal_append_framed() skips the buffer when nothing is pending and no
+ * leader is at work: it writes the record from the caller's memory itself
+ * (a single writer's records never take a copy), and the next wal_sync_to()
+ * only fsyncs.
  * `busy` marks the leader (or a rotation, or the interval thread's fsync):
  * only one thread touches the file descriptor at a time.
  *
@@ -183,43 +187,105 @@ fail:
     return rc;
 }
 
+/* The record frame around payload r[WAL_RECORD_HEAD, +len): its head and
+ * its checksum. */
+static void frame(uint8_t *r, unsigned type, size_t len, uint64_t lsn)
+{
+    uint8_t *p = r;
+    put_u32(&p, (uint32_t)len);
+    put_u8(&p, (uint8_t)type);
+    put_u8(&p, 0);
+    put_u16(&p, 0);
+    put_u64(&p, lsn);
+    p += len;
+    put_u64(&p, XXH3_64bits(r, WAL_RECORD_HEAD + len));
+}
+
+/* Room for `need` more bytes in the pending buffer (mu held). */
+static int reserve(wal *w, size_t need)
+{
+    if (w->len + need <= w->cap)
+        return STRATA_OK;
+    size_t cap = w->cap ? w->cap : 1 << 16;
+    while (cap < w->len + need)
+        cap *= 2;
+    uint8_t *b = st_realloc(w->buf, cap);
+    if (!b)
+        return st_err(STRATA_NOMEM, "out of memory in the log buffer");
+    w->buf = b;
+    w->cap = cap;
+    return STRATA_OK;
+}
+
 int wal_append(wal *w, unsigned type, const void *payload, size_t len, uint64_t *lsn)
 {
     if (len > WAL_MAX_PAYLOAD)
         return st_err(STRATA_FULL_BATCH, "batch of %zu bytes exceeds the log record limit of %u",
                       len, WAL_MAX_PAYLOAD);
     pthread_mutex_lock(&w->mu);
-    if (w->err) {
-        int rc = sticky(w);
+    int rc = w->err ? sticky(w) : reserve(w, len + WAL_RECORD_OVERHEAD);
+    if (rc == STRATA_OK) {
+        uint8_t *r = w->buf + w->len;
+        memcpy(r + WAL_RECORD_HEAD, payload, len);
+        frame(r, type, len, w->next_lsn);
+        w->len += len + WAL_RECORD_OVERHEAD;
+        *lsn = w->next_lsn++;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+static int rotate_unlocked(wal *w, uint64_t first_lsn);
+
+int wal_append_framed(wal *w, unsigned type, uint8_t *rec, size_t len, uint64_t *lsn)
+{
+    if (len > WAL_MAX_PAYLOAD)
+        return st_err(STRATA_FULL_BATCH, "batch of %zu bytes exceeds the log record limit of %u",
+                      len, WAL_MAX_PAYLOAD);
+    size_t n = len + WAL_RECORD_OVERHEAD;
+    pthread_mutex_lock(&w->mu);
+    int rc = w->err ? sticky(w) : STRATA_OK;
+    if (rc != STRATA_OK || w->len > 0 || w->busy) {
+        /* Records are pending or a leader has the file: queue behind them. */
+        if (rc == STRATA_OK)
+            rc = reserve(w, n);
+        if (rc == STRATA_OK) {
+            frame(rec, type, len, w->next_lsn);
+            memcpy(w->buf + w->len, rec, n);
+            w->len += n;
+            *lsn = w->next_lsn++;
+        }
         pthread_mutex_unlock(&w->mu);
         return rc;
     }
-    size_t need = w->len + len + WAL_RECORD_OVERHEAD;
-    if (need > w->cap) {
-        size_t cap = w->cap ? w->cap : 1 << 16;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *b = st_realloc(w->buf, cap);
-        if (!b) {
-            pthread_mutex_unlock(&w->mu);
-            return st_err(STRATA_NOMEM, "out of memory in the log buffer");
-        }
-        w->buf = b;
-        w->cap = cap;
-    }
-    uint8_t *r = w->buf + w->len, *p = r;
-    put_u32(&p, (uint32_t)len);
-    put_u8(&p, (uint8_t)type);
-    put_u8(&p, 0);
-    put_u16(&p, 0);
-    put_u64(&p, w->next_lsn);
-    memcpy(p, payload, len);
-    p += len;
-    put_u64(&p, XXH3_64bits(r, WAL_RECORD_HEAD + len));
-    w->len = need;
-    *lsn = w->next_lsn++;
+    /* Nothing pending and nobody at the file: write the record from the
+     * caller's memory, as the leader would (busy set, mu not held). */
+    uint64_t l = w->next_lsn++;
+    frame(rec, type, len, l);
+    w->busy = 1;
     pthread_mutex_unlock(&w->mu);
-    return STRATA_OK;
+    wfile *cur = &w->files[w->nfiles - 1];
+    int e = os_write_all(w->fd, rec, n);
+    if (e < 0)
+        rc = st_err_os(STRATA_IOERR_WRITE, -e, "cannot write to the log in %s", w->dir);
+    else
+        cur->size += n;
+    int rotate = rc == STRATA_OK && cur->size >= WAL_SEGMENT_TARGET;
+    if (rotate)
+        rc = rotate_unlocked(w, l + 1); /* fsyncs the finished file */
+    pthread_mutex_lock(&w->mu);
+    if (rc != STRATA_OK) {
+        set_sticky(w);
+    } else {
+        w->written_lsn = l + 1;
+        if (rotate)
+            w->synced_lsn = l + 1;
+        *lsn = l;
+    }
+    w->busy = 0;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
 }
 
 /* Caller is the leader (busy set, mu not held): finish the current file and
