@@ -755,6 +755,57 @@ START_TEST(test_lp_strict)
 }
 END_TEST
 
+/* The default batch ends at 50,000 lines or 200,000 values, whichever comes
+ * first; --batch N sets the lines alone.  Lines of 10 values: the first
+ * batch is lines 1-20000, so a bad line 25001 under --strict drops only
+ * lines 20001-25001; with --batch 30000 it drops them all. */
+START_TEST(test_lp_default_batch_values)
+{
+    char *dir = tu_tmpdir(), *lp = tu_path(dir, "w.lp");
+    size_t cap = 26000 * 120, len = 0;
+    char *text = malloc(cap);
+    for (int i = 1; i <= 25001; i++) {
+        len += (size_t)snprintf(text + len, cap - len, "m a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=%s %d\n",
+                                i == 25001 ? "x" : "10", i);
+        ck_assert_uint_lt(len, cap);
+    }
+    tu_write_file(lp, text, len);
+    free(text);
+    static const struct {
+        const char *batch; /* NULL: the default */
+        int first;         /* first line of the batch that is dropped */
+        const char *count; /* what is stored */
+    } cases[] = {{NULL, 20001, "20000"}, {"30000", 1, NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *db = fmt("%s/db%zu", dir, i), *out, *err;
+        int rc = cases[i].batch ? cli(&out, &err,
+                                      ARGS("ingest", "--strict", "--batch", cases[i].batch, db, lp))
+                                : cli(&out, &err, ARGS("ingest", "--strict", db, lp));
+        ck_assert_msg(rc == 1, "case %zu: exit %d", i, rc);
+        char *stop = fmt("--strict: stopped at %s:25001; lines %d-25001 (its batch) were not stored",
+                         lp, cases[i].first);
+        ck_assert_msg(strstr(err, stop), "case %zu: no '%s' in:\n%s", i, stop, err);
+        free(stop);
+        free(out);
+        free(err);
+        rc = cli(&out, &err, ARGS("query", db, "SELECT count(j) FROM m", "--format", "csv"));
+        if (cases[i].count) {
+            ck_assert_msg(rc == 0, "case %zu: query exit %d: %s", i, rc, err);
+            ck_assert_msg(strstr(out, cases[i].count), "case %zu: count not %s:\n%s", i,
+                          cases[i].count, out);
+        } else {
+            ck_assert_msg(rc != 0 || !strstr(out, "1"), "case %zu: something stored:\n%s", i, out);
+        }
+        free(out);
+        free(err);
+        free(db);
+    }
+    tu_rmrf(dir);
+    free(lp);
+    free(dir);
+}
+END_TEST
+
 /* Lines longer than the input block (tools/cmd_ingest.c reads 256 KiB at a
  * time and doubles its buffer for a longer line): a 720 KB line first,
  * another in the middle of short lines that cross several blocks, and
@@ -2034,6 +2085,7 @@ Suite *cli_suite(void)
     tc = tcase_create("lineproto");
     tcase_add_test(tc, test_lp_bad_lines);
     tcase_add_test(tc, test_lp_strict);
+    tcase_add_test(tc, test_lp_default_batch_values);
     tcase_add_test(tc, test_lp_rejected_line_keeps_no_types);
     tcase_add_test(tc, test_lp_lines_longer_than_block);
     tcase_add_test(tc, test_api_cancelled_point_keeps_no_types);

@@ -888,7 +888,7 @@ def why(misses, a):
     if has("peak RSS"):
         out.append("- peak RSS: Strata's peak is mostly the head budget (64 MiB by default: a "
                    "head being flushed and a new one) and the line batches of `strata ingest` "
-                   "(`--batch`, 50,000 lines); `--head-budget` lowers it, at the cost of "
+                   "(50,000 lines or 200,000 values each); `--head-budget` lowers it, at the cost of "
                    "more segments.")
     if has("CLI"):
         out.append("- CLI queries: each `strata query` is a new process (start, open the "
