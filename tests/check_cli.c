@@ -765,7 +765,8 @@ START_TEST(test_lp_default_batch_values)
     size_t cap = 26000 * 120, len = 0;
     char *text = malloc(cap);
     for (int i = 1; i <= 25001; i++) {
-        len += (size_t)snprintf(text + len, cap - len, "m a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=%s %d\n",
+        len += (size_t)snprintf(text + len, cap - len,
+                                "m a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,i=9,j=%s %d\n",
                                 i == 25001 ? "x" : "10", i);
         ck_assert_uint_lt(len, cap);
     }
@@ -782,8 +783,9 @@ START_TEST(test_lp_default_batch_values)
                                       ARGS("ingest", "--strict", "--batch", cases[i].batch, db, lp))
                                 : cli(&out, &err, ARGS("ingest", "--strict", db, lp));
         ck_assert_msg(rc == 1, "case %zu: exit %d", i, rc);
-        char *stop = fmt("--strict: stopped at %s:25001; lines %d-25001 (its batch) were not stored",
-                         lp, cases[i].first);
+        char *stop =
+            fmt("--strict: stopped at %s:25001; lines %d-25001 (its batch) were not stored", lp,
+                cases[i].first);
         ck_assert_msg(strstr(err, stop), "case %zu: no '%s' in:\n%s", i, stop, err);
         free(stop);
         free(out);
