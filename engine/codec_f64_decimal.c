@@ -126,27 +126,42 @@ static int choose(const uint64_t *in, size_t n, unsigned *D, unsigned *e, unsign
     int dig[DEC_SAMPLES];
     uint64_t val[DEC_SAMPLES];
     size_t ns = n < DEC_SAMPLES ? n : DEC_SAMPLES, good = 0;
+    /* sample k is value k * n / ns (rounded down), stepped without a
+     * division per sample; seen[d] counts the samples of d digits */
+    size_t step = n / ns, rstep = n % ns, at = 0, rem = 0;
+    unsigned seen[DEC_MAX_DIGITS + 1] = {0};
     for (size_t k = 0; k < ns; k++) {
-        val[k] = in[k * n / ns];
+        val[k] = in[at];
         dig[k] = digits(val[k]);
         good += dig[k] >= 0;
+        if (dig[k] >= 0)
+            seen[dig[k]]++;
+        at += step;
+        rem += rstep;
+        if (rem >= ns) {
+            rem -= ns;
+            at++;
+        }
     }
     if (2 * good < ns)
         return -1;
     /* Each digit costs about 3.3 bits per value; a value with more digits
      * than the chunk's is an exception of about 8 bytes.  Candidates: the
-     * digit counts seen. */
+     * digit counts seen, fewest first (so the fewest wins a tie); above[d]
+     * is how many samples are not decimals of at most d digits. */
     long best_cost = -1;
     unsigned bestD = 0;
-    for (size_t k = 0; k < ns; k++) {
-        if (dig[k] < 0)
+    size_t above = ns - good;
+    for (unsigned d = DEC_MAX_DIGITS + 1; d-- > 0;)
+        above += seen[d];
+    for (unsigned d = 0; d <= DEC_MAX_DIGITS; d++) {
+        above -= seen[d];
+        if (!seen[d])
             continue;
-        long cost = 332L * dig[k] * (long)ns;
-        for (size_t j = 0; j < ns; j++)
-            cost += dig[j] < 0 || dig[j] > dig[k] ? 6400 : 0;
-        if (best_cost < 0 || cost < best_cost || (cost == best_cost && (unsigned)dig[k] < bestD)) {
+        long cost = 332L * (long)d * (long)ns + 6400L * (long)above;
+        if (best_cost < 0 || cost < best_cost) {
             best_cost = cost;
-            bestD = (unsigned)dig[k];
+            bestD = d;
         }
     }
     /* The pair (e, f = e - D) whose products reproduce the most samples;
@@ -265,7 +280,7 @@ static size_t decimal_encode(const uint64_t *in, size_t n, uint8_t *out)
         put_varint(&p, nexc);
     size_t prev = 0;
     int first = 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && nexc; i++) { /* scale_all counted them all */
         uint64_t d = value_of((int64_t)N[i], fma_rule, e, f);
         if (d == in[i])
             continue;

@@ -169,8 +169,17 @@ ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_
     }
     int64_t s[33];
     size_t ns = k < 33 ? k : 33;
+    /* sample j is residual j * k / ns (rounded down), stepped without a
+     * division per sample */
+    size_t step = k / ns, rstep = k % ns, at = 0, rem = 0;
     for (size_t j = 0; j < ns; j++) {
-        int64_t v = (int64_t)residual(x, slope, o, j * k / ns);
+        int64_t v = (int64_t)residual(x, slope, o, at);
+        at += step;
+        rem += rstep;
+        if (rem >= ns) {
+            rem -= ns;
+            at++;
+        }
         size_t i = j;
         for (; i > 0 && s[i - 1] > v; i--)
             s[i] = s[i - 1];
@@ -326,12 +335,34 @@ ENC_INLINE uint8_t *write_data_o(const uint64_t *x, uint64_t slope, const plan *
         unsigned w = best->w[j];
         uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
         size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
+        if (w == 0) {
+            for (size_t i = lo; i < hi; i++)
+                nexc += mapped(residual(x, slope, o, i), best->base, best->zigzag) != 0;
+            continue;
+        }
+        /* The miniblock starts on a byte (bw is flushed): its bits LSB
+         * first through a 64-bit word, as lsbw_put would write them. */
+        uint8_t *q = bw->p;
+        uint64_t acc = 0;
+        unsigned nb = 0;
         for (size_t i = lo; i < hi; i++) {
             uint64_t u = mapped(residual(x, slope, o, i), best->base, best->zigzag);
-            lsbw_put(bw, u & mask, w);
+            uint64_t v = u & mask;
             nexc += (u & ~mask) != 0;
+            acc |= v << nb;
+            nb += w;
+            if (nb >= 64) {
+                store_u64(q, acc);
+                q += 8;
+                nb -= 64;
+                acc = nb ? v >> (w - nb) : 0;
+            }
         }
-        lsbw_flush(bw);
+        for (; nb > 0; nb = nb > 8 ? nb - 8 : 0) {
+            *q++ = (uint8_t)acc;
+            acc >>= 8;
+        }
+        bw->p = q;
     }
     uint8_t *p = bw->p;
     if (best->exceptions) {
