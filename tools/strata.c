@@ -24,9 +24,19 @@
  *   them back in: 2,700 madvise calls for the Beijing ingest); long
  *   enough for the next head or batch to reuse them.  (Without a
  *   background thread jemalloc returns them on later allocator calls, so
- *   an idle `strata shell` keeps them until its next command.) */
+ *   an idle `strata shell` keeps them until its next command.)
+ * - narenas:1: every thread allocates from one arena.  With an arena per
+ *   thread (the default on 2 cores: up to 8) each of the 4-5 threads of an
+ *   ingest zeroed huge pages of its own for jemalloc's metadata and first
+ *   slabs: a fifth of the NAB ingest's main thread went to clear_page in
+ *   base_block_alloc and the tcache set-up.  The threads allocate little
+ *   (head blocks come from the head pool, batches are reused), so one
+ *   arena's lock costs less.  Interleaved medians, each run 4 s after the
+ *   last (the host takes freed memory back within seconds, so fresh pages
+ *   are what a run pays for): NAB 0.129 -> 0.115 s, devops 0.866 ->
+ *   0.819 s, Beijing 0.624 -> 0.608 s, fleet 1.57 -> 1.40 s. */
 __attribute__((visibility("default"))) const char *malloc_conf =
-    "thp:always,dirty_decay_ms:1000,muzzy_decay_ms:0";
+    "thp:always,narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 static const struct command {
     const char *name;
