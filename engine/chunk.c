@@ -95,16 +95,22 @@ void chunk_stats_compute(uint8_t type, const uint64_t *v, size_t n, chunk_stats 
     if (type == STRATA_F64) {
         double mn = NAN, mx = NAN, sum = 0;
         uint32_t nans = 0;
-        for (size_t i = 0; i < n; i++) {
+        size_t i = 0;
+        while (i < n && isnan(bits_f64(v[i])))
+            i++;
+        nans = (uint32_t)i;
+        if (i < n)
+            mn = mx = bits_f64(v[i]);
+        /* min and max as selects, not branches (random readings mispredict
+         * them); an equal value keeps the first seen (-0.0 vs +0.0) */
+        for (; i < n; i++) {
             double d = bits_f64(v[i]);
             if (isnan(d)) {
                 nans++;
                 continue;
             }
-            if (!(d >= mn))
-                mn = d; /* also replaces the initial NaN */
-            if (!(d <= mx))
-                mx = d;
+            mn = d < mn ? d : mn;
+            mx = d > mx ? d : mx;
             sum += d;
         }
         /* -0.0 and +0.0 compare equal: keep the first seen, as stored. */
