@@ -210,6 +210,10 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     man_segment *adds = NULL;
     seg_reader **all = NULL;
     int rc = write_segments(db, v->frozen, &ws, &nws);
+    /* every file written out before the first fsync: their I/O overlaps
+     * (a backfill's flush writes a file per partition) */
+    for (size_t i = 0; i < nws && rc == STRATA_OK; i++)
+        rc = segw_complete(ws[i].w);
     for (; nfinished < nws && rc == STRATA_OK; nfinished++)
         rc = segw_finish(ws[nfinished].w, &ws[nfinished].info);
     if (rc != STRATA_OK) {

@@ -1,6 +1,7 @@
 /*
  * os.c — thin POSIX wrappers with fault injection (see os.h).
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include "engine/os.h"
 
 #include "engine/alloc.h"
@@ -133,6 +134,15 @@ int os_fdatasync(int fd)
     if (e)
         return -e;
     return fdatasync(fd) < 0 ? -errno : 0;
+}
+
+void os_start_writeback(int fd)
+{
+#ifdef __linux__
+    (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+#endif
 }
 
 int os_fsync_dir(const char *dir)

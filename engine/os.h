@@ -23,6 +23,10 @@ ssize_t os_pread_all(int fd, void *buf, size_t n, uint64_t off);
 int os_fsync(int fd);
 int os_fdatasync(int fd);
 int os_fsync_dir(const char *dir);
+/* Start writing fd's dirty pages back without waiting (Linux's
+ * sync_file_range; elsewhere nothing).  Best effort: a later fsync reports
+ * any error. */
+void os_start_writeback(int fd);
 int os_rename(const char *from, const char *to);
 int os_unlink(const char *path);
 int os_ftruncate(int fd, uint64_t len);

@@ -56,7 +56,12 @@ void segw_set_reuse(seg_writer *w, segw_reuse_fn fn, void *ctx);
  * the partition; ids strictly increasing from call to call. */
 int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
              size_t n);
-/* Write index and footer, fsync, close; frees w in every case. */
+/* Write index and footer and start writing the file back, without waiting
+ * for it; no more segw_add().  A caller with several files completes them
+ * all before finishing each, so that their I/O overlaps.  On failure w is
+ * left for segw_abort(). */
+int segw_complete(seg_writer *w);
+/* segw_complete() unless done, then fsync, close; frees w in every case. */
 int segw_finish(seg_writer *w, seg_info *info /* OUT */);
 /* Give up: close and delete the file; frees w. */
 void segw_abort(seg_writer *w);

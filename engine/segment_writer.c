@@ -52,6 +52,8 @@ struct seg_writer {
     segw_reuse_fn reuse;
     void *reuse_ctx;
     uint64_t reused;
+    int completed;      /* segw_complete() wrote index and footer */
+    uint64_t index_len; /* then: the index's length */
 };
 
 static int flush_out(seg_writer *w)
@@ -371,8 +373,10 @@ static int encode_index(seg_writer *w, buf *ix, int *exp, uint32_t *list_off)
     return 0;
 }
 
-int segw_finish(seg_writer *w, seg_info *info)
+int segw_complete(seg_writer *w)
 {
+    if (w->completed)
+        return STRATA_OK;
     buf ix = {0};
     int exp;
     int rc = STRATA_OK;
@@ -430,28 +434,38 @@ int segw_finish(seg_writer *w, seg_info *info)
     rc = flush_out(w);
     if (rc != STRATA_OK)
         goto fail;
+    os_start_writeback(w->fd);
+    w->completed = 1;
+    w->index_len = ix.len;
+fail:
+    st_free(list_off);
+    buf_free(&ix);
+    return rc;
+}
+
+int segw_finish(seg_writer *w, seg_info *info)
+{
+    int rc = segw_complete(w);
+    if (rc != STRATA_OK) {
+        segw_abort(w);
+        return rc;
+    }
     int e = os_fsync(w->fd);
     if (e < 0) {
         rc = st_err_os(STRATA_IOERR_FSYNC, -e, "cannot sync segment %s", w->path);
-        goto fail;
+        segw_abort(w);
+        return rc;
     }
     if (info)
         *info = (seg_info){w->id,     w->part_first, w->part_last, w->tmin, w->tmax,  w->written,
-                           w->points, w->nch,        ix.len,       w->nser, w->reused};
+                           w->points, w->nch,        w->index_len, w->nser, w->reused};
     os_close(w->fd);
     w->fd = -1;
-    st_free(list_off);
-    buf_free(&ix);
     buf_free(&w->out);
     st_free(w->ser);
     st_free(w->ch);
     st_free(w);
     return STRATA_OK;
-fail:
-    st_free(list_off);
-    buf_free(&ix);
-    segw_abort(w);
-    return rc;
 }
 
 void segw_abort(seg_writer *w)

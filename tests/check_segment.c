@@ -8,9 +8,11 @@
 #include "tests/testutil.h"
 
 #include "compaction/compact.h"
+#include "engine/alloc.h"
 #include "engine/catalog.h"
 #include "engine/err.h"
 #include "engine/manifest.h"
+#include "engine/os.h"
 #include "engine/segment.h"
 #include "engine/segment_format.h"
 #include "strata.h"
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 static void no_report(void *ctx, const char *msg)
@@ -56,6 +59,65 @@ static char *small_segment(const char *dir, size_t n)
     free(v);
     return path;
 }
+
+/* segw_complete: the file is whole (index, footer) before the fsync of
+ * segw_finish, which gives the same file and info as finishing at once;
+ * segw_abort after it deletes the file. */
+START_TEST(test_segment_complete_then_finish_or_abort)
+{
+    char *dir = tu_tmpdir();
+    char *ref = small_segment(dir, 500);
+    uint8_t *want;
+    size_t wlen;
+    ck_assert_int_eq(os_read_file(ref, &want, &wlen), 0);
+    ck_assert_int_eq(unlink(ref), 0);
+
+    char *path = tu_path(dir, "0000000000000007.seg");
+    int64_t ts[500];
+    uint64_t v[500];
+    for (int round = 0; round < 2; round++) {
+        seg_writer *w;
+        ck_assert_int_eq(segw_open(path, 7, 0, 86400000000000LL - 1, &w), STRATA_OK);
+        for (uint8_t type = STRATA_F64; type <= STRATA_BOOL; type++) {
+            for (size_t i = 0; i < 500; i++) {
+                ts[i] = (int64_t)i * 10000000000LL + (int64_t)(i % 7) * 1000;
+                double d = 20.0 + sin((double)i / 10.0);
+                if (type == STRATA_F64)
+                    memcpy(&v[i], &d, 8);
+                else
+                    v[i] = type == STRATA_I64 ? (uint64_t)(int64_t)(i * i) - 50 : i % 5 == 0;
+            }
+            ck_assert_int_eq(segw_add(w, (uint32_t)type * 10, type, ts, v, 500), STRATA_OK);
+        }
+        ck_assert_int_eq(segw_complete(w), STRATA_OK);
+        ck_assert_int_eq(segw_complete(w), STRATA_OK); /* once is enough */
+        uint8_t *got;
+        size_t glen;
+        ck_assert_int_eq(os_read_file(path, &got, &glen), 0);
+        ck_assert_uint_eq(glen, wlen);
+        ck_assert(memcmp(got, want, wlen) == 0);
+        st_free(got);
+        if (round == 0) {
+            segw_abort(w);
+            ck_assert_int_ne(access(path, F_OK), 0);
+        } else {
+            seg_info in;
+            ck_assert_int_eq(segw_finish(w, &in), STRATA_OK);
+            ck_assert_uint_eq(in.points, 1500);
+            ck_assert_uint_eq(in.nseries, 3);
+            ck_assert_uint_eq(in.size, wlen);
+            seg_reader *r;
+            ck_assert_int_eq(segr_open(path, &r), STRATA_OK);
+            segr_unref(r);
+        }
+    }
+    st_free(want);
+    free(ref);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
 
 START_TEST(test_segment_roundtrip_and_grid)
 {
@@ -607,6 +669,7 @@ Suite *segment_suite(void)
     Suite *s = suite_create("segment");
     TCase *t = tcase_create("segment");
     tcase_add_test(t, test_segment_roundtrip_and_grid);
+    tcase_add_test(t, test_segment_complete_then_finish_or_abort);
     tcase_add_test(t, test_segment_every_bit_flip);
     tcase_add_test(t, test_segment_series_without_chunks);
     tcase_add_test(t, test_segment_statistics);
