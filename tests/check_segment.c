@@ -32,6 +32,19 @@ static void no_report(void *ctx, const char *msg)
     (*(long *)ctx)++;
 }
 
+/* The points of small_segment's series of one type. */
+static void small_series(uint8_t type, size_t n, int64_t *ts, uint64_t *v)
+{
+    for (size_t i = 0; i < n; i++) {
+        ts[i] = (int64_t)i * 10000000000LL + (int64_t)(i % 7) * 1000;
+        double d = 20.0 + sin((double)i / 10.0);
+        if (type == STRATA_F64)
+            memcpy(&v[i], &d, 8);
+        else
+            v[i] = type == STRATA_I64 ? (uint64_t)(int64_t)(i * i) - 50 : i % 5 == 0;
+    }
+}
+
 /* Write a segment with three series (one per type) and return its path. */
 static char *small_segment(const char *dir, size_t n)
 {
@@ -41,14 +54,7 @@ static char *small_segment(const char *dir, size_t n)
     int64_t *ts = malloc(n * sizeof *ts);
     uint64_t *v = malloc(n * sizeof *v);
     for (uint8_t type = STRATA_F64; type <= STRATA_BOOL; type++) {
-        for (size_t i = 0; i < n; i++) {
-            ts[i] = (int64_t)i * 10000000000LL + (int64_t)(i % 7) * 1000;
-            double d = 20.0 + sin((double)i / 10.0);
-            if (type == STRATA_F64)
-                memcpy(&v[i], &d, 8);
-            else
-                v[i] = type == STRATA_I64 ? (uint64_t)(int64_t)(i * i) - 50 : i % 5 == 0;
-        }
+        small_series(type, n, ts, v);
         ck_assert_int_eq(segw_add(w, (uint32_t)type * 10, type, ts, v, n), STRATA_OK);
     }
     seg_info in;
@@ -79,14 +85,7 @@ START_TEST(test_segment_complete_then_finish_or_abort)
         seg_writer *w;
         ck_assert_int_eq(segw_open(path, 7, 0, 86400000000000LL - 1, &w), STRATA_OK);
         for (uint8_t type = STRATA_F64; type <= STRATA_BOOL; type++) {
-            for (size_t i = 0; i < 500; i++) {
-                ts[i] = (int64_t)i * 10000000000LL + (int64_t)(i % 7) * 1000;
-                double d = 20.0 + sin((double)i / 10.0);
-                if (type == STRATA_F64)
-                    memcpy(&v[i], &d, 8);
-                else
-                    v[i] = type == STRATA_I64 ? (uint64_t)(int64_t)(i * i) - 50 : i % 5 == 0;
-            }
+            small_series(type, 500, ts, v);
             ck_assert_int_eq(segw_add(w, (uint32_t)type * 10, type, ts, v, 500), STRATA_OK);
         }
         ck_assert_int_eq(segw_complete(w), STRATA_OK);
