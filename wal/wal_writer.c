@@ -217,13 +217,11 @@ static int reserve(wal *w, size_t need)
     return STRATA_OK;
 }
 
-int wal_append(wal *w, unsigned type, const void *payload, size_t len, uint64_t *lsn)
+/* Queue a record whose payload is at payload[0..len) in the pending
+ * buffer (mu held, no sticky error); *lsn receives its number. */
+static int queue(wal *w, unsigned type, const void *payload, size_t len, uint64_t *lsn)
 {
-    if (len > WAL_MAX_PAYLOAD)
-        return st_err(STRATA_FULL_BATCH, "batch of %zu bytes exceeds the log record limit of %u",
-                      len, WAL_MAX_PAYLOAD);
-    pthread_mutex_lock(&w->mu);
-    int rc = w->err ? sticky(w) : reserve(w, len + WAL_RECORD_OVERHEAD);
+    int rc = reserve(w, len + WAL_RECORD_OVERHEAD);
     if (rc == STRATA_OK) {
         uint8_t *r = w->buf + w->len;
         memcpy(r + WAL_RECORD_HEAD, payload, len);
@@ -231,59 +229,16 @@ int wal_append(wal *w, unsigned type, const void *payload, size_t len, uint64_t 
         w->len += len + WAL_RECORD_OVERHEAD;
         *lsn = w->next_lsn++;
     }
-    pthread_mutex_unlock(&w->mu);
     return rc;
 }
 
-static int rotate_unlocked(wal *w, uint64_t first_lsn);
-
-int wal_append_framed(wal *w, unsigned type, uint8_t *rec, size_t len, uint64_t *lsn)
+int wal_append(wal *w, unsigned type, const void *payload, size_t len, uint64_t *lsn)
 {
     if (len > WAL_MAX_PAYLOAD)
         return st_err(STRATA_FULL_BATCH, "batch of %zu bytes exceeds the log record limit of %u",
                       len, WAL_MAX_PAYLOAD);
-    size_t n = len + WAL_RECORD_OVERHEAD;
     pthread_mutex_lock(&w->mu);
-    int rc = w->err ? sticky(w) : STRATA_OK;
-    if (rc != STRATA_OK || w->len > 0 || w->busy) {
-        /* Records are pending or a leader has the file: queue behind them. */
-        if (rc == STRATA_OK)
-            rc = reserve(w, n);
-        if (rc == STRATA_OK) {
-            frame(rec, type, len, w->next_lsn);
-            memcpy(w->buf + w->len, rec, n);
-            w->len += n;
-            *lsn = w->next_lsn++;
-        }
-        pthread_mutex_unlock(&w->mu);
-        return rc;
-    }
-    /* Nothing pending and nobody at the file: write the record from the
-     * caller's memory, as the leader would (busy set, mu not held). */
-    uint64_t l = w->next_lsn++;
-    frame(rec, type, len, l);
-    w->busy = 1;
-    pthread_mutex_unlock(&w->mu);
-    wfile *cur = &w->files[w->nfiles - 1];
-    int e = os_write_all(w->fd, rec, n);
-    if (e < 0)
-        rc = st_err_os(STRATA_IOERR_WRITE, -e, "cannot write to the log in %s", w->dir);
-    else
-        cur->size += n;
-    int rotate = rc == STRATA_OK && cur->size >= WAL_SEGMENT_TARGET;
-    if (rotate)
-        rc = rotate_unlocked(w, l + 1); /* fsyncs the finished file */
-    pthread_mutex_lock(&w->mu);
-    if (rc != STRATA_OK) {
-        set_sticky(w);
-    } else {
-        w->written_lsn = l + 1;
-        if (rotate)
-            w->synced_lsn = l + 1;
-        *lsn = l;
-    }
-    w->busy = 0;
-    pthread_cond_broadcast(&w->cv);
+    int rc = w->err ? sticky(w) : queue(w, type, payload, len, lsn);
     pthread_mutex_unlock(&w->mu);
     return rc;
 }
@@ -301,20 +256,13 @@ static int rotate_unlocked(wal *w, uint64_t first_lsn)
     return create_file(w, seq, first_lsn, &w->fd);
 }
 
-/* The leader's work: write out everything pending, fsync when `sync`,
- * rotate when asked or when the file is past its target size.  Called and
- * returns with mu held and busy set; the file is touched without the lock. */
-static int lead(wal *w, int sync, int force_rotate)
+/* Busy set, mu not held: write data[0..n) (the records below `end`) to
+ * the current file; fdatasync when `sync` (unless it was synced already or
+ * is rotated); rotate when asked or when the file is past its target size
+ * (*rotated).  wrote() records the outcome. */
+static int write_out(wal *w, const uint8_t *data, size_t n, uint64_t end, int sync, int was_synced,
+                     int force_rotate, int *rotated)
 {
-    uint8_t *data = w->buf;
-    size_t n = w->len, data_cap = w->cap;
-    uint64_t end = w->next_lsn;
-    int was_synced = w->synced_lsn >= end;
-    w->buf = w->spare;
-    w->cap = w->spare_cap;
-    w->len = 0;
-    pthread_mutex_unlock(&w->mu);
-
     int rc = STRATA_OK, e;
     wfile *cur = &w->files[w->nfiles - 1];
     if (n) {
@@ -332,17 +280,73 @@ static int lead(wal *w, int sync, int force_rotate)
     }
     if (rotate)
         rc = rotate_unlocked(w, end); /* fsyncs the finished file */
+    *rotated = rotate;
+    return rc;
+}
 
-    pthread_mutex_lock(&w->mu);
-    w->spare = data;
-    w->spare_cap = data_cap;
+/* mu held: what write_out() did up to `end` (synced: fsynced too). */
+static void wrote(wal *w, int rc, uint64_t end, int synced)
+{
     if (rc != STRATA_OK) {
         set_sticky(w);
     } else {
         w->written_lsn = end;
-        if (sync || rotate)
+        if (synced)
             w->synced_lsn = end;
     }
+}
+
+int wal_append_framed(wal *w, unsigned type, uint8_t *rec, size_t len, uint64_t *lsn)
+{
+    if (len > WAL_MAX_PAYLOAD)
+        return st_err(STRATA_FULL_BATCH, "batch of %zu bytes exceeds the log record limit of %u",
+                      len, WAL_MAX_PAYLOAD);
+    pthread_mutex_lock(&w->mu);
+    if (w->err || w->len > 0 || w->busy) {
+        /* Records are pending or a leader has the file: queue behind them. */
+        int rc = w->err ? sticky(w) : queue(w, type, rec + WAL_RECORD_HEAD, len, lsn);
+        pthread_mutex_unlock(&w->mu);
+        return rc;
+    }
+    /* Nothing pending and nobody at the file: write the record from the
+     * caller's memory, as the leader would (busy set, mu not held). */
+    uint64_t l = w->next_lsn++;
+    frame(rec, type, len, l);
+    w->busy = 1;
+    pthread_mutex_unlock(&w->mu);
+    int rotated;
+    int rc = write_out(w, rec, len + WAL_RECORD_OVERHEAD, l + 1, 0, 0, 0, &rotated);
+    pthread_mutex_lock(&w->mu);
+    wrote(w, rc, l + 1, rotated);
+    if (rc == STRATA_OK)
+        *lsn = l;
+    w->busy = 0;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* The leader's work: write out everything pending, fsync when `sync`,
+ * rotate when asked or when the file is past its target size.  Called and
+ * returns with mu held and busy set; the file is touched without the lock. */
+static int lead(wal *w, int sync, int force_rotate)
+{
+    uint8_t *data = w->buf;
+    size_t n = w->len, data_cap = w->cap;
+    uint64_t end = w->next_lsn;
+    int was_synced = w->synced_lsn >= end;
+    w->buf = w->spare;
+    w->cap = w->spare_cap;
+    w->len = 0;
+    pthread_mutex_unlock(&w->mu);
+
+    int rotated;
+    int rc = write_out(w, data, n, end, sync, was_synced, force_rotate, &rotated);
+
+    pthread_mutex_lock(&w->mu);
+    w->spare = data;
+    w->spare_cap = data_cap;
+    wrote(w, rc, end, sync || rotated);
     return rc;
 }
 
