@@ -126,22 +126,15 @@ static int choose(const uint64_t *in, size_t n, unsigned *D, unsigned *e, unsign
     int dig[DEC_SAMPLES];
     uint64_t val[DEC_SAMPLES];
     size_t ns = n < DEC_SAMPLES ? n : DEC_SAMPLES, good = 0;
-    /* sample k is value k * n / ns (rounded down), stepped without a
-     * division per sample; seen[d] counts the samples of d digits */
-    size_t step = n / ns, rstep = n % ns, at = 0, rem = 0;
+    /* sample k is value k * n / ns; seen[d] counts the samples of d digits */
+    sample_even sp = sample_even_start(n, ns);
     unsigned seen[DEC_MAX_DIGITS + 1] = {0};
-    for (size_t k = 0; k < ns; k++) {
-        val[k] = in[at];
+    for (size_t k = 0; k < ns; k++, sample_even_next(&sp)) {
+        val[k] = in[sp.at];
         dig[k] = digits(val[k]);
         good += dig[k] >= 0;
         if (dig[k] >= 0)
             seen[dig[k]]++;
-        at += step;
-        rem += rstep;
-        if (rem >= ns) {
-            rem -= ns;
-            at++;
-        }
     }
     if (2 * good < ns)
         return -1;

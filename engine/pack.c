@@ -169,17 +169,9 @@ ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_
     }
     int64_t s[33];
     size_t ns = k < 33 ? k : 33;
-    /* sample j is residual j * k / ns (rounded down), stepped without a
-     * division per sample */
-    size_t step = k / ns, rstep = k % ns, at = 0, rem = 0;
-    for (size_t j = 0; j < ns; j++) {
-        int64_t v = (int64_t)residual(x, slope, o, at);
-        at += step;
-        rem += rstep;
-        if (rem >= ns) {
-            rem -= ns;
-            at++;
-        }
+    sample_even sp = sample_even_start(k, ns); /* residual j * k / ns */
+    for (size_t j = 0; j < ns; j++, sample_even_next(&sp)) {
+        int64_t v = (int64_t)residual(x, slope, o, sp.at);
         size_t i = j;
         for (; i > 0 && s[i - 1] > v; i--)
             s[i] = s[i - 1];

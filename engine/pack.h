@@ -26,6 +26,29 @@
 #define PACK_MINIBLOCK 32
 #define PACK_MAX_VALUES 8192 /* the most values in one pack (a chunk's limit) */
 
+/* Even sampling: positions j * n / ns (rounded down) for j = 0, 1, ...,
+ * ns - 1 (1 <= ns <= n), stepped without a division per sample.
+ *   sample_even sp = sample_even_start(n, ns);
+ *   for (j...) { use sp.at; sample_even_next(&sp); } */
+typedef struct sample_even {
+    size_t at, rem, step, rstep, ns;
+} sample_even;
+
+static inline sample_even sample_even_start(size_t n, size_t ns)
+{
+    return (sample_even){0, 0, n / ns, n % ns, ns};
+}
+
+static inline void sample_even_next(sample_even *sp)
+{
+    sp->at += sp->step;
+    sp->rem += sp->rstep;
+    if (sp->rem >= sp->ns) {
+        sp->rem -= sp->ns;
+        sp->at++;
+    }
+}
+
 /* The most bytes pack_encode() writes for m values. */
 size_t pack_bound(size_t m);
 
