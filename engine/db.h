@@ -208,6 +208,11 @@ void db_partition_bounds(const strata_db *db, int64_t part, int64_t *first, int6
  * log up to frozen_lsn.  Called by the flush thread, or inline during open
  * and close. */
 int db_flush_frozen(strata_db *db, uint64_t frozen_lsn);
+/* A flush of at least min_points points (default 65,536) encodes half of
+ * its series on a helper thread when the machine has two cores or more;
+ * 0 restores the default, UINT64_MAX turns the helper off.  The files
+ * are the same either way.  For tests and benchmarks. */
+void db_flush_set_split(uint64_t min_points);
 int db_flush_thread_start(strata_db *db);
 void db_flush_thread_stop(strata_db *db);
 /* Under write_mu: wait for any flush in progress, then freeze the active

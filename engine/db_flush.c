@@ -5,7 +5,9 @@
  * A flush, in this order:
  *   1. one segment file per target present in the frozen head (a time
  *      partition, or the cold tier window compaction would merge it into),
- *      each fully written and fsynced, then the directory fsynced;
+ *      each fully written and fsynced, then the directory fsynced; a large
+ *      head's series are encoded half on this thread, half on a helper
+ *      thread (write_segments), with the files of a single thread;
  *   2. the catalog's new definitions appended and fsynced; the keys file
  *      rewritten (when its content changes) with the batch keys of every
  *      record below frozen_lsn still in the window (idem.h);
@@ -35,8 +37,10 @@
 #include "engine/os.h"
 #include "engine/tmath.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int64_t db_partition_of(const strata_db *db, int64_t ts)
 {
@@ -162,14 +166,16 @@ static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64
     return STRATA_OK;
 }
 
-/* Write every series of the frozen head into one writer per target range. */
-static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
+/* The series at positions [from, to) of the frozen head (ids sorted), cut
+ * at target boundaries: each piece to `piece` (the flush's writer, or a
+ * seg_prep on the helper thread). */
+typedef int (*piece_fn)(void *ctx, int64_t first, int64_t last, uint32_t sid, uint8_t type,
+                        const int64_t *ts, const uint64_t *v, size_t n);
+
+static int cut_series(strata_db *db, head *f, const flush_targets *tg, uint32_t from, uint32_t to,
+                      piece_fn piece, void *ctx)
 {
-    size_t cap = 0;
-    flush_targets tg;
-    targets_init(db, &tg);
-    head_sort_ids(f);
-    for (uint32_t i = 0; i < head_nseries(f); i++) {
+    for (uint32_t i = from; i < to; i++) {
         uint32_t sid = head_series_id_at(f, i);
         head_series *hs = head_get(f, sid);
         int64_t *ts;
@@ -180,14 +186,11 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
             return rc;
         for (size_t j = 0; j < n && rc == STRATA_OK;) {
             int64_t first, last;
-            target_of(db, &tg, ts[j], &first, &last);
+            target_of(db, tg, ts[j], &first, &last);
             size_t k = j + 1;
             while (k < n && ts[k] <= last)
                 k++;
-            seg_writer *w = NULL;
-            rc = writer_for(db, ws, nws, &cap, first, last, &w);
-            if (rc == STRATA_OK)
-                rc = segw_add(w, sid, head_series_type(hs), ts + j, v + j, k - j);
+            rc = piece(ctx, first, last, sid, head_series_type(hs), ts + j, v + j, k - j);
             j = k;
         }
         st_free(ts);
@@ -196,6 +199,123 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
             return rc;
     }
     return STRATA_OK;
+}
+
+/* The flush's writers, one per target range. */
+typedef struct writers {
+    strata_db *db;
+    pwriter *ws;
+    size_t n, cap;
+} writers;
+
+static int piece_to_writer(void *ctx, int64_t first, int64_t last, uint32_t sid, uint8_t type,
+                           const int64_t *ts, const uint64_t *v, size_t n)
+{
+    writers *w = ctx;
+    seg_writer *sw;
+    int rc = writer_for(w->db, &w->ws, &w->n, &w->cap, first, last, &sw);
+    return rc == STRATA_OK ? segw_add(sw, sid, type, ts, v, n) : rc;
+}
+
+static int piece_to_prep(void *ctx, int64_t first, int64_t last, uint32_t sid, uint8_t type,
+                         const int64_t *ts, const uint64_t *v, size_t n)
+{
+    return segp_add(ctx, first, last, sid, type, ts, v, n);
+}
+
+/* The helper thread's half of a flush. */
+typedef struct flush_half {
+    strata_db *db;
+    head *f;
+    const flush_targets *tg;
+    uint32_t from, to;
+    seg_prep *prep;
+    int rc;
+    char msg[512];
+} flush_half;
+
+static void *half_main(void *arg)
+{
+    flush_half *h = arg;
+    h->rc = cut_series(h->db, h->f, h->tg, h->from, h->to, piece_to_prep, h->prep);
+    if (h->rc != STRATA_OK) {
+        h->rc = st_errcode();
+        snprintf(h->msg, sizeof h->msg, "%s", st_errmsg());
+    }
+    return NULL;
+}
+
+static _Atomic uint64_t split_min = 0; /* 0: SPLIT_MIN_DEFAULT */
+#define SPLIT_MIN_DEFAULT 65536
+
+void db_flush_set_split(uint64_t min_points)
+{
+    atomic_store(&split_min, min_points);
+}
+
+/* Where the helper's half of the series begins: the first position at
+ * which the points before reach half; nseries when the flush stays on
+ * one thread. */
+static uint32_t split_at(head *f)
+{
+    uint32_t n = head_nseries(f);
+    uint64_t min = atomic_load(&split_min), total = head_points(f);
+    if (total < (min ? min : SPLIT_MIN_DEFAULT) || n < 2)
+        return n;
+    static atomic_long cpus;
+    long c = atomic_load(&cpus);
+    if (!c)
+        atomic_store(&cpus, c = sysconf(_SC_NPROCESSORS_ONLN));
+    if (c < 2 && min == 0)
+        return n;
+    uint64_t acc = 0;
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        acc += head_series_points(head_get(f, head_series_id_at(f, i)));
+        if (2 * acc >= total)
+            return i + 1;
+    }
+    return n - 1;
+}
+
+/* Write every series of the frozen head into one writer per target range:
+ * the series before split_at() on this thread, those after on a helper
+ * into a seg_prep, added to the writers after this thread's (so in id
+ * order, with the writers created in the same order as on one thread). */
+static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
+{
+    flush_targets tg;
+    targets_init(db, &tg);
+    head_sort_ids(f);
+    uint32_t n = head_nseries(f), split = split_at(f);
+    flush_half h = {db, f, &tg, split, n, NULL, STRATA_OK, ""};
+    pthread_t helper;
+    int helped = 0;
+    if (split < n && (h.prep = segp_new()) != NULL)
+        helped = pthread_create(&helper, NULL, half_main, &h) == 0;
+    if (!helped) {
+        segp_free(h.prep);
+        h.prep = NULL;
+        split = n;
+    }
+    writers w = {db, *ws, *nws, *nws};
+    int rc = cut_series(db, f, &tg, 0, split, piece_to_writer, &w);
+    if (helped) {
+        pthread_join(helper, NULL);
+        if (rc == STRATA_OK && h.rc != STRATA_OK)
+            rc = st_err(h.rc, "%s", h.msg);
+        for (size_t i = 0; i < segp_count(h.prep) && rc == STRATA_OK; i++) {
+            int64_t first, last;
+            seg_writer *sw;
+            segp_partition(h.prep, i, &first, &last);
+            rc = writer_for(db, &w.ws, &w.n, &w.cap, first, last, &sw);
+            if (rc == STRATA_OK)
+                rc = segw_add_prepared(sw, h.prep, i);
+        }
+        segp_free(h.prep);
+    }
+    *ws = w.ws;
+    *nws = w.n;
+    return rc;
 }
 
 int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)

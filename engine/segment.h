@@ -56,6 +56,20 @@ void segw_set_reuse(seg_writer *w, segw_reuse_fn fn, void *ctx);
  * the partition; ids strictly increasing from call to call. */
 int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
              size_t n);
+/* Series encoded ahead of their writer, e.g. on another thread: segp_add()
+ * encodes the points as segw_add() would into a writer of the partition
+ * [part_first, part_last] (under CHUNK_BEST, without reuse), and
+ * segw_add_prepared() adds series i of p to w (which must be of that
+ * partition; the id order rule of segw_add() holds), with the same bytes
+ * in the file.  A seg_prep is used by one thread at a time. */
+typedef struct seg_prep seg_prep;
+seg_prep *segp_new(void); /* NULL when out of memory */
+void segp_free(seg_prep *p);
+int segp_add(seg_prep *p, int64_t part_first, int64_t part_last, uint32_t sid, uint8_t type,
+             const int64_t *ts, const uint64_t *v, size_t n);
+size_t segp_count(const seg_prep *p);
+void segp_partition(const seg_prep *p, size_t i, int64_t *first /* OUT */, int64_t *last /* OUT */);
+int segw_add_prepared(seg_writer *w, const seg_prep *p, size_t i);
 /* Write index and footer and start writing the file back, without waiting
  * for it; no more segw_add().  A caller with several files completes them
  * all before finishing each, so that their I/O overlaps.  On failure w is

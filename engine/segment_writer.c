@@ -8,6 +8,11 @@
  * 10^time_exp ns, the largest power of ten (up to a second) dividing every
  * chunk bound and the partition start, which keeps them short.
  *
+ * A seg_prep holds series encoded away from any writer (a flush encodes
+ * on two threads): the same chunk loop (sink_series) writes into its own
+ * buffer, and segw_add_prepared() copies a series in, its chunks' offsets
+ * moved to where it lands; the file is the one segw_add() would write.
+ *
  * Recovery: until the manifest names the file it is not live; a crash in
  * here leaves an orphan that the next open deletes.
  */
@@ -35,17 +40,24 @@ typedef struct sw_series {
     uint64_t data_off;
 } sw_series;
 
+/* Where encoded chunks go: their bytes onto out, whose first byte is at
+ * offset base (of the file for a writer, of the prepared bytes for a
+ * seg_prep), their metadata onto ch (data_off at that offset). */
+typedef struct chunk_sink {
+    buf out;
+    uint64_t base;
+    chunk_meta *ch;
+    uint64_t nch, cap_ch;
+} chunk_sink;
+
 struct seg_writer {
     char path[4096];
     int fd;
     uint64_t id;
     int64_t part_first, part_last;
-    buf out;          /* bytes not yet written; they start at file offset `written` */
-    uint64_t written; /* bytes already in the file */
+    chunk_sink k; /* k.out: bytes not yet written; k.base: bytes in the file */
     sw_series *ser;
     uint32_t nser, cap_ser;
-    chunk_meta *ch;
-    uint64_t nch, cap_ch;
     uint64_t points;
     int64_t tmin, tmax;
     int policy; /* enum chunk_policy */
@@ -58,13 +70,13 @@ struct seg_writer {
 
 static int flush_out(seg_writer *w)
 {
-    if (!w->out.len)
+    if (!w->k.out.len)
         return STRATA_OK;
-    int e = os_pwrite_all(w->fd, w->out.p, w->out.len, w->written);
+    int e = os_pwrite_all(w->fd, w->k.out.p, w->k.out.len, w->k.base);
     if (e < 0)
         return st_err_os(STRATA_IOERR_WRITE, -e, "cannot write segment %s", w->path);
-    w->written += w->out.len;
-    w->out.len = 0;
+    w->k.base += w->k.out.len;
+    w->k.out.len = 0;
     return STRATA_OK;
 }
 
@@ -89,11 +101,11 @@ int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_la
     }
     /* the buffer grows with the chunks (to OUT_FLUSH and one chunk more):
      * a flush opens a writer per partition, most of them small */
-    if (buf_reserve(&w->out, SEG_HEADER_SIZE)) {
+    if (buf_reserve(&w->k.out, SEG_HEADER_SIZE)) {
         segw_abort(w);
         return st_err(STRATA_NOMEM, "out of memory writing a segment");
     }
-    uint8_t *p = w->out.p;
+    uint8_t *p = w->k.out.p;
     memcpy(p, SEG_MAGIC, 8);
     p += 8;
     put_u32(&p, SEG_VERSION);
@@ -103,8 +115,8 @@ int segw_open(const char *path, uint64_t id, int64_t part_first, int64_t part_la
     put_u64(&p, (uint64_t)part_last);
     put_u64(&p, 0);
     put_u64(&p, 0);
-    put_u64(&p, XXH3_64bits(w->out.p, 56));
-    buf_commit(&w->out, p);
+    put_u64(&p, XXH3_64bits(w->k.out.p, 56));
+    buf_commit(&w->k.out, p);
     *out = w;
     return STRATA_OK;
 }
@@ -120,67 +132,208 @@ void segw_set_reuse(seg_writer *w, segw_reuse_fn fn, void *ctx)
     w->reuse_ctx = ctx;
 }
 
-int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
-             size_t n)
+/* The width of partition [first, last] in ns (INT64_MAX when wider). */
+static int64_t part_width(int64_t first, int64_t last)
 {
-    segw_reuse_fn reuse = chunk_policy_in_force(w->policy) == CHUNK_BEST ? w->reuse : NULL;
-    if (n == 0)
-        return STRATA_OK;
-    if (w->nser == w->cap_ser) {
-        uint32_t cap = w->cap_ser ? w->cap_ser * 2 : 256;
-        sw_series *s = st_realloc(w->ser, (size_t)cap * sizeof *s);
-        if (!s)
-            return st_err(STRATA_NOMEM, "out of memory writing a segment");
-        w->ser = s;
-        w->cap_ser = cap;
+    int64_t ns = (int64_t)((uint64_t)last - (uint64_t)first + 1);
+    return ns <= 0 ? INT64_MAX : ns;
+}
+
+/* Room in k for nch more chunks of at most bytes bytes in all. */
+static int sink_room(chunk_sink *k, uint64_t nch, size_t bytes)
+{
+    if (buf_reserve(&k->out, bytes))
+        return -1;
+    if (k->nch + nch > k->cap_ch) {
+        uint64_t cap = k->cap_ch ? k->cap_ch : 1024;
+        while (cap < k->nch + nch)
+            cap *= 2;
+        chunk_meta *c = st_realloc(k->ch, (size_t)cap * sizeof *c);
+        if (!c)
+            return -1;
+        k->ch = c;
+        k->cap_ch = cap;
     }
-    sw_series *s = &w->ser[w->nser];
-    *s = (sw_series){sid, (uint32_t)w->nch, 0, type, w->written + w->out.len};
-    int64_t part_ns = (int64_t)((uint64_t)w->part_last - (uint64_t)w->part_first + 1);
-    if (part_ns <= 0)
-        part_ns = INT64_MAX;
+    return 0;
+}
+
+/* The chunks of one series (n >= 1 points of a partition part_ns wide)
+ * onto k; *nchunks counts them.  With w (whose sink k is), the bytes are
+ * written out whenever they pass OUT_FLUSH and reuse is asked first. */
+static int sink_series(chunk_sink *k, seg_writer *w, uint8_t type, const int64_t *ts,
+                       const uint64_t *v, size_t n, int64_t part_ns, uint32_t *nchunks)
+{
+    int policy = w ? w->policy : CHUNK_BEST;
+    segw_reuse_fn reuse = w && chunk_policy_in_force(policy) == CHUNK_BEST ? w->reuse : NULL;
     int64_t grid = chunk_grid(ts, n, part_ns);
     size_t i = 0;
     while (i < n) {
-        size_t k = chunk_span(ts + i, n - i, grid);
-        size_t bound = chunk_bound(type, k);
-        if (buf_reserve(&w->out, bound))
+        size_t span = chunk_span(ts + i, n - i, grid);
+        size_t bound = chunk_bound(type, span);
+        if (sink_room(k, 1, bound))
             return st_err(STRATA_NOMEM, "out of memory writing a segment");
-        if (w->nch == w->cap_ch) {
-            uint64_t cap = w->cap_ch ? w->cap_ch * 2 : 1024;
-            chunk_meta *c = st_realloc(w->ch, (size_t)cap * sizeof *c);
-            if (!c)
-                return st_err(STRATA_NOMEM, "out of memory writing a segment");
-            w->ch = c;
-            w->cap_ch = cap;
-        }
-        chunk_meta *m = &w->ch[w->nch];
+        chunk_meta *m = &k->ch[k->nch];
         const uint8_t *pre;
-        if (reuse && reuse(w->reuse_ctx, ts + i, v + i, k, m, &pre) &&
+        if (reuse && reuse(w->reuse_ctx, ts + i, v + i, span, m, &pre) &&
             chunk_stored_len(m) <= bound) {
-            memcpy(buf_cursor(&w->out), pre, chunk_stored_len(m));
-            w->out.len += chunk_stored_len(m);
+            memcpy(buf_cursor(&k->out), pre, chunk_stored_len(m));
+            k->out.len += chunk_stored_len(m);
             w->reused++;
         } else {
-            w->out.len += chunk_encode(type, ts + i, v + i, k, w->policy, buf_cursor(&w->out), m);
+            k->out.len += chunk_encode(type, ts + i, v + i, span, policy, buf_cursor(&k->out), m);
         }
-        m->data_off = w->written + w->out.len - chunk_stored_len(m);
-        w->nch++;
-        s->nchunks++;
-        i += k;
-        if (w->out.len >= OUT_FLUSH) {
+        m->data_off = k->base + k->out.len - chunk_stored_len(m);
+        k->nch++;
+        (*nchunks)++;
+        i += span;
+        if (w && k->out.len >= OUT_FLUSH) {
             int rc = flush_out(w);
             if (rc != STRATA_OK)
                 return rc;
         }
     }
-    w->nser++;
-    w->points += n;
-    if (ts[0] < w->tmin)
-        w->tmin = ts[0];
-    if (ts[n - 1] > w->tmax)
-        w->tmax = ts[n - 1];
     return STRATA_OK;
+}
+
+/* A new entry in w's series table, its data starting where the next
+ * bytes go. */
+static sw_series *series_entry(seg_writer *w, uint32_t sid, uint8_t type)
+{
+    if (w->nser == w->cap_ser) {
+        uint32_t cap = w->cap_ser ? w->cap_ser * 2 : 256;
+        sw_series *s = st_realloc(w->ser, (size_t)cap * sizeof *s);
+        if (!s)
+            return NULL;
+        w->ser = s;
+        w->cap_ser = cap;
+    }
+    sw_series *s = &w->ser[w->nser];
+    *s = (sw_series){sid, (uint32_t)w->k.nch, 0, type, w->k.base + w->k.out.len};
+    return s;
+}
+
+/* A series entry is complete: count it. */
+static void series_added(seg_writer *w, uint64_t points, int64_t tmin, int64_t tmax)
+{
+    w->nser++;
+    w->points += points;
+    if (tmin < w->tmin)
+        w->tmin = tmin;
+    if (tmax > w->tmax)
+        w->tmax = tmax;
+}
+
+int segw_add(seg_writer *w, uint32_t sid, uint8_t type, const int64_t *ts, const uint64_t *v,
+             size_t n)
+{
+    if (n == 0)
+        return STRATA_OK;
+    sw_series *s = series_entry(w, sid, type);
+    if (!s)
+        return st_err(STRATA_NOMEM, "out of memory writing a segment");
+    int rc =
+        sink_series(&w->k, w, type, ts, v, n, part_width(w->part_first, w->part_last), &s->nchunks);
+    if (rc != STRATA_OK)
+        return rc;
+    series_added(w, n, ts[0], ts[n - 1]);
+    return STRATA_OK;
+}
+
+/* ---- series prepared away from their writer ------------------------------------- */
+
+typedef struct prep_series {
+    uint32_t sid;
+    uint8_t type;
+    int64_t part_first, part_last;
+    uint64_t first_chunk;
+    uint32_t nchunks;
+    uint64_t off, len; /* its bytes in k.out */
+    uint64_t points;
+    int64_t tmin, tmax;
+} prep_series;
+
+struct seg_prep {
+    chunk_sink k;
+    prep_series *s;
+    size_t n, cap;
+};
+
+seg_prep *segp_new(void)
+{
+    return st_calloc(1, sizeof(seg_prep));
+}
+
+void segp_free(seg_prep *p)
+{
+    if (!p)
+        return;
+    buf_free(&p->k.out);
+    st_free(p->k.ch);
+    st_free(p->s);
+    st_free(p);
+}
+
+int segp_add(seg_prep *p, int64_t part_first, int64_t part_last, uint32_t sid, uint8_t type,
+             const int64_t *ts, const uint64_t *v, size_t n)
+{
+    if (n == 0)
+        return STRATA_OK;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        prep_series *a = st_realloc(p->s, cap * sizeof *a);
+        if (!a)
+            return st_err(STRATA_NOMEM, "out of memory writing a segment");
+        p->s = a;
+        p->cap = cap;
+    }
+    prep_series *e = &p->s[p->n];
+    *e = (prep_series){.sid = sid,
+                       .type = type,
+                       .part_first = part_first,
+                       .part_last = part_last,
+                       .first_chunk = p->k.nch,
+                       .off = p->k.out.len,
+                       .points = n,
+                       .tmin = ts[0],
+                       .tmax = ts[n - 1]};
+    int rc =
+        sink_series(&p->k, NULL, type, ts, v, n, part_width(part_first, part_last), &e->nchunks);
+    if (rc != STRATA_OK)
+        return rc;
+    e->len = p->k.out.len - e->off;
+    p->n++;
+    return STRATA_OK;
+}
+
+size_t segp_count(const seg_prep *p)
+{
+    return p->n;
+}
+
+void segp_partition(const seg_prep *p, size_t i, int64_t *first, int64_t *last)
+{
+    *first = p->s[i].part_first;
+    *last = p->s[i].part_last;
+}
+
+int segw_add_prepared(seg_writer *w, const seg_prep *p, size_t i)
+{
+    const prep_series *e = &p->s[i];
+    if (e->part_first != w->part_first || e->part_last != w->part_last)
+        return st_err(STRATA_MISUSE, "a series prepared for another partition");
+    sw_series *s = series_entry(w, e->sid, e->type);
+    if (!s || sink_room(&w->k, e->nchunks, e->len))
+        return st_err(STRATA_NOMEM, "out of memory writing a segment");
+    for (uint32_t c = 0; c < e->nchunks; c++) {
+        chunk_meta *m = &w->k.ch[w->k.nch++];
+        *m = p->k.ch[e->first_chunk + c];
+        m->data_off = m->data_off - e->off + s->data_off;
+    }
+    s->nchunks = e->nchunks;
+    memcpy(buf_cursor(&w->k.out), p->k.out.p + e->off, e->len);
+    w->k.out.len += e->len;
+    series_added(w, e->points, e->tmin, e->tmax);
+    return w->k.out.len >= OUT_FLUSH ? flush_out(w) : STRATA_OK;
 }
 
 static int time_exp(const seg_writer *w, uint64_t *unit)
@@ -188,9 +341,9 @@ static int time_exp(const seg_writer *w, uint64_t *unit)
     int e = SEG_MAX_TIME_EXP;
     while (e > 0 && w->part_first % seg_time_unit(e) != 0)
         e--;
-    for (uint64_t i = 0; i < w->nch && e > 0; i++)
-        while (e > 0 && (w->ch[i].tmin % seg_time_unit(e) != 0 ||
-                         w->ch[i].tmax % seg_time_unit(e) != 0))
+    for (uint64_t i = 0; i < w->k.nch && e > 0; i++)
+        while (e > 0 &&
+               (w->k.ch[i].tmin % seg_time_unit(e) != 0 || w->k.ch[i].tmax % seg_time_unit(e) != 0))
             e--;
     *unit = (uint64_t)seg_time_unit(e);
     return e;
@@ -360,7 +513,7 @@ static int encode_index(seg_writer *w, buf *ix, int *exp, uint32_t *list_off)
         uint64_t prev = (uint64_t)w->part_first;
         prev_entry pv = {0};
         for (uint32_t c = 0; c < ser->nchunks; c++) {
-            const chunk_meta *m = &w->ch[ser->first_chunk + c];
+            const chunk_meta *m = &w->k.ch[ser->first_chunk + c];
             if (buf_reserve(ix, 12 * VARINT_MAX + 48))
                 return -1;
             uint8_t *p = buf_cursor(ix);
@@ -380,7 +533,7 @@ int segw_complete(seg_writer *w)
     buf ix = {0};
     int exp;
     int rc = STRATA_OK;
-    uint64_t index_off = w->written + w->out.len;
+    uint64_t index_off = w->k.base + w->k.out.len;
     uint32_t *list_off = st_malloc(((size_t)w->nser + 1) * sizeof *list_off);
     if (!list_off) {
         rc = st_err(STRATA_NOMEM, "out of memory writing a segment index");
@@ -410,15 +563,15 @@ int segw_complete(seg_writer *w)
     rc = flush_out(w);
     if (rc != STRATA_OK)
         goto fail;
-    if (buf_append(&w->out, ix.p, ix.len) || buf_reserve(&w->out, SEG_FOOTER_SIZE)) {
+    if (buf_append(&w->k.out, ix.p, ix.len) || buf_reserve(&w->k.out, SEG_FOOTER_SIZE)) {
         rc = st_err(STRATA_NOMEM, "out of memory writing a segment index");
         goto fail;
     }
-    uint8_t *f = buf_cursor(&w->out);
+    uint8_t *f = buf_cursor(&w->k.out);
     p = f;
     put_u64(&p, index_off);
     put_u64(&p, ix.len);
-    put_u64(&p, w->nch);
+    put_u64(&p, w->k.nch);
     put_u64(&p, w->points);
     put_u64(&p, (uint64_t)w->tmin);
     put_u64(&p, (uint64_t)w->tmax);
@@ -430,7 +583,7 @@ int segw_complete(seg_writer *w)
     put_u64(&p, XXH3_64bits(f, 64));
     memcpy(p, SEG_MAGIC, 8);
     p += 8;
-    buf_commit(&w->out, p);
+    buf_commit(&w->k.out, p);
     rc = flush_out(w);
     if (rc != STRATA_OK)
         goto fail;
@@ -457,13 +610,13 @@ int segw_finish(seg_writer *w, seg_info *info)
         return rc;
     }
     if (info)
-        *info = (seg_info){w->id,     w->part_first, w->part_last, w->tmin, w->tmax,  w->written,
-                           w->points, w->nch,        w->index_len, w->nser, w->reused};
+        *info = (seg_info){w->id,     w->part_first, w->part_last, w->tmin, w->tmax,  w->k.base,
+                           w->points, w->k.nch,      w->index_len, w->nser, w->reused};
     os_close(w->fd);
     w->fd = -1;
-    buf_free(&w->out);
+    buf_free(&w->k.out);
     st_free(w->ser);
-    st_free(w->ch);
+    st_free(w->k.ch);
     st_free(w);
     return STRATA_OK;
 }
@@ -476,8 +629,8 @@ void segw_abort(seg_writer *w)
         os_close(w->fd);
         os_unlink(w->path);
     }
-    buf_free(&w->out);
+    buf_free(&w->k.out);
     st_free(w->ser);
-    st_free(w->ch);
+    st_free(w->k.ch);
     st_free(w);
 }

@@ -12,6 +12,7 @@
 #include "tests/testutil.h"
 
 #include "engine/alloc.h"
+#include "engine/db.h"
 #include "engine/head.h"
 #include "engine/os.h"
 #include "strata.h"
@@ -1077,6 +1078,141 @@ START_TEST(test_allocation_failures)
 }
 END_TEST
 
+/* 24 series over three partitions, one written backwards, into db;
+ * models[i] receives series i's points (settled). */
+static void write_split_data(strata_db *db, model *models)
+{
+    strata_batch *b;
+    ck_assert_int_eq(strata_batch_new(db, &b), STRATA_OK);
+    for (int d = 0; d < 24; d++) {
+        char dev[16];
+        snprintf(dev, sizeof dev, "d%02d", d);
+        int n = 300 + 97 * d;
+        for (int i = 0; i < n; i++) {
+            /* series 5 arrives backwards: the head sorts it */
+            int j = d == 5 ? n - 1 - i : i;
+            int64_t ts = (int64_t)j * (3 * 86400000000000LL / n) + d;
+            double v = d % 3 ? round(sin(j / 7.0) * 1000) / 10 : sin(j * 0.37 + d);
+            write_f64(db, b, "split", dev, "v", ts, v);
+            model_add(&models[d], ts, f2b(v));
+        }
+        model_settle(&models[d]);
+    }
+    /* one batch: one flush holds it all, whatever the flush thread's timing */
+    ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+    strata_batch_free(b);
+}
+
+static void expect_split_data(strata_db *db, model *models)
+{
+    for (int d = 0; d < 24; d++) {
+        char key[64];
+        snprintf(key, sizeof key, "split,device=d%02d v", d);
+        expect_series(db, key, &models[d], INT64_MIN, INT64_MAX);
+    }
+}
+
+/* A database without background compaction (its files are the flushes'). */
+static strata_db *open_quiet(const char *dir)
+{
+    strata_options o;
+    strata_options_init(&o);
+    o.create_if_missing = 1;
+    o.sync = STRATA_SYNC_NONE;
+    o.no_compaction = 1;
+    strata_db *db;
+    ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_OK);
+    return db;
+}
+
+/* A flush that encodes half of its series on a helper thread writes the
+ * very files of a flush on one thread. */
+START_TEST(test_flush_split_same_files)
+{
+    char *dirs[2];
+    model models[24];
+    for (int split = 0; split < 2; split++) {
+        memset(models, 0, sizeof models);
+        dirs[split] = tu_tmpdir();
+        db_flush_set_split(split ? 1 : UINT64_MAX);
+        strata_db *db = open_quiet(dirs[split]);
+        write_split_data(db, models);
+        ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+        expect_split_data(db, models);
+        ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+        db_flush_set_split(0);
+        db = open_quiet(dirs[split]);
+        expect_split_data(db, models);
+        ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+        for (int d = 0; d < 24; d++)
+            free(models[d].p);
+    }
+    int files = 0;
+    for (uint64_t id = 1; id < 16; id++) {
+        char name[64];
+        snprintf(name, sizeof name, "seg/%016llx.seg", (unsigned long long)id);
+        char *a = tu_path(dirs[0], name), *b = tu_path(dirs[1], name);
+        size_t la = 0, lb = 0;
+        char *da = tu_read_file(a, &la), *db = tu_read_file(b, &lb);
+        ck_assert_msg((da == NULL) == (db == NULL), "%s in one database only", name);
+        if (da) {
+            files++;
+            ck_assert_msg(la == lb && memcmp(da, db, la) == 0, "%s differs", name);
+        }
+        free(da);
+        free(db);
+        free(a);
+        free(b);
+    }
+    ck_assert_int_eq(files, 3);
+    for (int split = 0; split < 2; split++) {
+        tu_rmrf(dirs[split]);
+        free(dirs[split]);
+    }
+}
+END_TEST
+
+/* Fail the i-th allocation of a flush split between two threads, for
+ * every i: STRATA_NOMEM (from either thread), and everything is there after
+ * a reopen. */
+START_TEST(test_flush_split_allocation_failures)
+{
+    for (long i = 1;; i++) {
+        char *dir = tu_tmpdir();
+        model models[24];
+        memset(models, 0, sizeof models);
+        next_partition_ns = 7 * 86400000000000LL; /* one partition: no flush before ours */
+        strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+        write_split_data(db, models);
+        strata_stats st;
+        ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+        ck_assert_uint_eq(st.flushes, 0);
+        db_flush_set_split(1);
+        st_alloc_fail_at(i);
+        int rc = strata_db_flush(db);
+        long made = st_alloc_fail_at(0);
+        db_flush_set_split(0);
+        ck_assert_msg(rc == STRATA_OK || rc == STRATA_NOMEM, "allocation %ld: rc %d: %s", i, rc,
+                      strata_errmsg(db));
+        if (rc == STRATA_NOMEM)
+            ck_assert_ptr_nonnull(strstr(strata_errmsg(db), "out of memory"));
+        int crc = strata_db_close(db);
+        if (crc != STRATA_OK)
+            ck_assert_int_eq(crc, STRATA_NOMEM);
+        db = open_db(dir, STRATA_SYNC_NONE, 0);
+        expect_split_data(db, models);
+        ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+        for (int d = 0; d < 24; d++)
+            free(models[d].p);
+        tu_rmrf(dir);
+        free(dir);
+        if (rc == STRATA_OK && made < i)
+            break; /* the flush ran without reaching the i-th allocation */
+        ck_assert_int_lt(i, 100000);
+    }
+}
+END_TEST
+
 /* An I/O error during a flush: the handle fails, the data stays in the
  * log, and a reopen has everything. */
 START_TEST(test_io_error_during_flush)
@@ -1239,6 +1375,8 @@ Suite *db_suite(void)
     tcase_add_test(t, test_locks_readonly_options);
     tcase_add_test(t, test_allocation_failures);
     tcase_add_test(t, test_io_error_during_flush);
+    tcase_add_test(t, test_flush_split_same_files);
+    tcase_add_test(t, test_flush_split_allocation_failures);
     tcase_add_test(t, test_damaged_segment);
     tcase_add_test(t, test_extreme_timestamps);
     suite_add_tcase(s, t);

@@ -118,6 +118,91 @@ START_TEST(test_segment_complete_then_finish_or_abort)
 }
 END_TEST
 
+/* Series encoded by segp_add() and added with segw_add_prepared() give
+ * the very file of segw_add(), mixed in any way, including a series whose
+ * bytes pass the writer's 1 MiB buffer; a series prepared for another
+ * partition is refused. */
+START_TEST(test_segment_prepared_series)
+{
+    enum { N = 3000, BIG = 200000 };
+    const int64_t width = 30 * 86400000000000LL; /* small_series spans days */
+    char *dir = tu_tmpdir();
+    int64_t *ts = malloc(BIG * sizeof *ts);
+    uint64_t *v = malloc(BIG * sizeof *v);
+    uint8_t *files[4];
+    size_t lens[4];
+    seg_info infos[4];
+    /* mode 0: all segw_add; 1: all prepared; 2: alternating; 3: the other way */
+    for (int mode = 0; mode < 4; mode++) {
+        char *path = tu_path(dir, "0000000000000009.seg");
+        seg_writer *w;
+        ck_assert_int_eq(segw_open(path, 9, width, 2 * width - 1, &w), STRATA_OK);
+        seg_prep *p = segp_new();
+        ck_assert_ptr_nonnull(p);
+        uint64_t seed = 1;
+        for (uint32_t s = 0; s < 4; s++) {
+            uint8_t type = s == 3 ? STRATA_F64 : (uint8_t)(STRATA_F64 + s);
+            size_t n = s == 3 ? BIG : N;
+            small_series(type, n, ts, v);
+            for (size_t i = 0; i < n; i++) {
+                ts[i] = width + (int64_t)i * 1000000000LL;
+                if (s == 3) /* noise: about 8 bytes a value */
+                    v[i] = (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL) >> 1;
+            }
+            int prepared = mode == 1 || (mode == 2 && s % 2) || (mode == 3 && !(s % 2));
+            if (!prepared) {
+                ck_assert_int_eq(segw_add(w, 5 + s, type, ts, v, n), STRATA_OK);
+                continue;
+            }
+            size_t at = segp_count(p);
+            ck_assert_int_eq(segp_add(p, width, 2 * width - 1, 5 + s, type, ts, v, n), STRATA_OK);
+            ck_assert_uint_eq(segp_count(p), at + 1);
+            int64_t first, last;
+            segp_partition(p, at, &first, &last);
+            ck_assert(first == width && last == 2 * width - 1);
+            ck_assert_int_eq(segw_add_prepared(w, p, at), STRATA_OK);
+        }
+        ck_assert_int_eq(segw_finish(w, &infos[mode]), STRATA_OK);
+        ck_assert_int_eq(os_read_file(path, &files[mode], &lens[mode]), 0);
+        ck_assert_uint_gt(lens[mode], 1u << 20);
+        segp_free(p);
+        free(path);
+    }
+    for (int mode = 1; mode < 4; mode++) {
+        ck_assert_uint_eq(lens[mode], lens[0]);
+        ck_assert_msg(memcmp(files[mode], files[0], lens[0]) == 0, "mode %d: other bytes", mode);
+        const seg_info *a = &infos[mode], *b = &infos[0];
+        ck_assert(a->tmin == b->tmin && a->tmax == b->tmax && a->size == b->size &&
+                  a->points == b->points && a->chunks == b->chunks &&
+                  a->index_len == b->index_len && a->nseries == b->nseries);
+    }
+    ck_assert_uint_eq(infos[0].points, 3 * N + BIG);
+    ck_assert_uint_eq(infos[0].nseries, 4);
+    /* the data reads back */
+    char *path = tu_path(dir, "0000000000000009.seg");
+    seg_reader *r;
+    ck_assert_int_eq(segr_open(path, &r), STRATA_OK);
+    ck_assert_uint_eq(segr_info(r)->points, 3 * N + BIG);
+    segr_unref(r);
+    /* another partition's series */
+    seg_writer *w;
+    ck_assert_int_eq(segw_open(path, 9, 0, width - 1, &w), STRATA_OK);
+    seg_prep *p = segp_new();
+    ck_assert_int_eq(segp_add(p, width, 2 * width - 1, 1, STRATA_F64, ts, v, 10), STRATA_OK);
+    ck_assert_int_eq(segw_add_prepared(w, p, 0), STRATA_MISUSE);
+    segw_abort(w);
+    segp_free(p);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    for (int mode = 0; mode < 4; mode++)
+        st_free(files[mode]);
+    free(path);
+    free(ts);
+    free(v);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_segment_roundtrip_and_grid)
 {
     char *dir = tu_tmpdir();
@@ -669,6 +754,7 @@ Suite *segment_suite(void)
     TCase *t = tcase_create("segment");
     tcase_add_test(t, test_segment_roundtrip_and_grid);
     tcase_add_test(t, test_segment_complete_then_finish_or_abort);
+    tcase_add_test(t, test_segment_prepared_series);
     tcase_add_test(t, test_segment_every_bit_flip);
     tcase_add_test(t, test_segment_series_without_chunks);
     tcase_add_test(t, test_segment_statistics);
