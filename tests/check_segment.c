@@ -18,6 +18,7 @@
 #include "strata.h"
 
 #include <check.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,56 @@ START_TEST(test_segment_complete_then_finish_or_abort)
     }
     st_free(want);
     free(ref);
+    free(path);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
+/* A write failing inside segw_complete() (the chunks written out at 1 MiB,
+ * the rest, the index, the footer; whole or torn): STRATA_IOERR naming the
+ * file, segw_abort() deletes it; past the last write, the file is whole. */
+START_TEST(test_segment_complete_write_fails)
+{
+    enum { N = 150000 }; /* noise, about 1.2 MB: one write-out during segw_add */
+    char *dir = tu_tmpdir(), *path = tu_path(dir, "000000000000000b.seg");
+    int64_t *ts = malloc(N * sizeof *ts);
+    uint64_t *v = malloc(N * sizeof *v);
+    uint64_t seed = 7;
+    for (size_t i = 0; i < N; i++) {
+        ts[i] = (int64_t)i * 100000000LL;
+        v[i] = (seed = seed * 6364136223846793005ULL + 1442695040888963407ULL) >> 1;
+    }
+    int failed = 0, whole = 0;
+    for (long nth = 1; nth <= 8; nth++)
+        for (int torn = 0; torn < 2; torn++) {
+            seg_writer *w;
+            ck_assert_int_eq(segw_open(path, 11, 0, 86400000000000LL - 1, &w), STRATA_OK);
+            ck_assert_int_eq(segw_add(w, 3, STRATA_F64, ts, v, N), STRATA_OK);
+            os_fault_inject(OS_OP_WRITE, nth, EIO, torn ? 100 : -1);
+            int rc = segw_complete(w);
+            os_fault_inject(0, 0, 0, 0);
+            if (rc != STRATA_OK) {
+                failed++;
+                ck_assert_int_eq(rc & 0xff, STRATA_IOERR);
+                ck_assert_ptr_nonnull(strstr(strata_errmsg(NULL), path));
+                segw_abort(w);
+                ck_assert_int_ne(access(path, F_OK), 0);
+                continue;
+            }
+            whole++;
+            seg_info in;
+            ck_assert_int_eq(segw_finish(w, &in), STRATA_OK);
+            ck_assert_uint_eq(in.points, N);
+            seg_reader *r;
+            ck_assert_int_eq(segr_open(path, &r), STRATA_OK);
+            segr_unref(r);
+            ck_assert_int_eq(unlink(path), 0);
+        }
+    ck_assert_int_gt(failed, 0);
+    ck_assert_int_gt(whole, 0);
+    free(ts);
+    free(v);
     free(path);
     tu_rmrf(dir);
     free(dir);
@@ -755,6 +806,7 @@ Suite *segment_suite(void)
     tcase_add_test(t, test_segment_roundtrip_and_grid);
     tcase_add_test(t, test_segment_complete_then_finish_or_abort);
     tcase_add_test(t, test_segment_prepared_series);
+    tcase_add_test(t, test_segment_complete_write_fails);
     tcase_add_test(t, test_segment_every_bit_flip);
     tcase_add_test(t, test_segment_series_without_chunks);
     tcase_add_test(t, test_segment_statistics);
