@@ -364,10 +364,15 @@ START_TEST(test_head_orders)
     enum { N = 20000 };
     static int64_t ts[N];
     uint64_t seed = 99;
-    for (int shape = 0; shape < 8; shape++) {
+    static const int64_t extreme[] = {INT64_MIN, INT64_MAX, 0, -1, INT64_MIN + 1, 1};
+    for (int shape = 0; shape < 10; shape++) {
         for (size_t i = 0; i < N; i++) {
             uint64_t r = tu_rand(&seed);
             switch (shape) {
+            case 8: ts[i] = (int64_t)r; break; /* anywhere: deltas of up to 64 bits */
+            case 9: /* the extremes, whose deltas wrap, between short runs */
+                ts[i] = i % 7 < 3 ? extreme[r % 6] : (int64_t)(i * 1000000007ULL);
+                break;
             case 0: /* sorted, then every 500th point late by up to an hour */
                 ts[i] = (int64_t)i * 10 - (i % 500 == 499 ? (int64_t)(r % 3600) : 0);
                 break;
@@ -392,6 +397,45 @@ START_TEST(test_head_orders)
                 ts[i] = (int64_t)(tu_rand(&seed) % (n / 2 + 1));
             head_expect(ts, n, INT64_MIN, INT64_MAX);
         }
+}
+END_TEST
+
+/* The head's encoding: a regular series takes 9 bytes a point and a bit
+ * (one-byte time, the value, blocks of 64 KiB); head_growth() bounds what
+ * appending the next k points allocates, for points of any size. */
+START_TEST(test_head_bytes_and_growth)
+{
+    head *h = head_new(NULL);
+    ck_assert_ptr_nonnull(h);
+    size_t before = head_bytes(h);
+    for (int i = 0; i < 100000; i++)
+        ck_assert_int_eq(head_append(h, 0, STRATA_F64, 1700000000000000000LL + i * 10000000000LL,
+                                     (uint64_t)i * 0x9E3779B97F4A7C15ULL),
+                         STRATA_OK);
+    size_t per_point = (head_bytes(h) - before) * 100 / 100000; /* in hundredths */
+    ck_assert_uint_le(per_point, 960);
+    ck_assert_uint_ge(per_point, 900);
+    head_free(h);
+    uint64_t seed = 5;
+    for (int shape = 0; shape < 3; shape++) {
+        h = head_new(NULL);
+        int64_t t = 0;
+        for (int round = 0; round < 300; round++) {
+            uint32_t sid = (uint32_t)(tu_rand(&seed) % 3),
+                     k = 1 + (uint32_t)(tu_rand(&seed) % 3000);
+            size_t g = head_growth(h, sid, k), b0 = head_bytes(h);
+            for (uint32_t i = 0; i < k; i++) {
+                uint64_t r = tu_rand(&seed);
+                /* 0: regular, 1: random full-width times (10-byte varints), 2: mixed */
+                t = shape == 0 ? t + 1000 : shape == 1 || r % 2 ? (int64_t)r : t - 5;
+                ck_assert_int_eq(head_append(h, sid, STRATA_I64, t, r), STRATA_OK);
+            }
+            TU_CHECK(head_bytes(h) - b0 <= g,
+                     "shape %d round %d: %zu bytes for %u points, bound %zu", shape, round,
+                     head_bytes(h) - b0, k, g);
+        }
+        head_free(h);
+    }
 }
 END_TEST
 
@@ -1365,6 +1409,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_out_of_order_and_duplicates);
     tcase_add_test(t, test_head_orders);
     tcase_add_test(t, test_head_pool);
+    tcase_add_test(t, test_head_bytes_and_growth);
     tcase_add_test(t, test_lp_field_positions);
     tcase_add_test(t, test_batch_atomic_type_conflict);
     tcase_add_test(t, test_define_series);
