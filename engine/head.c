@@ -2,16 +2,17 @@
  * head.c — per-series point buffers (see head.h).
  *
  * Layout: head->by_sid[sid] points to the series' head_series (NULL when it
- * has no points); head->sids lists the ids with points.  A series' points
- * live in a chain of byte blocks of 256 B, 1 KiB, 4 KiB, 16 KiB, then
- * 64 KiB; a point is its timestamp as the LEB128 varint of the zigzagged
- * delta of deltas (wrapping 64-bit arithmetic, so any sequence round-trips;
- * one byte for a regular series), then its value's 8 bytes, little endian.
- * A point never straddles blocks (a block ends where the next point would
- * not fit, at most POINT_MAX - 1 bytes unused).  Decoding starts at the
- * series' first point with a previous time and delta of 0; head_series
- * keeps the last time and delta for the next append, and where the newest
- * value lies, for a rewrite in place.
+ * has no points); head->sids lists the ids with points.  A series' newest
+ * point is held in its head_series (so that a rewrite of it is a store);
+ * the ones before it are encoded in a chain of byte blocks of 256 B,
+ * 1 KiB, 4 KiB, 16 KiB, then 64 KiB (write_point): the time as the LEB128
+ * varint of the zigzagged delta of deltas (wrapping 64-bit arithmetic, so
+ * any sequence round-trips; one byte for a regular series), the value as
+ * its XOR with the value before: a control byte and the bytes between the
+ * XOR's zero bytes at either end (one byte in all for a repeated value).
+ * A point never straddles blocks (a block ends where POINT_MAX bytes are
+ * no longer free).  Decoding starts at the first point with a previous
+ * time, delta and value of 0.
  *
  * The pool: one free list per block size, under a mutex.  It counts the
  * bytes of blocks its heads hold (live) and of blocks on its lists (kept);
@@ -40,14 +41,18 @@ typedef struct hblock {
 
 struct head_series {
     hblock *first, *last;
-    uint8_t *last_v; /* the newest point's value bytes */
-    uint32_t n;
-    int64_t first_ts, last_ts;
-    uint64_t last_delta; /* last_ts minus the time before it (wrapping) */
+    uint32_t n; /* points, the newest (not in the blocks yet) included */
+    int64_t first_ts;
+    int64_t last_ts; /* the newest point, held here until the next one */
+    uint64_t last_v;
+    /* the encoder's state after the last point in the blocks */
+    int64_t wr_ts;
+    uint64_t wr_delta, wr_v;
     uint8_t type, sorted;
 };
 
-#define POINT_MAX (VARINT_MAX + 8)
+/* time varint, value control byte, and the value's 8-byte store */
+#define POINT_MAX (VARINT_MAX + 1 + 8)
 #define BLOCK_MIN 256u
 #define BLOCK_MAX 65536u
 #define NCLASS 5 /* free lists: capacities 256, 1 Ki, 4 Ki, 16 Ki and BLOCK_MAX bytes */
@@ -276,20 +281,12 @@ static inline uint64_t load_le64(const uint8_t *p)
     return v;
 }
 
-int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
+/* Point (ts, v) into the blocks after the points there: the time as the
+ * varint of the zigzagged delta of deltas, then the value XORed with the
+ * previous one as a control byte (0: equal; else the number of low zero
+ * bytes << 4 | the number of bytes kept) and those bytes, little endian. */
+static int write_point(head *h, head_series *s, int64_t ts, uint64_t v)
 {
-    head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
-    if (!s) {
-        s = series_new(h, sid, type);
-        if (!s)
-            return st_err(STRATA_NOMEM, "out of memory in the head");
-    } else if (s->n && ts <= s->last_ts) {
-        if (ts == s->last_ts) { /* rewrite of the newest point: replace */
-            store_le64(s->last_v, v);
-            return STRATA_OK;
-        }
-        s->sorted = 0;
-    }
     hblock *b = s->last;
     if (!b || b->cap - b->used < POINT_MAX) {
         hblock *nb = block_new(h, next_cap(b ? b->cap : 0));
@@ -301,17 +298,54 @@ int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
             s->first = nb;
         s->last = b = nb;
     }
-    uint64_t delta = s->n ? (uint64_t)ts - (uint64_t)s->last_ts : (uint64_t)ts;
+    uint64_t delta = (uint64_t)ts - (uint64_t)s->wr_ts;
     uint8_t *p = b->data + b->used;
-    put_varint(&p, zigzag_enc((int64_t)(delta - s->last_delta)));
-    s->last_v = p;
-    store_le64(p, v);
-    b->used = (uint32_t)(p + 8 - b->data);
-    if (!s->n)
+    put_varint(&p, zigzag_enc((int64_t)(delta - s->wr_delta)));
+    uint64_t x = v ^ s->wr_v;
+    if (!x) {
+        *p++ = 0;
+    } else {
+        unsigned low = (unsigned)__builtin_ctzll(x) / 8, high = (unsigned)__builtin_clzll(x) / 8;
+        unsigned keep = 8 - low - high;
+        *p++ = (uint8_t)(low << 4 | keep);
+        store_le64(p, x >> (8 * low)); /* room for all 8 (POINT_MAX) */
+        p += keep;
+    }
+    b->used = (uint32_t)(p - b->data);
+    s->wr_ts = ts;
+    s->wr_delta = delta;
+    s->wr_v = v;
+    return STRATA_OK;
+}
+
+int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
+{
+    head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
+    if (!s) {
+        s = series_new(h, sid, type);
+        if (!s)
+            return st_err(STRATA_NOMEM, "out of memory in the head");
+    } else if (s->n && ts <= s->last_ts) {
+        if (ts == s->last_ts) { /* rewrite of the newest point: replace */
+            s->last_v = v;
+            return STRATA_OK;
+        }
+        s->sorted = 0;
+    }
+    if (s->n) {
+        int rc = write_point(h, s, s->last_ts, s->last_v);
+        if (rc != STRATA_OK)
+            return rc;
+    } else {
+        /* the first block comes with the first point, as the series does:
+         * a write's allocations happen while its series are new */
+        if (!s->last && !(s->first = s->last = block_new(h, next_cap(0))))
+            return st_err(STRATA_NOMEM, "out of memory in the head");
         s->first_ts = ts;
+    }
     s->n++;
     s->last_ts = ts;
-    s->last_delta = delta;
+    s->last_v = v;
     h->points++;
     if (ts < h->tmin)
         h->tmin = ts;
@@ -406,22 +440,30 @@ uint32_t head_series_points(const head_series *s)
     return s->n;
 }
 
-/* Reads a series' points in arrival order (the encoding at the top). */
+/* Reads a series' points in arrival order (write_point's encoding): the
+ * n - 1 in the blocks, then the newest. */
 typedef struct pt_reader {
+    const head_series *s;
     const hblock *b;
-    uint32_t at;
+    uint32_t at, left;
     int64_t ts;
-    uint64_t delta;
+    uint64_t delta, v;
 } pt_reader;
 
 static void reader_start(pt_reader *r, const head_series *s)
 {
-    *r = (pt_reader){s->first, 0, 0, 0};
+    *r = (pt_reader){s, s->first, 0, s->n - 1, 0, 0, 0};
 }
 
 /* The next point; there is one (at most s->n calls). */
 static inline void reader_next(pt_reader *r, int64_t *ts, uint64_t *v)
 {
+    if (!r->left) {
+        *ts = r->s->last_ts;
+        *v = r->s->last_v;
+        return;
+    }
+    r->left--;
     if (r->at == r->b->used) { /* blocks are never empty */
         r->b = r->b->next;
         r->at = 0;
@@ -440,9 +482,18 @@ static inline void reader_next(pt_reader *r, int64_t *ts, uint64_t *v)
     }
     r->delta += (uint64_t)zigzag_dec(z);
     r->ts = (int64_t)((uint64_t)r->ts + r->delta);
+    unsigned c = *p++;
+    if (c) {
+        unsigned keep = c & 15, low = c >> 4;
+        uint64_t x = load_le64(p); /* inside the block: write_point stored 8 */
+        if (keep < 8)
+            x &= (1ull << (8 * keep)) - 1;
+        r->v ^= x << (8 * low);
+        p += keep;
+    }
     *ts = r->ts;
-    *v = load_le64(p);
-    r->at = (uint32_t)(p + 8 - r->b->data);
+    *v = r->v;
+    r->at = (uint32_t)(p - r->b->data);
 }
 
 void head_series_bounds(const head_series *s, int64_t *lo, int64_t *hi)
