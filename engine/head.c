@@ -2,30 +2,21 @@
  * head.c — per-series point buffers (see head.h).
  *
  * Layout: head->by_sid[sid] points to the series' head_series (NULL when it
- * has no points); head->sids lists the ids with points.  A series' newest
- * point is held in its head_series (so that a rewrite of it is a store);
- * the ones before it are encoded in a chain of byte blocks of 256 B,
- * 1 KiB, 4 KiB, 16 KiB, then 64 KiB (write_point): the time as the LEB128
- * varint of the zigzagged delta of deltas (wrapping 64-bit arithmetic, so
- * any sequence round-trips; one byte for a regular series), the value as
- * its XOR with the value before: a control byte and the bytes between the
- * XOR's zero bytes at either end (one byte in all for a repeated value).
- * A point never straddles blocks (a block ends where POINT_MAX bytes are
- * no longer free).  Decoding starts at the first point with a previous
- * time, delta and value of 0.
+ * has no points); head->sids lists the ids with points.  A series' points
+ * live in a chain of blocks of 8, 32, 128, 512, 2048, then 4096 points; a
+ * block is one allocation holding its timestamps then its values.
  *
  * The pool: one free list per block size, under a mutex.  It counts the
  * bytes of blocks its heads hold (live) and of blocks on its lists (kept);
  * a freed block is kept only while live + kept stays within the limit, so
  * the pool never holds more than the heads could have held at their
- * largest.  Invariant: every block on a list has used = 0 and next = the
+ * largest.  Invariant: every block on a list has n = 0 and next = the
  * following block of that list.
  */
 #include "engine/head.h"
 
 #include "engine/alloc.h"
 #include "engine/err.h"
-#include "engine/varint.h"
 #include "strata.h"
 
 #include <pthread.h>
@@ -35,27 +26,20 @@
 
 typedef struct hblock {
     struct hblock *next;
-    uint32_t used, cap; /* bytes */
-    uint8_t data[];
+    uint32_t n, cap;
+    int64_t *ts;
+    uint64_t *v;
 } hblock;
 
 struct head_series {
     hblock *first, *last;
-    uint32_t n; /* points, the newest (not in the blocks yet) included */
-    int64_t first_ts;
-    int64_t last_ts; /* the newest point, held here until the next one */
-    uint64_t last_v;
-    /* the encoder's state after the last point in the blocks */
-    int64_t wr_ts;
-    uint64_t wr_delta, wr_v;
+    uint32_t n;
+    int64_t last_ts;
     uint8_t type, sorted;
 };
 
-/* time varint, value control byte, and the value's 8-byte store */
-#define POINT_MAX (VARINT_MAX + 1 + 8)
-#define BLOCK_MIN 256u
-#define BLOCK_MAX 65536u
-#define NCLASS 5 /* free lists: capacities 256, 1 Ki, 4 Ki, 16 Ki and BLOCK_MAX bytes */
+#define BLOCK_MAX 4096u
+#define NCLASS 6 /* free lists: capacities 8, 32, 128, 512, 2048 and BLOCK_MAX */
 
 struct head_pool {
     pthread_mutex_t mu;
@@ -77,19 +61,19 @@ struct head {
 
 static size_t block_size(uint32_t cap)
 {
-    return sizeof(hblock) + cap;
+    return sizeof(hblock) + (size_t)cap * (sizeof(int64_t) + sizeof(uint64_t));
 }
 
-/* The capacity of the block after one of cap bytes (0: the first). */
+/* The capacity of the block after one of cap points (0: the first). */
 static uint32_t next_cap(uint32_t cap)
 {
-    return cap ? (cap * 4 < BLOCK_MAX ? cap * 4 : BLOCK_MAX) : BLOCK_MIN;
+    return cap ? (cap * 4 < BLOCK_MAX ? cap * 4 : BLOCK_MAX) : 8;
 }
 
-/* The free list of a capacity: 256 -> 0, 1 Ki -> 1, ..., BLOCK_MAX -> 4. */
+/* The free list of a capacity: 8 -> 0, 32 -> 1, ..., 2048 -> 4, BLOCK_MAX -> 5. */
 static unsigned block_class(uint32_t cap)
 {
-    return (unsigned)(__builtin_ctz(cap) - 8) / 2;
+    return cap == BLOCK_MAX ? NCLASS - 1 : (unsigned)(__builtin_ctz(cap) - 3) / 2;
 }
 
 static void blocks_free(hblock *b)
@@ -162,7 +146,7 @@ static void blocks_release(head_pool *pool, hblock *b, hblock **spill)
         pool->live -= size;
         if (pool->live + pool->kept + size <= pool->limit) {
             unsigned c = block_class(b->cap);
-            b->used = 0;
+            b->n = 0;
             b->next = pool->free[c];
             pool->free[c] = b;
             pool->kept += size;
@@ -223,8 +207,10 @@ static hblock *block_new(head *h, uint32_t cap)
         }
     }
     b->next = NULL;
-    b->used = 0;
+    b->n = 0;
     b->cap = cap;
+    b->ts = (int64_t *)(b + 1);
+    b->v = (uint64_t *)(b->ts + cap);
     h->bytes += size;
     return b;
 }
@@ -263,61 +249,6 @@ static head_series *series_new(head *h, uint32_t sid, uint8_t type)
     return s;
 }
 
-static inline void store_le64(uint8_t *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    memcpy(p, &v, 8);
-}
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
-/* Point (ts, v) into the blocks after the points there: the time as the
- * varint of the zigzagged delta of deltas, then the value XORed with the
- * previous one as a control byte (0: equal; else the number of low zero
- * bytes << 4 | the number of bytes kept) and those bytes, little endian. */
-static int write_point(head *h, head_series *s, int64_t ts, uint64_t v)
-{
-    hblock *b = s->last;
-    if (!b || b->cap - b->used < POINT_MAX) {
-        hblock *nb = block_new(h, next_cap(b ? b->cap : 0));
-        if (!nb)
-            return st_err(STRATA_NOMEM, "out of memory in the head");
-        if (b)
-            b->next = nb;
-        else
-            s->first = nb;
-        s->last = b = nb;
-    }
-    uint64_t delta = (uint64_t)ts - (uint64_t)s->wr_ts;
-    uint8_t *p = b->data + b->used;
-    put_varint(&p, zigzag_enc((int64_t)(delta - s->wr_delta)));
-    uint64_t x = v ^ s->wr_v;
-    if (!x) {
-        *p++ = 0;
-    } else {
-        unsigned low = (unsigned)__builtin_ctzll(x) / 8, high = (unsigned)__builtin_clzll(x) / 8;
-        unsigned keep = 8 - low - high;
-        *p++ = (uint8_t)(low << 4 | keep);
-        store_le64(p, x >> (8 * low)); /* room for all 8 (POINT_MAX) */
-        p += keep;
-    }
-    b->used = (uint32_t)(p - b->data);
-    s->wr_ts = ts;
-    s->wr_delta = delta;
-    s->wr_v = v;
-    return STRATA_OK;
-}
-
 int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
 {
     head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
@@ -327,25 +258,28 @@ int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
             return st_err(STRATA_NOMEM, "out of memory in the head");
     } else if (s->n && ts <= s->last_ts) {
         if (ts == s->last_ts) { /* rewrite of the newest point: replace */
-            s->last_v = v;
+            s->last->v[s->last->n - 1] = v;
             return STRATA_OK;
         }
         s->sorted = 0;
     }
-    if (s->n) {
-        int rc = write_point(h, s, s->last_ts, s->last_v);
-        if (rc != STRATA_OK)
-            return rc;
-    } else {
-        /* the first block comes with the first point, as the series does:
-         * a write's allocations happen while its series are new */
-        if (!s->last && !(s->first = s->last = block_new(h, next_cap(0))))
+    hblock *b = s->last;
+    if (!b || b->n == b->cap) {
+        uint32_t cap = next_cap(b ? b->cap : 0);
+        hblock *nb = block_new(h, cap);
+        if (!nb)
             return st_err(STRATA_NOMEM, "out of memory in the head");
-        s->first_ts = ts;
+        if (b)
+            b->next = nb;
+        else
+            s->first = nb;
+        s->last = b = nb;
     }
+    b->ts[b->n] = ts;
+    b->v[b->n] = v;
+    b->n++;
     s->n++;
     s->last_ts = ts;
-    s->last_v = v;
     h->points++;
     if (ts < h->tmin)
         h->tmin = ts;
@@ -357,29 +291,13 @@ int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
 size_t head_growth(const head *h, uint32_t sid, uint32_t add)
 {
     const head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
-    size_t g = 0;
-    if (!s) { /* series_new: the series, and its tables when they grow */
-        g = sizeof(head_series);
-        if (sid >= h->by_sid_cap) {
-            uint32_t c = h->by_sid_cap ? h->by_sid_cap : 1024;
-            while (c <= sid)
-                c = c * 2 > c ? c * 2 : UINT32_MAX;
-            g += (size_t)(c - h->by_sid_cap) * sizeof(head_series *);
-        }
-        if (h->nsids == h->sids_cap)
-            g += (size_t)(h->sids_cap ? h->sids_cap : 256) * sizeof(uint32_t);
-    }
-    uint32_t cap = s && s->last ? s->last->cap : 0;
-    /* points that surely fit: a block takes another while POINT_MAX bytes
-     * are free */
-    uint32_t room = s && s->last && cap - s->last->used >= POINT_MAX
-                        ? (cap - s->last->used - POINT_MAX) / POINT_MAX + 1
-                        : 0;
+    size_t g = s ? 0 : sizeof(head_series) + sizeof(uint32_t) + sizeof(head_series *);
+    uint32_t cap = s && s->last ? s->last->cap : 0, room = s && s->last ? cap - s->last->n : 0;
     while (add > room) {
         add -= room;
         cap = next_cap(cap);
         g += block_size(cap);
-        room = (cap - POINT_MAX) / POINT_MAX + 1;
+        room = cap;
     }
     return g;
 }
@@ -440,80 +358,20 @@ uint32_t head_series_points(const head_series *s)
     return s->n;
 }
 
-/* Reads a series' points in arrival order (write_point's encoding): the
- * n - 1 in the blocks, then the newest. */
-typedef struct pt_reader {
-    const head_series *s;
-    const hblock *b;
-    uint32_t at, left;
-    int64_t ts;
-    uint64_t delta, v;
-} pt_reader;
-
-static void reader_start(pt_reader *r, const head_series *s)
-{
-    *r = (pt_reader){s, s->first, 0, s->n - 1, 0, 0, 0};
-}
-
-/* The next point; there is one (at most s->n calls). */
-static inline void reader_next(pt_reader *r, int64_t *ts, uint64_t *v)
-{
-    if (!r->left) {
-        *ts = r->s->last_ts;
-        *v = r->s->last_v;
-        return;
-    }
-    r->left--;
-    if (r->at == r->b->used) { /* blocks are never empty */
-        r->b = r->b->next;
-        r->at = 0;
-    }
-    const uint8_t *p = r->b->data + r->at;
-    uint64_t z = *p++;
-    if (z & 0x80) {
-        z &= 0x7f;
-        unsigned sh = 7;
-        uint8_t c;
-        do {
-            c = *p++;
-            z |= (uint64_t)(c & 0x7f) << sh;
-            sh += 7;
-        } while (c & 0x80);
-    }
-    r->delta += (uint64_t)zigzag_dec(z);
-    r->ts = (int64_t)((uint64_t)r->ts + r->delta);
-    unsigned c = *p++;
-    if (c) {
-        unsigned keep = c & 15, low = c >> 4;
-        uint64_t x = load_le64(p); /* inside the block: write_point stored 8 */
-        if (keep < 8)
-            x &= (1ull << (8 * keep)) - 1;
-        r->v ^= x << (8 * low);
-        p += keep;
-    }
-    *ts = r->ts;
-    *v = r->v;
-    r->at = (uint32_t)(p - r->b->data);
-}
-
 void head_series_bounds(const head_series *s, int64_t *lo, int64_t *hi)
 {
     if (s->sorted) {
-        *lo = s->first_ts;
+        *lo = s->first->ts[0];
         *hi = s->last_ts;
         return;
     }
     *lo = INT64_MAX;
     *hi = INT64_MIN;
-    pt_reader r;
-    reader_start(&r, s);
-    for (uint32_t i = 0; i < s->n; i++) {
-        int64_t ts;
-        uint64_t v;
-        reader_next(&r, &ts, &v);
-        *lo = ts < *lo ? ts : *lo;
-        *hi = ts > *hi ? ts : *hi;
-    }
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++) {
+            *lo = b->ts[i] < *lo ? b->ts[i] : *lo;
+            *hi = b->ts[i] > *hi ? b->ts[i] : *hi;
+        }
 }
 
 typedef struct tpoint {
@@ -567,28 +425,30 @@ int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_ou
     *n_out = 0;
     if (!s || from >= to)
         return STRATA_OK;
-    int all_after = to == INT64_MAX; /* no upper bound */
-    int64_t *ts = st_malloc(s->n * sizeof *ts);
-    uint64_t *v = st_malloc(s->n * sizeof *v);
-    if (!ts || !v) {
-        st_free(ts);
-        st_free(v);
-        return st_err(STRATA_NOMEM, "out of memory reading the head");
-    }
-    /* the points in range, in arrival order */
-    pt_reader r;
-    reader_start(&r, s);
     size_t n = 0;
-    for (uint32_t i = 0; i < s->n; i++) {
-        reader_next(&r, &ts[n], &v[n]);
-        n += ts[n] >= from && (ts[n] < to || all_after);
-    }
-    if (!n) {
-        st_free(ts);
-        st_free(v);
-        return STRATA_OK;
-    }
+    int all_after = to == INT64_MAX; /* no upper bound */
+#define IN_RANGE(t) ((t) >= from && ((t) < to || all_after))
     if (s->sorted) {
+        /* Count, then copy the in-range run. */
+        for (hblock *b = s->first; b; b = b->next)
+            for (uint32_t i = 0; i < b->n; i++)
+                n += IN_RANGE(b->ts[i]);
+        if (!n)
+            return STRATA_OK;
+        int64_t *ts = st_malloc(n * sizeof *ts);
+        uint64_t *v = st_malloc(n * sizeof *v);
+        if (!ts || !v) {
+            st_free(ts);
+            st_free(v);
+            return st_err(STRATA_NOMEM, "out of memory reading the head");
+        }
+        size_t k = 0;
+        for (hblock *b = s->first; b; b = b->next)
+            for (uint32_t i = 0; i < b->n; i++)
+                if (IN_RANGE(b->ts[i])) {
+                    ts[k] = b->ts[i];
+                    v[k++] = b->v[i];
+                }
         *ts_out = ts;
         *v_out = v;
         *n_out = n;
@@ -596,14 +456,25 @@ int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_ou
     }
     /* Out of order: a stable sort by time (arrival order within a
      * timestamp), then the last of each timestamp is kept. */
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++)
+            n += IN_RANGE(b->ts[i]);
+    if (!n)
+        return STRATA_OK;
     tpoint *buf = st_malloc(2 * n * sizeof *buf);
-    if (!buf) {
+    int64_t *ts = st_malloc(n * sizeof *ts);
+    uint64_t *v = st_malloc(n * sizeof *v);
+    if (!buf || !ts || !v) {
+        st_free(buf);
         st_free(ts);
         st_free(v);
         return st_err(STRATA_NOMEM, "out of memory reading the head");
     }
-    for (size_t i = 0; i < n; i++)
-        buf[i] = (tpoint){ts[i], v[i]};
+    size_t k = 0;
+    for (hblock *b = s->first; b; b = b->next)
+        for (uint32_t i = 0; i < b->n; i++)
+            if (IN_RANGE(b->ts[i]))
+                buf[k++] = (tpoint){b->ts[i], b->v[i]};
     tpoint *t = sort_by_time(buf, buf + n, n);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -613,6 +484,7 @@ int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_ou
         v[m++] = t[i].v;
     }
     st_free(buf);
+#undef IN_RANGE
     *ts_out = ts;
     *v_out = v;
     *n_out = m;

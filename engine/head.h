@@ -3,12 +3,10 @@
  * flushed to segment files.
  *
  * Points are kept in arrival order in small blocks that grow geometrically
- * (no reallocation, bounded waste), each point as its time's delta of
- * deltas (a varint: one byte for a regular series) and its value XORed
- * with the one before (the bytes between the zero bytes at either end).  A point whose
- * timestamp equals the series' last one replaces that value in place (last write wins); an earlier
- * timestamp marks the series unsorted, and head_collect() then sorts (stable) and keeps, for each
- * timestamp, the value written last.
+ * (no reallocation, bounded waste).  A point whose timestamp equals the
+ * series' last one replaces that value in place (last write wins); an
+ * earlier timestamp marks the series unsorted, and head_collect() then
+ * sorts (stable) and keeps, for each timestamp, the value written last.
  *
  * Memory: head_bytes() counts every byte the head allocated; the database
  * freezes the head before a write whose head_growth() would take it past
