@@ -104,6 +104,13 @@ typedef struct pwriter {
     seg_info info;
 } pwriter;
 
+/* The flush's writers, one per target range. */
+typedef struct writers {
+    strata_db *db;
+    pwriter *ws;
+    size_t n, cap;
+} writers;
+
 /* Where the flush puts the points of a time (FORMAT.md §2.3, §5.1): into the
  * widest tier window that holds its partition and is already cold, the
  * segment compaction would merge that partition into (§2.3), else into
@@ -136,32 +143,33 @@ static void target_of(const strata_db *db, const flush_targets *t, int64_t ts, i
     }
 }
 
-static int writer_for(strata_db *db, pwriter **ws, size_t *n, size_t *cap, int64_t first,
-                      int64_t last, seg_writer **out)
+/* The writer of target [first, last], opened when it is the first piece
+ * there. */
+static int writer_for(writers *w, int64_t first, int64_t last, seg_writer **out)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*ws)[i].first == first) {
-            *out = (*ws)[i].w;
+    for (size_t i = 0; i < w->n; i++)
+        if (w->ws[i].first == first) {
+            *out = w->ws[i].w;
             return STRATA_OK;
         }
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 4;
-        pwriter *a = st_realloc(*ws, c * sizeof *a);
+    if (w->n == w->cap) {
+        size_t c = w->cap ? w->cap * 2 : 4;
+        pwriter *a = st_realloc(w->ws, c * sizeof *a);
         if (!a)
             return st_err(STRATA_NOMEM, "out of memory flushing");
-        *ws = a;
-        *cap = c;
+        w->ws = a;
+        w->cap = c;
     }
     char path[4300];
-    uint64_t id = reserve_id(db);
-    seg_file_path(db->seg_dir, id, path, sizeof path);
-    pwriter *p = &(*ws)[*n];
+    uint64_t id = reserve_id(w->db);
+    seg_file_path(w->db->seg_dir, id, path, sizeof path);
+    pwriter *p = &w->ws[w->n];
     memset(p, 0, sizeof *p);
     p->first = first;
     int rc = segw_open(path, id, first, last, &p->w);
     if (rc != STRATA_OK)
         return rc;
-    (*n)++;
+    w->n++;
     *out = p->w;
     return STRATA_OK;
 }
@@ -201,19 +209,12 @@ static int cut_series(strata_db *db, head *f, const flush_targets *tg, uint32_t 
     return STRATA_OK;
 }
 
-/* The flush's writers, one per target range. */
-typedef struct writers {
-    strata_db *db;
-    pwriter *ws;
-    size_t n, cap;
-} writers;
-
 static int piece_to_writer(void *ctx, int64_t first, int64_t last, uint32_t sid, uint8_t type,
                            const int64_t *ts, const uint64_t *v, size_t n)
 {
     writers *w = ctx;
     seg_writer *sw;
-    int rc = writer_for(w->db, &w->ws, &w->n, &w->cap, first, last, &sw);
+    int rc = writer_for(w, first, last, &sw);
     return rc == STRATA_OK ? segw_add(sw, sid, type, ts, v, n) : rc;
 }
 
@@ -281,7 +282,7 @@ static uint32_t split_at(head *f)
  * the series before split_at() on this thread, those after on a helper
  * into a seg_prep, added to the writers after this thread's (so in id
  * order, with the writers created in the same order as on one thread). */
-static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
+static int write_segments(strata_db *db, head *f, writers *w)
 {
     flush_targets tg;
     targets_init(db, &tg);
@@ -297,8 +298,7 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
         h.prep = NULL;
         split = n;
     }
-    writers w = {db, *ws, *nws, *nws};
-    int rc = cut_series(db, f, &tg, 0, split, piece_to_writer, &w);
+    int rc = cut_series(db, f, &tg, 0, split, piece_to_writer, w);
     if (helped) {
         pthread_join(helper, NULL);
         if (rc == STRATA_OK && h.rc != STRATA_OK)
@@ -307,14 +307,12 @@ static int write_segments(strata_db *db, head *f, pwriter **ws, size_t *nws)
             int64_t first, last;
             seg_writer *sw;
             segp_partition(h.prep, i, &first, &last);
-            rc = writer_for(db, &w.ws, &w.n, &w.cap, first, last, &sw);
+            rc = writer_for(w, first, last, &sw);
             if (rc == STRATA_OK)
                 rc = segw_add_prepared(sw, h.prep, i);
         }
         segp_free(h.prep);
     }
-    *ws = w.ws;
-    *nws = w.n;
     return rc;
 }
 
@@ -325,23 +323,23 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
         view_unref(v);
         return STRATA_OK;
     }
-    pwriter *ws = NULL;
-    size_t nws = 0, nfinished = 0;
+    writers wr = {db, NULL, 0, 0};
+    size_t nfinished = 0;
     man_segment *adds = NULL;
     seg_reader **all = NULL;
-    int rc = write_segments(db, v->frozen, &ws, &nws);
+    int rc = write_segments(db, v->frozen, &wr);
     /* every file written out before the first fsync: their I/O overlaps
      * (a backfill's flush writes a file per partition) */
-    for (size_t i = 0; i < nws && rc == STRATA_OK; i++)
-        rc = segw_complete(ws[i].w);
-    for (; nfinished < nws && rc == STRATA_OK; nfinished++)
-        rc = segw_finish(ws[nfinished].w, &ws[nfinished].info);
+    for (size_t i = 0; i < wr.n && rc == STRATA_OK; i++)
+        rc = segw_complete(wr.ws[i].w);
+    for (; nfinished < wr.n && rc == STRATA_OK; nfinished++)
+        rc = segw_finish(wr.ws[nfinished].w, &wr.ws[nfinished].info);
     if (rc != STRATA_OK) {
-        for (size_t i = nfinished; i < nws; i++)
-            segw_abort(ws[i].w);
+        for (size_t i = nfinished; i < wr.n; i++)
+            segw_abort(wr.ws[i].w);
         for (size_t i = 0; i < nfinished; i++) {
             char path[4300];
-            seg_file_path(db->seg_dir, ws[i].info.id, path, sizeof path);
+            seg_file_path(db->seg_dir, wr.ws[i].info.id, path, sizeof path);
             os_unlink(path);
         }
         goto out;
@@ -357,20 +355,20 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
         rc = idem_persist(db->idem, db->path, db->idem_path, frozen_lsn, idem_now());
     if (rc != STRATA_OK)
         goto out;
-    adds = st_malloc((nws ? nws : 1) * sizeof *adds);
-    all = st_malloc((nws + 1) * sizeof *all);
+    adds = st_malloc((wr.n ? wr.n : 1) * sizeof *adds);
+    all = st_malloc((wr.n + 1) * sizeof *all);
     if (!adds || !all) {
         rc = st_err(STRATA_NOMEM, "out of memory flushing");
         goto out;
     }
-    for (size_t i = 0; i < nws; i++) {
-        seg_info *in = &ws[i].info;
+    for (size_t i = 0; i < wr.n; i++) {
+        seg_info *in = &wr.ws[i].info;
         adds[i] = (man_segment){in->id, in->part_first, in->part_last, in->size, in->points};
     }
     size_t n = 0;
-    for (size_t i = 0; i < nws && rc == STRATA_OK; i++) {
+    for (size_t i = 0; i < wr.n && rc == STRATA_OK; i++) {
         char path[4300];
-        seg_file_path(db->seg_dir, ws[i].info.id, path, sizeof path);
+        seg_file_path(db->seg_dir, wr.ws[i].info.id, path, sizeof path);
         rc = segr_open(path, &all[n]);
         if (rc == STRATA_OK)
             n++;
@@ -381,7 +379,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
         const man_state *mst = manifest_state(db->man);
         uint64_t *stale = NULL;
         size_t nstale = 0;
-        for (size_t i = 0; i < nws && rc == STRATA_OK; i++) {
+        for (size_t i = 0; i < wr.n && rc == STRATA_OK; i++) {
             uint64_t *ids = NULL;
             size_t k = 0;
             rc = rollup_overlapping(mst, adds[i].part_first, adds[i].part_last, &ids, &k);
@@ -402,7 +400,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
             st_free(ids);
         }
         man_edit ed = {.add = adds,
-                       .nadd = nws,
+                       .nadd = wr.n,
                        .flushed_lsn = frozen_lsn,
                        .catalog_len = cat_len,
                        .next_segment_id = db->next_seg_id,
@@ -430,14 +428,14 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
         rc = wal_trim(db->wal, frozen_lsn);
     if (db->opts.log) {
         char msg[256];
-        snprintf(msg, sizeof msg, "flushed %zu segment(s) up to log record %llu", nws,
+        snprintf(msg, sizeof msg, "flushed %zu segment(s) up to log record %llu", wr.n,
                  (unsigned long long)frozen_lsn);
         db->opts.log(db->opts.log_ctx, STRATA_LOG_INFO, msg);
     }
     compact_wake(db);
 out:
     close_ids(db);
-    st_free(ws);
+    st_free(wr.ws);
     st_free(adds);
     st_free(all);
     view_unref(v);
