@@ -692,33 +692,32 @@ static int unesc_span(strata_batch *b, lp_span s, size_t *off, size_t *len)
     return 0;
 }
 
+/* x[0..n) == y[0..n) for w <= n <= 2w (w = 4 or 8): the first and the
+ * last w bytes as two words each, overlapping when n < 2w. */
+static inline int ends_eq(const char *x, const char *y, size_t n, size_t w)
+{
+    uint64_t p = 0, q = 0, r = 0, t = 0;
+    memcpy(&p, x, w);
+    memcpy(&q, y, w);
+    memcpy(&r, x + n - w, w);
+    memcpy(&t, y + n - w, w);
+    return ((p ^ q) | (r ^ t)) == 0;
+}
+
+/* a[0..n) == b[0..n) for a field name: names of 4 to 16 bytes (most)
+ * compare as words, without a call to memcmp. */
+static inline int name_eq(const void *a, const void *b, size_t n)
+{
+    if (n >= 8 && n <= 16)
+        return ends_eq(a, b, n, 8);
+    if (n >= 4 && n < 8)
+        return ends_eq(a, b, n, 4);
+    return memcmp(a, b, n) == 0;
+}
+
 /* The series of field i of a line with tag set lt when it is the one the
  * tag set's last line had there (same unescaped name and type), else
  * CAT_NONE: the common case skips hashing the name. */
-/* a[0..n) == b[0..n) for a field name: names of 4 to 16 bytes (most)
- * compare as two overlapping words each, without a call to memcmp. */
-static inline int name_eq(const void *a, const void *b, size_t n)
-{
-    const char *x = a, *y = b;
-    if (n >= 8 && n <= 16) {
-        uint64_t p, q, r, t;
-        memcpy(&p, x, 8);
-        memcpy(&q, y, 8);
-        memcpy(&r, x + n - 8, 8);
-        memcpy(&t, y + n - 8, 8);
-        return ((p ^ q) | (r ^ t)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t p, q, r, t;
-        memcpy(&p, x, 4);
-        memcpy(&q, y, 4);
-        memcpy(&r, x + n - 4, 4);
-        memcpy(&t, y + n - 4, 4);
-        return ((p ^ q) | (r ^ t)) == 0;
-    }
-    return memcmp(x, y, n) == 0;
-}
-
 static uint32_t field_hint(const strata_batch *b, uint32_t lt, uint32_t i, const lp_field *f)
 {
     uint32_t c = b->lt[lt].field_ls[i];
@@ -742,7 +741,6 @@ static uint64_t lp_raw_key(const char *text, size_t n, char *raw)
 
 /* The cached tag set of a line whose series text (lp_series_prefix) the
  * batch has seen, else CAT_NONE. */
-
 static uint32_t known_tagset(const strata_batch *b, const char *line, size_t len)
 {
     size_t n = lp_series_prefix(line, len);
