@@ -208,30 +208,45 @@ static inline uint64_t value_of(int64_t v, int fma_rule, unsigned e, unsigned f)
     return d2u(fma(fma(-q, F10[e], n), IF10[e], q));
 }
 
-/* Fill N[0..n) with the decimals of the values at D digits; returns how
- * many values the rule does not reproduce, stopping early past limit. */
-static size_t scale_all(const uint64_t *in, size_t n, unsigned D, int fma_rule, unsigned e,
-                        unsigned f, uint64_t *N, size_t limit)
+/* The integer that values not near a decimal take before the first one
+ * that is: the first value the rule reproduces, scaled (0 when none). */
+static int64_t first_fill(const uint64_t *in, size_t n, unsigned D, int fma_rule, unsigned e,
+                          unsigned f)
 {
-    /* Values not near a decimal repeat the previous integer (at the start,
-     * the first good one) to keep the pack small. */
-    int64_t fill = 0, v;
-    for (size_t i = 0; i < n; i++) {
-        if (!scaled(u2d(in[i]), D, &v) && value_of(v, fma_rule, e, f) == in[i]) {
-            fill = v;
-            break;
-        }
-    }
+    int64_t v;
+    for (size_t i = 0; i < n; i++)
+        if (!scaled(u2d(in[i]), D, &v) && value_of(v, fma_rule, e, f) == in[i])
+            return v;
+    return 0;
+}
+
+/* Fill N[0..n) with the decimals of the values at D digits; returns how
+ * many values the rule does not reproduce.  Values not near a decimal
+ * repeat the previous integer (at the start, fill) to keep the pack
+ * small: N depends on the rule only through fill. */
+static size_t scale_all(const uint64_t *in, size_t n, unsigned D, int fma_rule, unsigned e,
+                        unsigned f, uint64_t *N, int64_t fill)
+{
     size_t nexc = 0;
+    int64_t v;
     for (size_t i = 0; i < n; i++) {
         if (scaled(u2d(in[i]), D, &v))
             v = fill;
         else
             fill = v;
         N[i] = (uint64_t)v;
-        if (value_of(v, fma_rule, e, f) != in[i] && ++nexc > limit)
-            break;
+        nexc += value_of(v, fma_rule, e, f) != in[i];
     }
+    return nexc;
+}
+
+/* How many values of N the rule does not reproduce, counting up to limit. */
+static size_t count_exceptions(const uint64_t *in, size_t n, const uint64_t *N, int fma_rule,
+                               unsigned e, unsigned f, size_t limit)
+{
+    size_t nexc = 0;
+    for (size_t i = 0; i < n && nexc < limit; i++)
+        nexc += value_of((int64_t)N[i], fma_rule, e, f) != in[i];
     return nexc;
 }
 
@@ -248,16 +263,21 @@ static size_t decimal_encode(const uint64_t *in, size_t n, uint8_t *out)
      * product when the plain one would leave more exceptions (most values
      * with three or more decimals). */
     int fma_rule = 0;
-    size_t nexc = scale_all(in, n, D, 0, e, f, N, n);
+    int64_t fill = first_fill(in, n, D, 0, e, f);
+    size_t nexc = scale_all(in, n, D, 0, e, f, N, fill);
     if (nexc > 0) {
-        size_t fexc = scale_all(in, n, D, 1, D, 0, N, n);
+        /* the corrected rule's integers are these unless its fill differs;
+         * it is taken only with fewer exceptions */
+        int64_t ffill = first_fill(in, n, D, 1, D, 0);
+        size_t fexc = ffill == fill ? count_exceptions(in, n, N, 1, D, 0, nexc)
+                                    : scale_all(in, n, D, 1, D, 0, N, ffill);
         if (fexc < nexc) {
             fma_rule = 1;
             e = D;
             f = 0;
             nexc = fexc;
-        } else {
-            scale_all(in, n, D, 0, e, f, N, n);
+        } else if (ffill != fill) {
+            scale_all(in, n, D, 0, e, f, N, fill);
         }
     }
     if (nexc > 4 + n / 4)

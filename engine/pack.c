@@ -20,6 +20,11 @@
  * as the base, or zigzag around a sampled median) and, per miniblock,
  * every width with the exceptions it implies; it keeps the smallest
  * estimate.  Estimates count one byte per exception gap, which may be two.
+ * One pass per order finds its smallest residual and each miniblock's
+ * extremes, which bound the order's size from below (every block at the
+ * width of its widest word); the per-width histograms, most of the
+ * encoding's cost, are counted only for the orders whose bound comes near
+ * the best one.
  *
  * The decoder first prefetches the pack's cache lines (they arrive while
  * the header is read), then unpacks whole miniblocks with kernels
@@ -157,28 +162,75 @@ static inline uint64_t mapped(uint64_t r, uint64_t base, int zigzag)
     return zigzag ? zigzag_enc((int64_t)(r - base)) : r - base;
 }
 
-/* The two frames of reference: the smallest residual, and the median of up
- * to 33 sampled residuals (for the zigzag mapping). */
-ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_t *min,
-                            uint64_t *median, const unsigned o)
+/* The k-th smallest of s[0..n) (k < n), which it reorders: quickselect
+ * around the median of three. */
+static int64_t select_kth(int64_t *s, size_t n, size_t k)
 {
-    uint64_t lo = residual(x, slope, o, 0);
-    for (size_t i = 1; i < k; i++) {
-        uint64_t r = residual(x, slope, o, i);
-        lo = (int64_t)r < (int64_t)lo ? r : lo;
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        int64_t a = s[lo], b = s[mid], c = s[hi];
+        int64_t pv = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (s[i] < pv)
+                i++;
+            while (s[j] > pv)
+                j--;
+            if (i <= j) {
+                int64_t t = s[i];
+                s[i] = s[j];
+                s[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return s[k];
+    }
+    return s[k];
+}
+
+/* The two frames of reference of order o: the smallest residual, and the
+ * median of up to 33 sampled residuals (for the zigzag mapping); with
+ * bmin and bmax (else NULL), each miniblock's smallest and largest
+ * residual, in the same pass. */
+ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_t *min,
+                            uint64_t *median, int64_t *bmin, int64_t *bmax, const unsigned o)
+{
+    int64_t lo = INT64_MAX;
+    if (bmin) {
+        for (size_t j = 0, a = 0; a < k; j++, a += MB) {
+            size_t e = a + MB < k ? a + MB : k;
+            int64_t mn = INT64_MAX, mx = INT64_MIN;
+            for (size_t i = a; i < e; i++) {
+                int64_t r = (int64_t)residual(x, slope, o, i);
+                mn = r < mn ? r : mn;
+                mx = r > mx ? r : mx;
+            }
+            bmin[j] = mn;
+            bmax[j] = mx;
+            lo = mn < lo ? mn : lo;
+        }
+    } else {
+        for (size_t i = 0; i < k; i++) {
+            int64_t r = (int64_t)residual(x, slope, o, i);
+            lo = r < lo ? r : lo;
+        }
     }
     int64_t s[33];
     size_t ns = k < 33 ? k : 33;
     sample_even sp = sample_even_start(k, ns); /* residual j * k / ns */
-    for (size_t j = 0; j < ns; j++, sample_even_next(&sp)) {
-        int64_t v = (int64_t)residual(x, slope, o, sp.at);
-        size_t i = j;
-        for (; i > 0 && s[i - 1] > v; i--)
-            s[i] = s[i - 1];
-        s[i] = v;
-    }
-    *min = lo;
-    *median = (uint64_t)s[ns / 2];
+    for (size_t j = 0; j < ns; j++, sample_even_next(&sp))
+        s[j] = (int64_t)residual(x, slope, o, sp.at);
+    *min = (uint64_t)lo;
+    *median = (uint64_t)select_kth(s, ns, ns / 2);
     return 0;
 }
 
@@ -239,21 +291,37 @@ ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_
     return 0;
 }
 
+/* The OR over one miniblock [lo, hi) of the zigzag mapping's words. */
+ENC_INLINE uint64_t zigzag_or_o(const uint64_t *x, uint64_t slope, size_t lo, size_t hi,
+                                uint64_t base, const unsigned o)
+{
+    uint64_t z = 0;
+    for (size_t i = lo; i < hi; i++)
+        z |= zigzag_enc((int64_t)(residual(x, slope, o, i) - base));
+    return z;
+}
+
 /* A quick lower bound of order o's data bits, exceptions left aside: each
- * miniblock at the width of its widest residual (an OR over the block, no
- * histogram), for the better of the two mappings.  Used to skip orders
- * that cannot win before their histograms are counted. */
+ * miniblock at the width of its widest word, for the better of the two
+ * mappings.  Used to skip orders that cannot win before their histograms
+ * are counted.  The widest word comes from the block's extremes (the
+ * residuals' smallest and largest, pick_bases_o): r - min grows with r,
+ * and the zigzag of r - median is largest at one end, unless r - median
+ * leaves int64 there, when the block's words are ORed instead. */
 ENC_INLINE size_t quick_bits_o(const uint64_t *x, size_t m, uint64_t slope, const uint64_t base[2],
-                              const unsigned o)
+                               const int64_t *bmin, const int64_t *bmax, const unsigned o)
 {
     size_t k = m - o, bits[2] = {0, 0};
-    for (size_t lo = 0; lo < k; lo += MB) {
+    for (size_t j = 0, lo = 0; lo < k; j++, lo += MB) {
         size_t hi = lo + MB < k ? lo + MB : k;
-        uint64_t a = 0, z = 0;
-        for (size_t i = lo; i < hi; i++) {
-            uint64_t r = residual(x, slope, o, i);
-            a |= r - base[0];
-            z |= zigzag_enc((int64_t)(r - base[1]));
+        uint64_t a = (uint64_t)bmax[j] - base[0], z;
+        int64_t dhi, dlo;
+        if (!__builtin_sub_overflow(bmax[j], (int64_t)base[1], &dhi) &&
+            !__builtin_sub_overflow(bmin[j], (int64_t)base[1], &dlo)) {
+            uint64_t zh = zigzag_enc(dhi), zl = zigzag_enc(dlo);
+            z = zh > zl ? zh : zl;
+        } else {
+            z = zigzag_or_o(x, slope, lo, hi, base[1], o);
         }
         bits[0] += (hi - lo) * width_of(a);
         bits[1] += (hi - lo) * width_of(z);
@@ -262,9 +330,9 @@ ENC_INLINE size_t quick_bits_o(const uint64_t *x, size_t m, uint64_t slope, cons
 }
 
 static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, uint64_t *min,
-                       uint64_t *median)
+                       uint64_t *median, int64_t *bmin, int64_t *bmax)
 {
-    (void)ORDER_CALL(o, pick_bases_o, x, slope, k, min, median);
+    (void)ORDER_CALL(o, pick_bases_o, x, slope, k, min, median, bmin, bmax);
 }
 
 static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
@@ -274,9 +342,9 @@ static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known
 }
 
 static size_t quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o,
-                         const uint64_t base[2])
+                         const uint64_t base[2], const int64_t *bmin, const int64_t *bmax)
 {
-    return ORDER_CALL(o, quick_bits_o, x, m, slope, base);
+    return ORDER_CALL(o, quick_bits_o, x, m, slope, base, bmin, bmax);
 }
 
 /* LSB-first bit writer over bytes. */
@@ -395,17 +463,22 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
      * (exceptions rarely save more than that); short inputs try all. */
     uint64_t bases[3][2];
     size_t quick[3], qbest = SIZE_MAX;
+    int gate = m >= 4 * MB; /* else every order is tried: no quick bounds */
+    int64_t bmin[PACK_MAX_VALUES / MB], bmax[PACK_MAX_VALUES / MB];
     for (unsigned o = 0; o < 3 && o < m; o++) {
         if (o > 0 && !(orders & 1u << o))
             continue;
-        pick_bases(x, slope, o, m - o, &bases[o][0], &bases[o][1]);
-        quick[o] = quick_bits(x, m, slope, o, bases[o]);
+        pick_bases(x, slope, o, m - o, &bases[o][0], &bases[o][1], gate ? bmin : NULL,
+                   gate ? bmax : NULL);
+        if (!gate)
+            continue;
+        quick[o] = quick_bits(x, m, slope, o, bases[o], bmin, bmax);
         qbest = quick[o] < qbest ? quick[o] : qbest;
     }
     for (unsigned o = 0; o < 3 && o < m; o++) {
         if (o > 0 && !(orders & 1u << o))
             continue;
-        if (m >= 4 * MB && quick[o] - quick[o] / 8 > qbest)
+        if (gate && quick[o] - quick[o] / 8 > qbest)
             continue;
         make_plans(x, m, slope, x0_known, o, bases[o], plans[o]);
         for (int j = 0; j < 2; j++) {

@@ -11,12 +11,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "engine/bitstream.h"
 #include "engine/codec.h"
 #include "engine/pack.h"
 #include "engine/varint.h"
 #include "tests/testutil.h"
+
+#define PINNED_PACKS 0xef14a034880559e1ull    /* see test_pack_choices_pinned */
+#define PINNED_DECIMALS 0x96d97ab3a78197e9ull /* see test_decimal_choices_pinned */
 
 #define CANARY 0xA5
 #define GUARD 32
@@ -767,6 +771,52 @@ START_TEST(test_pack_shapes)
 }
 END_TEST
 
+/* The encoder's choices (order, mapping, widths, exceptions) on many
+ * shapes, pinned by a hash of the bytes: a faster search must find the same
+ * packs (the hash is that of the encoder before the one-pass bases and
+ * bounds and the quickselect median).  Shapes near the int64 extremes make
+ * the quick bound's zigzag fall back to ORing a block. */
+START_TEST(test_pack_choices_pinned)
+{
+    enum { N = PACK_MAX_VALUES };
+    static uint64_t x[N];
+    static uint8_t out[12 * N + 64];
+    uint64_t seed = 7, acc = 0;
+    static const size_t ms[] = {3, 40, 127, 128, 200, 1000, 8192};
+    for (unsigned shape = 0; shape < 9; shape++)
+        for (unsigned w = 0; w <= 64; w += 4)
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                size_t m = ms[mi];
+                uint64_t mask = w == 64 ? ~0ull : (1ull << w) - 1;
+                for (size_t i = 0; i < m; i++) {
+                    uint64_t r = tu_rand(&seed) & mask;
+                    switch (shape) {
+                    case 0: x[i] = r; break;
+                    case 1: x[i] = r + (i % 37 == 5 ? tu_rand(&seed) : 0); break;
+                    case 2: x[i] = i ? x[i - 1] + r - (mask >> 1) : r; break;
+                    case 3: x[i] = i > 1 ? 2 * x[i - 1] - x[i - 2] + (r >> 2) : r; break;
+                    case 4:
+                        x[i] =
+                            i % 2 ? (uint64_t)INT64_MAX - (r & 7) : (uint64_t)INT64_MIN + (r & 7);
+                        break;
+                    case 5: x[i] = (uint64_t)INT64_MIN + r; break;
+                    case 6: x[i] = (uint64_t)INT64_MAX - r; break;
+                    case 7:
+                        x[i] = 1704110400000000000ull + 10000000000ull * i + (i % 97 ? 0 : r);
+                        break;
+                    default: x[i] = tu_rand(&seed) >> (tu_rand(&seed) % 64); break;
+                    }
+                }
+                for (int v = 0; v < 2; v++) {
+                    size_t len = pack_encode(x, m, v ? 0x9e3779b97f4a7c15ull : 0, v, out);
+                    acc = XXH3_64bits_withSeed(out, len, acc);
+                }
+            }
+    ck_assert_msg(acc == PINNED_PACKS, "pack choices changed: hash %016llx",
+                  (unsigned long long)acc);
+}
+END_TEST
+
 START_TEST(test_pack_impossible)
 {
     uint64_t out[64];
@@ -816,6 +866,45 @@ START_TEST(test_pack_impossible)
     ck_assert_int_eq(codec_f64_decimal.decode(d4, sizeof d4, 1, NULL, out), -1);
     static const uint8_t d5[] = {0x40, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01, 0x00, 0x01};
     ck_assert_int_eq(codec_f64_decimal.decode(d5, sizeof d5, 1, NULL, out), -1);
+}
+END_TEST
+
+/* The f64-decimal encoder's choices (digits, rule, integers, exceptions)
+ * pinned by a hash of its output, as test_pack_choices_pinned: decimals of
+ * 0 to 15 digits, some led or sprinkled with NaN, infinities and -0.0 (the
+ * integers a value that does not scale takes depend on the first one that
+ * does).  The hash is that of the encoder that scaled the values once per
+ * rule tried. */
+START_TEST(test_decimal_choices_pinned)
+{
+    enum { N = 2000 };
+    static uint64_t v[N];
+    static uint8_t out[64 * N];
+    static const size_t ns[] = {1, 5, 64, 300, 2000};
+    static const double special[] = {NAN, INFINITY, -INFINITY, -0.0, 1e300, 0.1 + 0.2};
+    uint64_t seed = 99, acc = 0;
+    for (unsigned digits = 0; digits <= 15; digits++)
+        for (unsigned lead = 0; lead < 8; lead++)
+            for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+                size_t n = ns[k];
+                double scale = pow(10.0, (double)digits), x = 1000.0;
+                for (size_t i = 0; i < n; i++) {
+                    x += (double)(tu_rand(&seed) % 2001) - 1000.0;
+                    /* few significant digits, or many (the corrected rule) */
+                    double d = lead & 4
+                                   ? (1000.0 * x + (double)(tu_rand(&seed) % 1000000007)) / scale
+                                   : round(x) / scale;
+                    if (i < (lead & 3) || ((lead & 3) == 3 && i % 53 == 7))
+                        d = special[(i + digits) % 6];
+                    memcpy(&v[i], &d, 8);
+                }
+                size_t len = codec_f64_decimal.encode(v, n, out);
+                acc = XXH3_64bits_withSeed(&len, sizeof len, acc);
+                if (len != CODEC_NA)
+                    acc = XXH3_64bits_withSeed(out, len, acc);
+            }
+    ck_assert_msg(acc == PINNED_DECIMALS, "f64-decimal choices changed: hash %016llx",
+                  (unsigned long long)acc);
 }
 END_TEST
 
@@ -991,6 +1080,8 @@ Suite *codec_suite(void)
 
     tc = tcase_create("pack");
     tcase_add_test(tc, test_pack_shapes);
+    tcase_add_test(tc, test_pack_choices_pinned);
+    tcase_add_test(tc, test_decimal_choices_pinned);
     tcase_add_test(tc, test_pack_impossible);
     tcase_add_test(tc, test_decimal_adversarial);
     suite_add_tcase(s, tc);
