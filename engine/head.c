@@ -429,10 +429,14 @@ int head_collect(const head_series *s, int64_t from, int64_t to, int64_t **ts_ou
     int all_after = to == INT64_MAX; /* no upper bound */
 #define IN_RANGE(t) ((t) >= from && ((t) < to || all_after))
     if (s->sorted) {
-        /* Count, then copy the in-range run. */
-        for (hblock *b = s->first; b; b = b->next)
-            for (uint32_t i = 0; i < b->n; i++)
-                n += IN_RANGE(b->ts[i]);
+        /* Count (all of them when the range is unbounded: a sorted series
+         * holds one point per timestamp), then copy the in-range run. */
+        if (from == INT64_MIN && all_after)
+            n = s->n;
+        else
+            for (hblock *b = s->first; b; b = b->next)
+                for (uint32_t i = 0; i < b->n; i++)
+                    n += IN_RANGE(b->ts[i]);
         if (!n)
             return STRATA_OK;
         int64_t *ts = st_malloc(n * sizeof *ts);
