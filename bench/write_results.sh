@@ -9,6 +9,7 @@ out=$(mktemp)
 compare=$(mktemp)
 sed -n '/^<!-- make compare .*: begin -->$/,/^<!-- make compare .*: end -->$/p' bench/RESULTS.md \
     > "$compare" 2>/dev/null || true
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 make --no-print-directory bench > "$out" 2>&1
 {
     echo "# Benchmark results"
@@ -23,7 +24,7 @@ make --no-print-directory bench > "$out" 2>&1
     echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench/RESULTS.md' || echo ' (with uncommitted changes)')"
     echo "- machine: $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r), $(gcc --version | head -1)"
-    echo "- load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- load before the run: $load"
     echo
     if [ -f bench/RESULTS.notes.md ]; then
         cat bench/RESULTS.notes.md
