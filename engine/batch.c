@@ -384,6 +384,8 @@ void strata_batch_free(strata_batch *b)
     st_free(b->ls_map);
     st_free(b->ls_count);
     st_free(b->ls_touched);
+    st_free(b->sid_n);
+    st_free(b->sid_map);
     for (size_t i = 0; i < b->nvpages; i++)
         st_free(b->vpages[i]);
     st_free(b->vpages);

@@ -66,10 +66,12 @@ struct strata_batch {
     lseries *ls;
     uint32_t nls, cap_ls;
     uint32_t *ls_map, ls_map_cap;
-    /* the write path's scratch: values per lseries (zero between uses) and
-     * the lseries a batch touched */
-    uint32_t *ls_count, *ls_touched;
-    uint32_t cap_count;
+    /* the write path's scratch (db_write.c count_series): values per
+     * lseries (zero between uses), the lseries a batch touched and then the
+     * database series, with their value counts, and a map from those to
+     * their place (cap_sid_map entries) */
+    uint32_t *ls_count, *ls_touched, *sid_n, *sid_map;
+    uint32_t cap_count, cap_sid_map;
     /* content: value i is batch_val(b, i); cap_vals is what the pages hold */
     bval **vpages;
     size_t nvpages, cap_vpages;

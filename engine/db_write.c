@@ -3,11 +3,14 @@
  * to the active head, and is acknowledged once its sync policy is met.
  *
  * Under write_mu, in order: resolve the batch's series (creating new ones),
- * freeze the head first if the batch would take it past the flush
- * threshold (make_room: before the record is logged, so that a record and
- * its values always belong to the same head), encode the record (new
- * definitions + samples), append it to the log, apply it to the head,
- * decide whether to flush.  Then, outside the lock,
+ * count its values per series, freeze the head first if the batch would
+ * take it past the flush threshold (make_room: before the record is
+ * logged, so that a record and its values always belong to the same head),
+ * reserve the head memory the values need (reserve_head: so that applying
+ * cannot fail, and a write that runs out of memory has logged nothing),
+ * encode the record (new definitions + samples), append it to the log,
+ * apply it to the head, decide whether to flush (a flush that cannot start
+ * for memory does not fail the write: the next one tries again).  Then, outside the lock,
  * wait for the log (group commit).  A record's definitions are exactly the
  * catalog entries created since the previous record (logged_* watermarks),
  * so a definition reaches the log even if the write that created it
@@ -170,18 +173,22 @@ static int ack_duplicate(strata_db *db, strata_batch *b, uint64_t lsn)
     return STRATA_OK;
 }
 
-/* An upper bound of the bytes the active head allocates for the batch's
- * values: per series, the blocks its new points need.  O(values). */
-static int batch_growth(strata_db *db, strata_batch *b, size_t *out)
+/* The batch's values per series of the database: b->ls_touched[i] and
+ * b->sid_n[i] for i < *n, each series once (two cache entries of one batch
+ * can name one series, its tags written in two orders).  O(values). */
+static int count_series(strata_batch *b, uint32_t *n)
 {
     if (b->cap_count < b->nls) {
         uint32_t cap = b->nls, *c = st_realloc(b->ls_count, (size_t)cap * sizeof *c);
         if (c)
             b->ls_count = c;
         uint32_t *t = c ? st_realloc(b->ls_touched, (size_t)cap * sizeof *t) : NULL;
-        if (!t)
+        if (t)
+            b->ls_touched = t;
+        uint32_t *k = t ? st_realloc(b->sid_n, (size_t)cap * sizeof *k) : NULL;
+        if (!k)
             return st_err(STRATA_NOMEM, "out of memory writing a batch");
-        b->ls_touched = t;
+        b->sid_n = k;
         memset(c + b->cap_count, 0, (size_t)(cap - b->cap_count) * sizeof *c);
         b->cap_count = cap;
     }
@@ -191,28 +198,65 @@ static int batch_growth(strata_db *db, strata_batch *b, size_t *out)
         if (b->ls_count[ls]++ == 0)
             b->ls_touched[nt++] = ls;
     }
-    size_t g = 0;
-    for (uint32_t i = 0; i < nt; i++) {
-        uint32_t ls = b->ls_touched[i];
-        g += head_growth(db->active, b->ls[ls].db_sid, b->ls_count[ls]);
-        b->ls_count[ls] = 0;
+    uint32_t mcap = 16;
+    while (mcap < 2 * nt)
+        mcap *= 2;
+    if (b->cap_sid_map < mcap) {
+        uint32_t *m = st_realloc(b->sid_map, (size_t)mcap * sizeof *m);
+        if (!m) {
+            for (uint32_t i = 0; i < nt; i++)
+                b->ls_count[b->ls_touched[i]] = 0;
+            return st_err(STRATA_NOMEM, "out of memory writing a batch");
+        }
+        b->sid_map = m;
+        b->cap_sid_map = mcap;
     }
-    *out = g;
+    memset(b->sid_map, 0, (size_t)mcap * sizeof *b->sid_map);
+    /* fold the lseries into series, in place (entry k <= i) */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < nt; i++) {
+        uint32_t ls = b->ls_touched[i], sid = b->ls[ls].db_sid, cnt = b->ls_count[ls];
+        b->ls_count[ls] = 0;
+        uint32_t j = (sid * 0x9E3779B1u) & (mcap - 1);
+        while (b->sid_map[j] && b->ls_touched[b->sid_map[j] - 1] != sid)
+            j = (j + 1) & (mcap - 1);
+        if (b->sid_map[j]) {
+            uint32_t *c = &b->sid_n[b->sid_map[j] - 1];
+            *c = *c > UINT32_MAX - cnt ? UINT32_MAX : *c + cnt;
+        } else {
+            b->ls_touched[k] = sid;
+            b->sid_n[k] = cnt;
+            b->sid_map[j] = ++k;
+        }
+    }
+    *n = k;
     return STRATA_OK;
 }
 
 /* Freeze the head before a batch that would take it past the flush
  * threshold (its blocks grow by a factor of four, so a batch can multiply
  * what the head holds): the head budget then holds for what is allocated,
- * not just for what was there before the batch. */
-static int make_room(strata_db *db, strata_batch *b)
+ * not just for what was there before the batch.  The batch's series are
+ * counted (count_series) first. */
+static int make_room(strata_db *db, strata_batch *b, uint32_t nser)
 {
     if (head_points(db->active) == 0)
         return STRATA_OK;
     size_t g = 0;
-    int rc = batch_growth(db, b, &g);
-    if (rc == STRATA_OK && head_bytes(db->active) + g > db->flush_threshold)
-        rc = db_freeze(db, 0);
+    for (uint32_t i = 0; i < nser; i++)
+        g += head_growth(db->active, b->ls_touched[i], b->sid_n[i]);
+    return head_bytes(db->active) + g > db->flush_threshold ? db_freeze(db, 0) : STRATA_OK;
+}
+
+/* Allocate in the active head what applying the batch needs, before its
+ * record is logged: applying then cannot fail, and a write that runs out
+ * of memory has written nothing (a record logged but not applied would be
+ * replayed at the next open though its write failed). */
+static int reserve_head(strata_db *db, const strata_batch *b, uint32_t nser)
+{
+    int rc = STRATA_OK;
+    for (uint32_t i = 0; i < nser && rc == STRATA_OK; i++)
+        rc = head_reserve(db->active, b->ls_touched[i], b->sid_n[i]);
     return rc;
 }
 
@@ -272,8 +316,13 @@ int strata_db_write(strata_db *db, strata_batch *b)
     rc = db->opts.max_lateness_ns > 0 ? check_lateness(db, b) : STRATA_OK;
     if (rc == STRATA_OK)
         rc = batch_resolve(b);
+    uint32_t nser = 0;
     if (rc == STRATA_OK)
-        rc = make_room(db, b);
+        rc = count_series(b, &nser);
+    if (rc == STRATA_OK)
+        rc = make_room(db, b, nser);
+    if (rc == STRATA_OK)
+        rc = reserve_head(db, b, nser);
     if (rc == STRATA_OK)
         rc = encode_record(db, b, now);
     if (rc == STRATA_OK && b->keylen)
@@ -303,8 +352,14 @@ int strata_db_write(strata_db *db, strata_batch *b)
         if (rc != STRATA_OK)
             db_fail(db); /* logged but half applied: only a reopen is consistent */
     }
-    if (rc == STRATA_OK)
-        rc = db_maybe_flush(db, 0);
+    /* Applied and logged: a flush that cannot start for memory (nothing
+     * changed) is tried again by the next write, whose make_room fails it
+     * cleanly if memory is still short; the write itself stands. */
+    if (rc == STRATA_OK) {
+        int frc = db_maybe_flush(db, 0);
+        if (frc != STRATA_NOMEM)
+            rc = frc;
+    }
     pthread_mutex_unlock(&db->write_mu);
     if (rc == STRATA_OK) {
         rc = wal_sync_to(db->wal, lsn);

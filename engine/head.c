@@ -6,6 +6,13 @@
  * live in a chain of blocks of 8, 32, 128, 512, 2048, then 4096 points; a
  * block is one allocation holding its timestamps then its values.
  *
+ * Reservation: head_reserve() allocates, ahead of the appends, the blocks
+ * and series structures they will need; block_new and series_new take
+ * those first (a block of the needed size class, whichever series reserved
+ * it: the counts per class match), so the appends allocate nothing.
+ * Spares left over (a rewrite of the newest point needs no room) stay for
+ * the next reservation; they count in head_bytes().
+ *
  * The pool: one free list per block size, under a mutex.  It counts the
  * bytes of blocks its heads hold (live) and of blocks on its lists (kept);
  * a freed block is kept only while live + kept stays within the limit, so
@@ -32,7 +39,7 @@ typedef struct hblock {
 } hblock;
 
 struct head_series {
-    hblock *first, *last;
+    hblock *first, *last; /* (first: the next spare, on the spare list) */
     uint32_t n;
     int64_t last_ts;
     uint8_t type, sorted;
@@ -54,6 +61,11 @@ struct head {
     uint32_t by_sid_cap;
     uint32_t *sids;
     uint32_t nsids, sids_cap;
+    /* head_reserve's allocations, taken before allocating anew: blocks per
+     * class, and series (chained through `first`), nspare of them */
+    hblock *spare[NCLASS];
+    head_series *spare_series;
+    uint32_t nspare;
     size_t bytes;
     uint64_t points;
     int64_t tmin, tmax;
@@ -171,18 +183,29 @@ void head_free(head *h)
         else
             blocks_free(s->first);
     }
+    for (unsigned c = 0; c < NCLASS; c++) {
+        if (h->pool)
+            blocks_release(h->pool, h->spare[c], &spill);
+        else
+            blocks_free(h->spare[c]);
+    }
     if (h->pool)
         pthread_mutex_unlock(&h->pool->mu);
     blocks_free(spill);
     for (uint32_t i = 0; i < h->nsids; i++)
         st_free(h->by_sid[h->sids[i]]);
+    for (head_series *s = h->spare_series, *n; s; s = n) {
+        n = (head_series *)(void *)s->first;
+        st_free(s);
+    }
     head_pool_unref(h->pool);
     st_free(h->by_sid);
     st_free(h->sids);
     st_free(h);
 }
 
-static hblock *block_new(head *h, uint32_t cap)
+/* A block from the pool or the allocator, counted in h->bytes. */
+static hblock *block_alloc(head *h, uint32_t cap)
 {
     size_t size = block_size(cap);
     head_pool *pool = h->pool;
@@ -215,7 +238,20 @@ static hblock *block_new(head *h, uint32_t cap)
     return b;
 }
 
-static head_series *series_new(head *h, uint32_t sid, uint8_t type)
+/* A block for an append: a reserved one of this size when there is one. */
+static hblock *block_new(head *h, uint32_t cap)
+{
+    unsigned c = block_class(cap);
+    hblock *b = h->spare[c];
+    if (!b)
+        return block_alloc(h, cap);
+    h->spare[c] = b->next;
+    b->next = NULL;
+    return b;
+}
+
+/* Room in by_sid for sid and in sids for `more` more series. */
+static int grow_tables(head *h, uint32_t sid, uint32_t more)
 {
     if (sid >= h->by_sid_cap) {
         uint32_t cap = h->by_sid_cap ? h->by_sid_cap : 1024;
@@ -223,27 +259,45 @@ static head_series *series_new(head *h, uint32_t sid, uint8_t type)
             cap = cap * 2 > cap ? cap * 2 : UINT32_MAX;
         head_series **a = st_realloc(h->by_sid, (size_t)cap * sizeof *a);
         if (!a)
-            return NULL;
+            return -1;
         memset(a + h->by_sid_cap, 0, (size_t)(cap - h->by_sid_cap) * sizeof *a);
         h->bytes += (size_t)(cap - h->by_sid_cap) * sizeof *a;
         h->by_sid = a;
         h->by_sid_cap = cap;
     }
-    if (h->nsids == h->sids_cap) {
-        uint32_t cap = h->sids_cap ? h->sids_cap * 2 : 256;
+    if (more > h->sids_cap - h->nsids) {
+        uint32_t cap = h->sids_cap ? h->sids_cap : 256;
+        while (more > cap - h->nsids) {
+            if (cap > UINT32_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
         uint32_t *a = st_realloc(h->sids, (size_t)cap * sizeof *a);
         if (!a)
-            return NULL;
+            return -1;
         h->bytes += (size_t)(cap - h->sids_cap) * sizeof *a;
         h->sids = a;
         h->sids_cap = cap;
     }
-    head_series *s = st_calloc(1, sizeof *s);
-    if (!s)
+    return 0;
+}
+
+static head_series *series_new(head *h, uint32_t sid, uint8_t type)
+{
+    if (grow_tables(h, sid, 1))
         return NULL;
+    head_series *s = h->spare_series;
+    if (s) {
+        h->spare_series = (head_series *)(void *)s->first;
+        h->nspare--;
+        memset(s, 0, sizeof *s);
+    } else if ((s = st_calloc(1, sizeof *s)) != NULL) {
+        h->bytes += sizeof *s;
+    } else {
+        return NULL;
+    }
     s->type = type;
     s->sorted = 1;
-    h->bytes += sizeof *s;
     h->by_sid[sid] = s;
     h->sids[h->nsids++] = sid;
     return s;
@@ -300,6 +354,37 @@ size_t head_growth(const head *h, uint32_t sid, uint32_t add)
         room = cap;
     }
     return g;
+}
+
+int head_reserve(head *h, uint32_t sid, uint32_t add)
+{
+    head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
+    if (!s && add) {
+        /* the series' structure, and table room for it and the other new
+         * series reserved before it */
+        if (grow_tables(h, sid, h->nspare + 1))
+            return st_err(STRATA_NOMEM, "out of memory in the head");
+        head_series *n = st_malloc(sizeof *n);
+        if (!n)
+            return st_err(STRATA_NOMEM, "out of memory in the head");
+        h->bytes += sizeof *n;
+        n->first = (hblock *)(void *)h->spare_series;
+        h->spare_series = n;
+        h->nspare++;
+    }
+    uint32_t cap = s && s->last ? s->last->cap : 0, room = s && s->last ? cap - s->last->n : 0;
+    while (add > room) {
+        add -= room;
+        cap = next_cap(cap);
+        hblock *b = block_alloc(h, cap);
+        if (!b)
+            return st_err(STRATA_NOMEM, "out of memory in the head");
+        unsigned c = block_class(cap);
+        b->next = h->spare[c];
+        h->spare[c] = b;
+        room = cap;
+    }
+    return STRATA_OK;
 }
 
 size_t head_bytes(const head *h)

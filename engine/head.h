@@ -51,6 +51,13 @@ size_t head_bytes(const head *h);
 /* The bytes head_append() would allocate for `add` more points of series
  * sid (an upper bound: a rewrite of the newest point allocates nothing). */
 size_t head_growth(const head *h, uint32_t sid, uint32_t add);
+/* Allocate now what head_append() will need for `add` more points of
+ * series sid, so that those appends cannot fail: STRATA_NOMEM (what was
+ * reserved stays reserved, the head is otherwise unchanged) or STRATA_OK.
+ * Each series once per round of appends, with all its points (two calls
+ * for one series reserve as if each came first).  Unused reservations
+ * stay for later appends and count in head_bytes(). */
+int head_reserve(head *h, uint32_t sid, uint32_t add);
 uint64_t head_points(const head *h);
 int64_t head_tmin(const head *h); /* INT64_MAX when empty */
 int64_t head_tmax(const head *h); /* INT64_MIN when empty */

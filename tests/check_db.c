@@ -1215,6 +1215,100 @@ END_TEST
 
 /* An I/O error during a flush: the handle fails, the data stays in the
  * log, and a reopen has everything. */
+/* A write that fails for memory has written nothing, and one that
+ * succeeds says so: the head's memory is taken before the record is
+ * logged (a record logged but not applied would come back at the next
+ * open), and a flush that cannot start after a write is left to the next
+ * one.  Each allocation of a sequence fails in turn: batch 1 fills series
+ * X's first head block; batch 2 needs X's next block and a new series Y;
+ * batch 3, days later, adds to both and ends the partition (a flush
+ * starts); after a reopen without failures, exactly the acknowledged
+ * batches are there, and a write after a failed one succeeds on the same
+ * handle. */
+START_TEST(test_allocation_failures_write_nothing)
+{
+#define DAY3 (3 * 86400 * 1000000000LL)
+    static const struct {
+        const char *key;
+        int64_t ts;
+    } pts[3][9] = {
+        {{"X", 1}, {"X", 2}, {"X", 3}, {"X", 4}, {"X", 5}, {"X", 6}, {"X", 7}, {"X", 8}},
+        {{"X", 9}, {"Y", 9}},
+        {{"X", DAY3}, {"X", DAY3 + 1}, {"Y", DAY3}},
+    };
+    for (long i = 1;; i++) {
+        char *dir = tu_tmpdir();
+        strata_options o;
+        strata_options_init(&o);
+        o.create_if_missing = 1;
+        o.sync = STRATA_SYNC_NONE;
+        o.no_compaction = 1;
+        strata_db *db = NULL;
+        strata_batch *b = NULL;
+        ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_OK);
+        ck_assert_int_eq(strata_batch_new(db, &b), STRATA_OK);
+        st_alloc_fail_at(i);
+        int acked[3] = {0, 0, 0}, failed = 0;
+        for (int k = 0; k < 3; k++) {
+            int rc = STRATA_OK;
+            for (int j = 0; j < 9 && pts[k][j].key && rc == STRATA_OK; j++) {
+                rc = strata_batch_point(b, "m", pts[k][j].ts);
+                if (rc == STRATA_OK)
+                    rc = strata_batch_tag(b, "device", pts[k][j].key);
+                if (rc == STRATA_OK)
+                    rc = strata_batch_f64(b, "v", (double)(10 * k + j));
+            }
+            if (rc == STRATA_OK)
+                rc = strata_db_write(db, b);
+            strata_batch_clear(b);
+            if (rc == STRATA_OK) {
+                acked[k] = 1;
+            } else {
+                ck_assert_msg(rc == STRATA_NOMEM, "allocation %ld, batch %d: rc %d: %s", i, k + 1,
+                              rc, strata_errmsg(db));
+                failed++;
+            }
+        }
+        long made = st_alloc_fail_at(0);
+        /* one allocation failed at most: the batches after it went through */
+        ck_assert_msg(failed <= 1, "allocation %ld: %d writes failed", i, failed);
+        for (int k = 0; failed && k < 3; k++)
+            if (!acked[k])
+                for (int j = k + 1; j < 3; j++)
+                    ck_assert_msg(acked[j], "allocation %ld: batch %d failed after batch %d", i,
+                                  j + 1, k + 1);
+        strata_batch_free(b);
+        int crc = strata_db_close(db); /* the background flush may have failed */
+        ck_assert_msg(crc == STRATA_OK || crc == STRATA_NOMEM, "allocation %ld: close: %d", i, crc);
+        o.create_if_missing = 0;
+        ck_assert_int_eq(strata_db_open(dir, &o, &db), STRATA_OK);
+        for (int x = 0; x < 2; x++) {
+            const char *dev = x ? "Y" : "X";
+            model m = {0};
+            for (int k = 0; k < 3; k++)
+                for (int j = 0; j < 9 && pts[k][j].key; j++)
+                    if (acked[k] && !strcmp(pts[k][j].key, dev))
+                        model_add(&m, pts[k][j].ts, f2b((double)(10 * k + j)));
+            char key[32];
+            snprintf(key, sizeof key, "m,device=%s v", dev);
+            strata_series s;
+            if (strata_series_find(db, key, &s) == STRATA_OK)
+                expect_series(db, key, &m, INT64_MIN, INT64_MAX);
+            else
+                ck_assert_msg(m.n == 0, "allocation %ld: %s missing", i, key);
+            free(m.p);
+        }
+        strata_db_close(db);
+        tu_rmrf(dir);
+        free(dir);
+        if (!failed && made < i)
+            break; /* the sequence ran without reaching the i-th allocation */
+        ck_assert_int_lt(i, 100000);
+    }
+#undef DAY3
+}
+END_TEST
+
 START_TEST(test_io_error_during_flush)
 {
     for (long nth = 1; nth <= 6; nth++) {
@@ -1374,6 +1468,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_memory_budget_lockstep);
     tcase_add_test(t, test_locks_readonly_options);
     tcase_add_test(t, test_allocation_failures);
+    tcase_add_test(t, test_allocation_failures_write_nothing);
     tcase_add_test(t, test_io_error_during_flush);
     tcase_add_test(t, test_flush_split_same_files);
     tcase_add_test(t, test_flush_split_allocation_failures);
