@@ -255,6 +255,7 @@ static int make_room(strata_db *db, strata_batch *b, uint32_t nser)
 static int reserve_head(strata_db *db, const strata_batch *b, uint32_t nser)
 {
     int rc = STRATA_OK;
+    head_reserve_begin(db->active);
     for (uint32_t i = 0; i < nser && rc == STRATA_OK; i++)
         rc = head_reserve(db->active, b->ls_touched[i], b->sid_n[i]);
     return rc;

@@ -6,12 +6,14 @@
  * live in a chain of blocks of 8, 32, 128, 512, 2048, then 4096 points; a
  * block is one allocation holding its timestamps then its values.
  *
- * Reservation: head_reserve() allocates, ahead of the appends, the blocks
- * and series structures they will need; block_new and series_new take
- * those first (a block of the needed size class, whichever series reserved
- * it: the counts per class match), so the appends allocate nothing.
- * Spares left over (a rewrite of the newest point needs no room) stay for
- * the next reservation; they count in head_bytes().
+ * Reservation: head_reserve() makes sure, ahead of the appends, that the
+ * blocks and series structures they will need are allocated; block_new and
+ * series_new take those first (a block of the needed size class, whichever
+ * series claimed it: the counts per class match), so the appends allocate
+ * nothing.  A round of reservations claims spares per class and allocates
+ * only what the spares do not cover, so spares left over (a rewrite of the
+ * newest point needs no room) serve the next round instead of piling up;
+ * they count in head_bytes().
  *
  * The pool: one free list per block size, under a mutex.  It counts the
  * bytes of blocks its heads hold (live) and of blocks on its lists (kept);
@@ -62,10 +64,13 @@ struct head {
     uint32_t *sids;
     uint32_t nsids, sids_cap;
     /* head_reserve's allocations, taken before allocating anew: blocks per
-     * class, and series (chained through `first`), nspare of them */
+     * class (nspare_blocks of each), and series (chained through `first`,
+     * nspare of them); and what the round of reservations since
+     * head_reserve_begin claimed of them */
     hblock *spare[NCLASS];
+    uint32_t nspare_blocks[NCLASS], claimed_blocks[NCLASS];
     head_series *spare_series;
-    uint32_t nspare;
+    uint32_t nspare, claimed_series;
     size_t bytes;
     uint64_t points;
     int64_t tmin, tmax;
@@ -246,6 +251,8 @@ static hblock *block_new(head *h, uint32_t cap)
     if (!b)
         return block_alloc(h, cap);
     h->spare[c] = b->next;
+    h->nspare_blocks[c]--;
+    h->claimed_blocks[c] -= h->claimed_blocks[c] > 0;
     b->next = NULL;
     return b;
 }
@@ -290,6 +297,7 @@ static head_series *series_new(head *h, uint32_t sid, uint8_t type)
     if (s) {
         h->spare_series = (head_series *)(void *)s->first;
         h->nspare--;
+        h->claimed_series -= h->claimed_series > 0;
         memset(s, 0, sizeof *s);
     } else if ((s = st_calloc(1, sizeof *s)) != NULL) {
         h->bytes += sizeof *s;
@@ -356,32 +364,45 @@ size_t head_growth(const head *h, uint32_t sid, uint32_t add)
     return g;
 }
 
+void head_reserve_begin(head *h)
+{
+    memset(h->claimed_blocks, 0, sizeof h->claimed_blocks);
+    h->claimed_series = 0;
+}
+
 int head_reserve(head *h, uint32_t sid, uint32_t add)
 {
     head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
     if (!s && add) {
         /* the series' structure, and table room for it and the other new
-         * series reserved before it */
-        if (grow_tables(h, sid, h->nspare + 1))
+         * series of the round */
+        if (grow_tables(h, sid, h->claimed_series + 1))
             return st_err(STRATA_NOMEM, "out of memory in the head");
-        head_series *n = st_malloc(sizeof *n);
-        if (!n)
-            return st_err(STRATA_NOMEM, "out of memory in the head");
-        h->bytes += sizeof *n;
-        n->first = (hblock *)(void *)h->spare_series;
-        h->spare_series = n;
-        h->nspare++;
+        if (h->claimed_series == h->nspare) {
+            head_series *n = st_malloc(sizeof *n);
+            if (!n)
+                return st_err(STRATA_NOMEM, "out of memory in the head");
+            h->bytes += sizeof *n;
+            n->first = (hblock *)(void *)h->spare_series;
+            h->spare_series = n;
+            h->nspare++;
+        }
+        h->claimed_series++;
     }
     uint32_t cap = s && s->last ? s->last->cap : 0, room = s && s->last ? cap - s->last->n : 0;
     while (add > room) {
         add -= room;
         cap = next_cap(cap);
-        hblock *b = block_alloc(h, cap);
-        if (!b)
-            return st_err(STRATA_NOMEM, "out of memory in the head");
         unsigned c = block_class(cap);
-        b->next = h->spare[c];
-        h->spare[c] = b;
+        if (h->claimed_blocks[c] == h->nspare_blocks[c]) {
+            hblock *b = block_alloc(h, cap);
+            if (!b)
+                return st_err(STRATA_NOMEM, "out of memory in the head");
+            b->next = h->spare[c];
+            h->spare[c] = b;
+            h->nspare_blocks[c]++;
+        }
+        h->claimed_blocks[c]++;
         room = cap;
     }
     return STRATA_OK;

@@ -51,12 +51,14 @@ size_t head_bytes(const head *h);
 /* The bytes head_append() would allocate for `add` more points of series
  * sid (an upper bound: a rewrite of the newest point allocates nothing). */
 size_t head_growth(const head *h, uint32_t sid, uint32_t add);
-/* Allocate now what head_append() will need for `add` more points of
- * series sid, so that those appends cannot fail: STRATA_NOMEM (what was
- * reserved stays reserved, the head is otherwise unchanged) or STRATA_OK.
- * Each series once per round of appends, with all its points (two calls
- * for one series reserve as if each came first).  Unused reservations
- * stay for later appends and count in head_bytes(). */
+/* A round of reservations: head_reserve_begin(), then head_reserve() for
+ * each series the coming appends touch, once each with all its points;
+ * afterwards those appends allocate nothing and cannot fail.  head_reserve
+ * allocates what the spares left by earlier rounds do not cover:
+ * STRATA_NOMEM (what it allocated stays as spares, the head is otherwise
+ * unchanged) or STRATA_OK.  (Two calls for one series reserve as if each
+ * came first.)  Spares count in head_bytes(). */
+void head_reserve_begin(head *h);
 int head_reserve(head *h, uint32_t sid, uint32_t add);
 uint64_t head_points(const head *h);
 int64_t head_tmin(const head *h); /* INT64_MAX when empty */

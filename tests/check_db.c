@@ -424,6 +424,60 @@ static void pool_expect(const head *h, uint32_t nseries, uint32_t npoints, uint6
     }
 }
 
+/* After a round of head_reserve, the appends it covered allocate nothing
+ * (a new series, a full block, several series of one round); spares a
+ * round left (rewrites of the newest point need no room) serve the next
+ * round instead of piling up; a reservation that runs out of memory fails
+ * cleanly and a later one completes it. */
+START_TEST(test_head_reserve)
+{
+    head *h = head_new(NULL);
+    ck_assert_ptr_nonnull(h);
+    /* a new series: its structure and first block */
+    head_reserve_begin(h);
+    ck_assert_int_eq(head_reserve(h, 7, 8), STRATA_OK);
+    st_alloc_fail_at(0);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(head_append(h, 7, STRATA_F64, i, (uint64_t)i), STRATA_OK);
+    ck_assert_int_eq(st_alloc_fail_at(0), 0);
+    /* the block is full: the next point needs a block of 32; rewrites of
+     * the newest point then use none of it */
+    head_reserve_begin(h);
+    ck_assert_int_eq(head_reserve(h, 7, 4), STRATA_OK);
+    ck_assert_int_eq(st_alloc_fail_at(0), 1);
+    size_t bytes = head_bytes(h);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(head_append(h, 7, STRATA_F64, 7, (uint64_t)(100 + i)), STRATA_OK);
+    head_reserve_begin(h);
+    ck_assert_int_eq(head_reserve(h, 7, 4), STRATA_OK);
+    ck_assert_int_eq(st_alloc_fail_at(0), 0); /* the spare covers it */
+    ck_assert_uint_eq(head_bytes(h), bytes);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(head_append(h, 7, STRATA_F64, 8 + i, (uint64_t)i), STRATA_OK);
+    ck_assert_int_eq(st_alloc_fail_at(0), 0);
+    /* several new series in one round, one of them past two blocks; the
+     * second allocation fails, then the round is made again */
+    head_reserve_begin(h);
+    st_alloc_fail_at(2);
+    int rc = head_reserve(h, 3000, 50);
+    if (rc == STRATA_OK)
+        rc = head_reserve(h, 9, 1);
+    ck_assert_int_eq(rc, STRATA_NOMEM);
+    st_alloc_fail_at(0);
+    head_reserve_begin(h);
+    ck_assert_int_eq(head_reserve(h, 3000, 50), STRATA_OK);
+    ck_assert_int_eq(head_reserve(h, 9, 1), STRATA_OK);
+    st_alloc_fail_at(0);
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(head_append(h, 3000, STRATA_I64, i, (uint64_t)i), STRATA_OK);
+    ck_assert_int_eq(head_append(h, 9, STRATA_BOOL, 0, 1), STRATA_OK);
+    ck_assert_int_eq(st_alloc_fail_at(0), 0);
+    ck_assert_uint_eq(head_points(h), 8 + 4 + 50 + 1);
+    ck_assert_uint_eq(head_nseries(h), 3);
+    head_free(h);
+}
+END_TEST
+
 START_TEST(test_head_pool)
 {
     head_pool *p = head_pool_new(64u << 20);
@@ -1458,6 +1512,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_roundtrip_everywhere);
     tcase_add_test(t, test_out_of_order_and_duplicates);
     tcase_add_test(t, test_head_orders);
+    tcase_add_test(t, test_head_reserve);
     tcase_add_test(t, test_head_pool);
     tcase_add_test(t, test_lp_field_positions);
     tcase_add_test(t, test_batch_atomic_type_conflict);
