@@ -10,11 +10,11 @@
  * cannot fail, and a write that runs out of memory has logged nothing),
  * encode the record (new definitions + samples), append it to the log,
  * apply it to the head, decide whether to flush (a flush that cannot start
- * for memory does not fail the write: the next one tries again).  Then, outside the lock,
- * wait for the log (group commit).  A record's definitions are exactly the
- * catalog entries created since the previous record (logged_* watermarks),
- * so a definition reaches the log even if the write that created it
- * failed afterwards.
+ * for memory does not fail the write: the next one tries again).  Then,
+ * outside the lock, wait for the log (group commit).  A record's
+ * definitions are exactly the catalog entries created since the previous
+ * record (logged_* watermarks), so a definition reaches the log even if
+ * the write that created it failed afterwards.
  *
  * Applying to the head happens before the log is synced: a concurrent
  * reader can see a point whose write has not returned yet.  If the sync
