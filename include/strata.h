@@ -387,11 +387,11 @@ STRATA_API int strata_batch_add_lp(strata_batch *b, const char *line,
  * at the time of the write (another thread may have moved it since they
  * were added): a point now too late fails the whole batch with
  * STRATA_ERROR_LATE, nothing written.  STRATA_NOMEM: nothing of the batch
- * was logged or applied, and the handle takes further writes — unless the
- * write-ahead log itself failed (starting its next file, it can run out of
- * memory after writing the record): then, as after an I/O error, the
- * handle refuses further writes and the next open replays what reached
- * the disk.  The batch is left as it was; clear it to reuse it. */
+ * was logged or applied, and the handle takes further writes (one corner
+ * aside: the log starting its next file after an earlier allocation of its
+ * own failed can run out of memory with the record written; the log then
+ * fails as after an I/O error).  The batch is left as it was; clear it to
+ * reuse it. */
 STRATA_API int strata_db_write(strata_db *db, strata_batch *b);
 
 /* Create the series of the batch that the database does not have yet, as

@@ -5,6 +5,7 @@
  */
 #include "tests/testutil.h"
 
+#include "engine/alloc.h"
 #include "engine/err.h"
 #include "engine/os.h"
 #include "wal/wal.h"
@@ -362,6 +363,50 @@ static void group_commit(strata_sync policy)
     free(dir);
 }
 
+/* A rotation never fails for memory once the record before it is written:
+ * the file table grows as soon as it fills, so adding the next file needs
+ * no allocation unless that early growth failed.  Each allocation of a
+ * run of rotations (past the table's first sizes) fails in turn: every
+ * rotation succeeds, and the records all come back. */
+START_TEST(test_rotation_needs_no_memory)
+{
+    for (long i = 1;; i++) {
+        char *dir = tu_tmpdir();
+        wal *w;
+        wal_opts o = {STRATA_SYNC_NONE, 0, 0};
+        ck_assert_int_eq(wal_open(dir, 1, 1, &o, &w), STRATA_OK);
+        st_alloc_fail_at(i);
+        uint64_t lsn = 0, first;
+        int appended = 0;
+        for (int f = 0; f < 20; f++) {
+            char p[64];
+            size_t l;
+            payload_of(lsn + 1, p, &l);
+            int rc = wal_append(w, WAL_REC_WRITE, p, l, &lsn);
+            if (rc == STRATA_OK)
+                appended++;
+            else
+                ck_assert_int_eq(rc, STRATA_NOMEM); /* the append's buffer: nothing written */
+            ck_assert_msg(wal_rotate(w, &first) == STRATA_OK, "allocation %ld, rotation %d: %s", i,
+                          f + 1, st_errmsg());
+        }
+        long made = st_alloc_fail_at(0);
+        ck_assert_int_eq(wal_close(w), STRATA_OK);
+        got *g = calloc(1, sizeof *g);
+        wal_recovery rec;
+        ck_assert_int_eq(wal_replay(dir, 1, 1, collect, g, &rec), STRATA_OK);
+        ck_assert_uint_eq(g->n, (size_t)appended);
+        ck_assert_uint_eq(rec.files, 21);
+        free(g);
+        tu_rmrf(dir);
+        free(dir);
+        if (made < i)
+            break; /* the run made fewer allocations than i */
+        ck_assert_int_lt(i, 1000);
+    }
+}
+END_TEST
+
 START_TEST(test_group_commit_every_policy)
 {
     group_commit(STRATA_SYNC_ALWAYS);
@@ -593,6 +638,7 @@ Suite *wal_suite(void)
     tcase_add_test(t, test_continue_after_torn_tail);
     tcase_add_test(t, test_damage_in_the_middle);
     tcase_add_test(t, test_rotation_trim_and_gaps);
+    tcase_add_test(t, test_rotation_needs_no_memory);
     tcase_add_test(t, test_group_commit_every_policy);
     tcase_add_test(t, test_write_error_is_sticky);
     tcase_add_test(t, test_framed_direct_and_queued);

@@ -73,17 +73,29 @@ static void set_sticky(wal *w)
     snprintf(w->errmsg, sizeof w->errmsg, "write-ahead log failed earlier: %s", st_errmsg());
 }
 
+static int grow_files(wal *w)
+{
+    size_t cap = w->files_cap ? w->files_cap * 2 : 8;
+    wfile *f = st_realloc(w->files, cap * sizeof *f);
+    if (!f)
+        return st_err(STRATA_NOMEM, "out of memory");
+    w->files = f;
+    w->files_cap = cap;
+    return STRATA_OK;
+}
+
+/* Track a new file.  The table is grown as soon as it fills, not when the
+ * next file comes: a rotation adds its file after writing the record that
+ * filled the old one, and must not fail for memory then (the record is on
+ * disk, its write would report a failure).  Only if that early growth
+ * failed does this one allocate. */
 static int add_file(wal *w, uint64_t seq, uint64_t first_lsn, uint64_t size)
 {
-    if (w->nfiles == w->files_cap) {
-        size_t cap = w->files_cap ? w->files_cap * 2 : 8;
-        wfile *f = st_realloc(w->files, cap * sizeof *f);
-        if (!f)
-            return st_err(STRATA_NOMEM, "out of memory");
-        w->files = f;
-        w->files_cap = cap;
-    }
+    if (w->nfiles == w->files_cap && grow_files(w) != STRATA_OK)
+        return STRATA_NOMEM;
     w->files[w->nfiles++] = (wfile){seq, first_lsn, size};
+    if (w->nfiles == w->files_cap)
+        (void)grow_files(w); /* else the next add_file tries again */
     return STRATA_OK;
 }
 
