@@ -198,31 +198,23 @@ static int64_t select_kth(int64_t *s, size_t n, size_t k)
 }
 
 /* The two frames of reference of order o: the smallest residual, and the
- * median of up to 33 sampled residuals (for the zigzag mapping); with
- * bmin and bmax (else NULL), each miniblock's smallest and largest
- * residual, in the same pass. */
+ * median of up to 33 sampled residuals (for the zigzag mapping); and in
+ * the same pass each miniblock's smallest and largest residual. */
 ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_t *min,
                             uint64_t *median, int64_t *bmin, int64_t *bmax, const unsigned o)
 {
     int64_t lo = INT64_MAX;
-    if (bmin) {
-        for (size_t j = 0, a = 0; a < k; j++, a += MB) {
-            size_t e = a + MB < k ? a + MB : k;
-            int64_t mn = INT64_MAX, mx = INT64_MIN;
-            for (size_t i = a; i < e; i++) {
-                int64_t r = (int64_t)residual(x, slope, o, i);
-                mn = r < mn ? r : mn;
-                mx = r > mx ? r : mx;
-            }
-            bmin[j] = mn;
-            bmax[j] = mx;
-            lo = mn < lo ? mn : lo;
-        }
-    } else {
-        for (size_t i = 0; i < k; i++) {
+    for (size_t j = 0, a = 0; a < k; j++, a += MB) {
+        size_t e = a + MB < k ? a + MB : k;
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        for (size_t i = a; i < e; i++) {
             int64_t r = (int64_t)residual(x, slope, o, i);
-            lo = r < lo ? r : lo;
+            mn = r < mn ? r : mn;
+            mx = r > mx ? r : mx;
         }
+        bmin[j] = mn;
+        bmax[j] = mx;
+        lo = mn < lo ? mn : lo;
     }
     int64_t s[33];
     size_t ns = k < 33 ? k : 33;
@@ -468,8 +460,7 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
     for (unsigned o = 0; o < 3 && o < m; o++) {
         if (o > 0 && !(orders & 1u << o))
             continue;
-        pick_bases(x, slope, o, m - o, &bases[o][0], &bases[o][1], gate ? bmin : NULL,
-                   gate ? bmax : NULL);
+        pick_bases(x, slope, o, m - o, &bases[o][0], &bases[o][1], bmin, bmax);
         if (!gate)
             continue;
         quick[o] = quick_bits(x, m, slope, o, bases[o], bmin, bmax);
