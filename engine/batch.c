@@ -386,6 +386,9 @@ void strata_batch_free(strata_batch *b)
     st_free(b->ls_touched);
     st_free(b->sid_n);
     st_free(b->sid_map);
+    st_free(b->ls_place);
+    st_free(b->sid_at);
+    st_free(b->sid_type);
     for (size_t i = 0; i < b->nvpages; i++)
         st_free(b->vpages[i]);
     st_free(b->vpages);

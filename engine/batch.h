@@ -69,8 +69,11 @@ struct strata_batch {
     /* the write path's scratch (db_write.c count_series): values per
      * lseries (zero between uses), the lseries a batch touched and then the
      * database series, with their value counts, and a map from those to
-     * their place (cap_sid_map entries) */
-    uint32_t *ls_count, *ls_touched, *sid_n, *sid_map;
+     * their place (cap_sid_map entries); for each touched lseries its
+     * series' place (ls_place), and per place the series' type and where
+     * its next value goes (apply_batch) */
+    uint32_t *ls_count, *ls_touched, *sid_n, *sid_map, *ls_place, *sid_at;
+    uint8_t *sid_type;
     uint32_t cap_count, cap_sid_map;
     /* content: value i is batch_val(b, i); cap_vals is what the pages hold */
     bval **vpages;

@@ -90,6 +90,8 @@ struct strata_db {
     /* catalog ids below these are already in some log record */
     uint32_t logged_tagsets, logged_series;
     buf wbuf;            /* log record scratch, payload after the frame's room (under write_mu) */
+    head_point *apply_pts; /* a batch's points grouped by series (apply_batch, under write_mu) */
+    size_t cap_apply_pts;
     int64_t frontier;    /* largest timestamp ever written */
     atomic_int_least64_t frontier_pub; /* a copy, published after each write,
                                           for lateness checks outside the lock */

@@ -328,6 +328,7 @@ static void free_db(strata_db *db)
     catalog_close(db->cat);
     manifest_close(db->man);
     buf_free(&db->wbuf);
+    st_free(db->apply_pts);
     idem_free(db->idem);
     qindex_free(db->qindex);
     pthread_mutex_destroy(&db->qindex_mu);

@@ -173,23 +173,32 @@ static int ack_duplicate(strata_db *db, strata_batch *b, uint64_t lsn)
     return STRATA_OK;
 }
 
+static int grow_u32(uint32_t **a, uint32_t cap)
+{
+    uint32_t *p = st_realloc(*a, (size_t)cap * sizeof *p);
+    if (p)
+        *a = p;
+    return p ? 0 : -1;
+}
+
 /* The batch's values per series of the database: b->ls_touched[i] and
  * b->sid_n[i] for i < *n, each series once (two cache entries of one batch
- * can name one series, its tags written in two orders).  O(values). */
+ * can name one series, its tags written in two orders), with its type in
+ * b->sid_type[i]; b->ls_place[ls] = i for each lseries ls of series i.
+ * O(values). */
 static int count_series(strata_batch *b, uint32_t *n)
 {
+    if (b->nvals > UINT32_MAX) /* the log refuses far fewer anyway */
+        return st_err(STRATA_FULL_BATCH, "batch of %zu values is too large; split it", b->nvals);
     if (b->cap_count < b->nls) {
-        uint32_t cap = b->nls, *c = st_realloc(b->ls_count, (size_t)cap * sizeof *c);
-        if (c)
-            b->ls_count = c;
-        uint32_t *t = c ? st_realloc(b->ls_touched, (size_t)cap * sizeof *t) : NULL;
-        if (t)
-            b->ls_touched = t;
-        uint32_t *k = t ? st_realloc(b->sid_n, (size_t)cap * sizeof *k) : NULL;
-        if (!k)
+        uint32_t cap = b->nls;
+        uint8_t *ty = NULL;
+        if (grow_u32(&b->ls_count, cap) || grow_u32(&b->ls_touched, cap) ||
+            grow_u32(&b->sid_n, cap) || grow_u32(&b->ls_place, cap) || grow_u32(&b->sid_at, cap) ||
+            !(ty = st_realloc(b->sid_type, cap)))
             return st_err(STRATA_NOMEM, "out of memory writing a batch");
-        b->sid_n = k;
-        memset(c + b->cap_count, 0, (size_t)(cap - b->cap_count) * sizeof *c);
+        b->sid_type = ty;
+        memset(b->ls_count + b->cap_count, 0, (size_t)(cap - b->cap_count) * sizeof *b->ls_count);
         b->cap_count = cap;
     }
     uint32_t nt = 0;
@@ -221,11 +230,13 @@ static int count_series(strata_batch *b, uint32_t *n)
         while (b->sid_map[j] && b->ls_touched[b->sid_map[j] - 1] != sid)
             j = (j + 1) & (mcap - 1);
         if (b->sid_map[j]) {
-            uint32_t *c = &b->sid_n[b->sid_map[j] - 1];
-            *c = *c > UINT32_MAX - cnt ? UINT32_MAX : *c + cnt;
+            b->ls_place[ls] = b->sid_map[j] - 1;
+            b->sid_n[b->sid_map[j] - 1] += cnt; /* at most nvals in all */
         } else {
+            b->ls_place[ls] = k;
             b->ls_touched[k] = sid;
             b->sid_n[k] = cnt;
+            b->sid_type[k] = b->ls[ls].type;
             b->sid_map[j] = ++k;
         }
     }
@@ -254,10 +265,63 @@ static int make_room(strata_db *db, strata_batch *b, uint32_t nser)
  * replayed at the next open though its write failed). */
 static int reserve_head(strata_db *db, const strata_batch *b, uint32_t nser)
 {
+    if (db->cap_apply_pts < b->nvals) {
+        head_point *p = st_realloc(db->apply_pts, b->nvals * sizeof *p);
+        if (!p)
+            return st_err(STRATA_NOMEM, "out of memory writing a batch");
+        db->apply_pts = p;
+        db->cap_apply_pts = b->nvals;
+    }
     int rc = STRATA_OK;
     head_reserve_begin(db->active);
     for (uint32_t i = 0; i < nser && rc == STRATA_OK; i++)
         rc = head_reserve(db->active, b->ls_touched[i], b->sid_n[i]);
+    return rc;
+}
+
+/* Apply the logged batch to the active head (head_lock held for
+ * writing); as db_apply() for each value in batch order, and as
+ * reserve_head() made room, it cannot fail.  The values are first grouped
+ * by series into db->apply_pts (a stable counting sort, so each series'
+ * values keep their batch order, which is all the head's content depends
+ * on), then each series' run is appended in one pass: the head's blocks
+ * are written in sequence, not one value to each series in turn (Beijing,
+ * 132 series: the apply took half the time). */
+#define APPLY_KEEP (1u << 20) /* points: 16 MiB */
+
+static int apply_batch(strata_db *db, strata_batch *b, uint32_t nser)
+{
+    if (head_points(db->active) == 0) {
+        int64_t ts = batch_val(b, 0)->ts;
+        db->head_part = db_partition_of(db, ts > db->frontier ? ts : db->frontier);
+    }
+    uint32_t at = 0;
+    for (uint32_t k = 0; k < nser; k++) {
+        b->sid_at[k] = at;
+        at += b->sid_n[k];
+    }
+    head_point *pts = db->apply_pts;
+    int64_t front = db->frontier;
+    for (size_t i = 0; i < b->nvals; i++) {
+        const bval *v = batch_val(b, i);
+        head_point *p = &pts[b->sid_at[b->ls_place[v->ls]]++];
+        p->ts = v->ts;
+        p->v = v->bits;
+        if (v->ts > front)
+            front = v->ts;
+    }
+    db->frontier = front;
+    int rc = STRATA_OK;
+    at = 0;
+    for (uint32_t k = 0; k < nser && rc == STRATA_OK; k++) {
+        rc = head_append_run(db->active, b->ls_touched[k], b->sid_type[k], pts + at, b->sid_n[k]);
+        at += b->sid_n[k];
+    }
+    if (db->cap_apply_pts > APPLY_KEEP) { /* a rare huge batch: not kept for the next */
+        st_free(db->apply_pts);
+        db->apply_pts = NULL;
+        db->cap_apply_pts = 0;
+    }
     return rc;
 }
 
@@ -341,11 +405,7 @@ int strata_db_write(strata_db *db, strata_batch *b)
         db->logged_tagsets = catalog_tagset_count(db->cat);
         db->logged_series = catalog_series_count(db->cat);
         pthread_rwlock_wrlock(&db->head_lock);
-        for (size_t i = 0; i < b->nvals && rc == STRATA_OK; i++) {
-            const bval *v = batch_val(b, i);
-            const lseries *s = &b->ls[v->ls];
-            rc = db_apply(db, s->db_sid, s->type, v->ts, v->bits);
-        }
+        rc = apply_batch(db, b, nser);
         pthread_rwlock_unlock(&db->head_lock);
         atomic_store(&db->frontier_pub, db->frontier);
         if (rc == STRATA_OK && b->keylen)

@@ -311,43 +311,60 @@ static head_series *series_new(head *h, uint32_t sid, uint8_t type)
     return s;
 }
 
-int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
+int head_append_run(head *h, uint32_t sid, uint8_t type, const head_point *p, uint32_t n)
 {
     head_series *s = sid < h->by_sid_cap ? h->by_sid[sid] : NULL;
-    if (!s) {
+    if (!s && n) {
         s = series_new(h, sid, type);
         if (!s)
             return st_err(STRATA_NOMEM, "out of memory in the head");
-    } else if (s->n && ts <= s->last_ts) {
-        if (ts == s->last_ts) { /* rewrite of the newest point: replace */
-            s->last->v[s->last->n - 1] = v;
-            return STRATA_OK;
+    }
+    int rc = STRATA_OK;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    uint32_t added = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t ts = p[i].ts;
+        hblock *b = s->last;
+        if (s->n && ts <= s->last_ts) {
+            if (ts == s->last_ts) { /* rewrite of the newest point: replace */
+                b->v[b->n - 1] = p[i].v;
+                continue;
+            }
+            s->sorted = 0;
         }
-        s->sorted = 0;
+        if (!b || b->n == b->cap) {
+            hblock *nb = block_new(h, next_cap(b ? b->cap : 0));
+            if (!nb) {
+                rc = st_err(STRATA_NOMEM, "out of memory in the head");
+                break;
+            }
+            if (b)
+                b->next = nb;
+            else
+                s->first = nb;
+            s->last = b = nb;
+        }
+        b->ts[b->n] = ts;
+        b->v[b->n] = p[i].v;
+        b->n++;
+        s->n++;
+        s->last_ts = ts;
+        added++;
+        lo = ts < lo ? ts : lo;
+        hi = ts > hi ? ts : hi;
     }
-    hblock *b = s->last;
-    if (!b || b->n == b->cap) {
-        uint32_t cap = next_cap(b ? b->cap : 0);
-        hblock *nb = block_new(h, cap);
-        if (!nb)
-            return st_err(STRATA_NOMEM, "out of memory in the head");
-        if (b)
-            b->next = nb;
-        else
-            s->first = nb;
-        s->last = b = nb;
-    }
-    b->ts[b->n] = ts;
-    b->v[b->n] = v;
-    b->n++;
-    s->n++;
-    s->last_ts = ts;
-    h->points++;
-    if (ts < h->tmin)
-        h->tmin = ts;
-    if (ts > h->tmax)
-        h->tmax = ts;
-    return STRATA_OK;
+    h->points += added;
+    if (lo < h->tmin)
+        h->tmin = lo;
+    if (hi > h->tmax)
+        h->tmax = hi;
+    return rc;
+}
+
+int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v)
+{
+    head_point p = {ts, v};
+    return head_append_run(h, sid, type, &p, 1);
 }
 
 size_t head_growth(const head *h, uint32_t sid, uint32_t add)

@@ -46,6 +46,16 @@ void head_free(head *h);
 
 /* Add one point; STRATA_NOMEM (the head is unchanged) or STRATA_OK. */
 int head_append(head *h, uint32_t sid, uint8_t type, int64_t ts, uint64_t v);
+/* A point of head_append_run. */
+typedef struct head_point {
+    int64_t ts;
+    uint64_t v;
+} head_point;
+/* Add n points of one series, in order: the same as n head_append()
+ * calls, in one pass over the series' blocks.  STRATA_NOMEM leaves the
+ * points before the one that found no memory added (appends a
+ * head_reserve covers cannot fail); else STRATA_OK. */
+int head_append_run(head *h, uint32_t sid, uint8_t type, const head_point *p, uint32_t n);
 
 size_t head_bytes(const head *h);
 /* The bytes head_append() would allocate for `add` more points of series

@@ -298,10 +298,108 @@ START_TEST(test_out_of_order_and_duplicates)
 }
 END_TEST
 
+/* A batch is applied to the head grouped by series (db_write.c
+ * apply_batch); a log replay applies the same record value by value.  Both
+ * must hold what the values say in batch order: here series interleaved
+ * point by point, several fields a point (three types), times out of order
+ * with repeats inside one batch (the last write wins), and one series
+ * written under two spellings of its tags in the same batch.  Checked live,
+ * after a crash (replay of the unflushed log), and after flush and reopen. */
+static void grouping_key(char *key, size_t cap, const char *dev, const char *field)
+{
+    if (dev)
+        snprintf(key, cap, "g,device=%s %s", dev, field);
+    else
+        snprintf(key, cap, "g,a=1,b=2 %s", field);
+}
+
+START_TEST(test_batch_grouping)
+{
+    char *dir = tu_tmpdir();
+    strata_db *db = open_db(dir, STRATA_SYNC_NONE, 0);
+    strata_batch *b;
+    strata_batch_new(db, &b);
+    enum { NDEV = 4, NF = 3 }; /* device 0: tags a=1,b=2 in either order */
+    model m[NDEV][NF];
+    memset(m, 0, sizeof m);
+    const char *devs[NDEV] = {NULL, "d1", "d2", "d3"};
+    uint64_t seed = 31;
+    for (int round = 0; round < 6; round++) {
+        for (int i = 0; i < 3000; i++) {
+            int d = (int)(tu_rand(&seed) % NDEV), two = (int)(tu_rand(&seed) % 2);
+            int64_t ts = (int64_t)(tu_rand(&seed) % 400) * 1000000000LL;
+            int rc = strata_batch_point(b, "g", ts);
+            if (d == 0 && two)
+                rc |= strata_batch_tag(b, "b", "2") | strata_batch_tag(b, "a", "1");
+            else if (d == 0)
+                rc |= strata_batch_tag(b, "a", "1") | strata_batch_tag(b, "b", "2");
+            else
+                rc |= strata_batch_tag(b, "device", devs[d]);
+            uint64_t r = tu_rand(&seed);
+            double f = (double)(r % 100000) / 8.0;
+            int64_t n = (int64_t)(r >> 20) - (1LL << 40);
+            if (r % 3 != 0) {
+                rc |= strata_batch_f64(b, "f", f);
+                model_add(&m[d][0], ts, f2b(f));
+            }
+            if (r % 5 != 0) {
+                rc |= strata_batch_i64(b, "n", n);
+                model_add(&m[d][1], ts, (uint64_t)n);
+            }
+            if (r % 3 == 0 || r % 7 == 0) {
+                rc |= strata_batch_bool(b, "on", (int)(r >> 60) & 1);
+                model_add(&m[d][2], ts, (r >> 60) & 1);
+            }
+            TU_CHECK(rc == STRATA_OK, "adding point %d: %s", i, strata_errmsg(db));
+        }
+        ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+        strata_batch_clear(b);
+    }
+    strata_batch_free(b);
+    const char *fields[NF] = {"f", "n", "on"};
+    char key[64];
+    for (int step = 0; step < 3; step++) {
+        if (step == 1) { /* a crash: the log replayed value by value */
+            char *copy = snapshot(dir);
+            strata_db *c = open_db(copy, STRATA_SYNC_NONE, 0);
+            for (int d = 0; d < NDEV; d++)
+                for (int f = 0; f < NF; f++) {
+                    grouping_key(key, sizeof key, devs[d], fields[f]);
+                    expect_series(c, key, &m[d][f], INT64_MIN, INT64_MAX);
+                }
+            ck_assert_int_eq(strata_db_close(c), STRATA_OK);
+            tu_rmrf(copy);
+            free(copy);
+            continue;
+        }
+        if (step == 2) {
+            ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+            ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+            db = open_db(dir, STRATA_SYNC_NONE, 0);
+        }
+        for (int d = 0; d < NDEV; d++)
+            for (int f = 0; f < NF; f++) {
+                if (step == 0)
+                    model_settle(&m[d][f]);
+                grouping_key(key, sizeof key, devs[d], fields[f]);
+                expect_series(db, key, &m[d][f], INT64_MIN, INT64_MAX);
+                expect_series(db, key, &m[d][f], 100000000000LL, 200000000000LL);
+            }
+    }
+    for (int d = 0; d < NDEV; d++)
+        for (int f = 0; f < NF; f++)
+            free(m[d][f].p);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 /* head_collect() against a model (qsort by time and arrival, then the last
  * value of each timestamp) on orders a sort can get wrong: late points in
  * sorted data, descending runs, one timestamp over and over, sawtooths,
- * random, and every small size; and over sub-ranges. */
+ * random, and every small size; and over sub-ranges.  The points go in one
+ * at a time or in runs of head_append_run. */
 typedef struct tarr {
     int64_t ts;
     uint64_t i;
@@ -315,12 +413,18 @@ static int tarr_cmp(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-static void head_expect(const int64_t *ts, size_t n, int64_t from, int64_t to)
+static void head_expect(const int64_t *ts, size_t n, int64_t from, int64_t to, int runs)
 {
     head *h = head_new(NULL);
     ck_assert_ptr_nonnull(h);
-    for (size_t i = 0; i < n; i++)
-        TU_CHECK(head_append(h, 3, STRATA_F64, ts[i], (uint64_t)i) == STRATA_OK, "append %zu", i);
+    head_point run[37];
+    for (size_t i = 0, k; i < n; i += k) { /* runs: 1, 2, ..., 37, 1, ... points */
+        k = runs ? (i % 37) + 1 : 1;
+        k = k < n - i ? k : n - i;
+        for (size_t j = 0; j < k; j++)
+            run[j] = (head_point){ts[i + j], (uint64_t)(i + j)};
+        TU_CHECK(head_append_run(h, 3, STRATA_F64, run, (uint32_t)k) == STRATA_OK, "append %zu", i);
+    }
     /* the model: (ts, arrival) pairs in range, sorted */
     tarr *mp = malloc((n + 1) * sizeof *mp);
     int64_t *mt = malloc((n + 1) * sizeof *mt);
@@ -382,15 +486,17 @@ START_TEST(test_head_orders)
             default: ts[i] = i < N / 2 ? (int64_t)i : (int64_t)(i - N / 2) * 2; break;
             }
         }
-        head_expect(ts, N, INT64_MIN, INT64_MAX);
-        head_expect(ts, N, 100, 4000);
-        head_expect(ts, N, 0, INT64_MAX);
+        for (int runs = 0; runs < 2; runs++) {
+            head_expect(ts, N, INT64_MIN, INT64_MAX, runs);
+            head_expect(ts, N, 100, 4000, runs);
+            head_expect(ts, N, 0, INT64_MAX, runs);
+        }
     }
     for (size_t n = 1; n <= 40; n++)
         for (int k = 0; k < 20; k++) {
             for (size_t i = 0; i < n; i++)
                 ts[i] = (int64_t)(tu_rand(&seed) % (n / 2 + 1));
-            head_expect(ts, n, INT64_MIN, INT64_MAX);
+            head_expect(ts, n, INT64_MIN, INT64_MAX, k % 2);
         }
 }
 END_TEST
@@ -1511,6 +1617,7 @@ Suite *db_suite(void)
     TCase *t = tcase_create("db");
     tcase_add_test(t, test_roundtrip_everywhere);
     tcase_add_test(t, test_out_of_order_and_duplicates);
+    tcase_add_test(t, test_batch_grouping);
     tcase_add_test(t, test_head_orders);
     tcase_add_test(t, test_head_reserve);
     tcase_add_test(t, test_head_pool);
