@@ -18,6 +18,7 @@
 #include "strata.h"
 
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -392,6 +393,75 @@ START_TEST(test_batch_grouping)
     ck_assert_int_eq(strata_db_close(db), STRATA_OK);
     tu_rmrf(dir);
     free(dir);
+}
+END_TEST
+
+static int count_log_files(const char *dir)
+{
+    char *wdir = tu_path(dir, "wal");
+    DIR *d = opendir(wdir);
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        n += strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".wal") == 0;
+    closedir(d);
+    free(wdir);
+    return n;
+}
+
+/* A freeze does not start a log file: flushes leave one file holding
+ * records on both sides of flushed_lsn, and a crash then replays only
+ * those above it (the others are in segments), under BATCH and NONE. */
+START_TEST(test_freeze_keeps_log_file)
+{
+    static const strata_sync pols[] = {STRATA_SYNC_BATCH, STRATA_SYNC_NONE};
+    for (size_t pi = 0; pi < sizeof pols / sizeof pols[0]; pi++) {
+        char *dir = tu_tmpdir();
+        strata_db *db = open_db(dir, pols[pi], 0);
+        strata_batch *b;
+        strata_batch_new(db, &b);
+        model m = {0};
+        static const int sizes[] = {100, 50, 30};
+        int64_t ts = 1700000000000000000LL;
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < sizes[round]; i++, ts += 1000000000LL) {
+                write_f64(db, b, "k", "d0", "v", ts, (double)i + round * 0.5);
+                model_add(&m, ts, f2b((double)i + round * 0.5));
+            }
+            ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
+            strata_batch_clear(b);
+            if (round < 2)
+                ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+        }
+        strata_batch_free(b);
+        char *first = tu_path(dir, "wal/0000000000000001.wal");
+        TU_CHECK(count_log_files(dir) == 1 && access(first, F_OK) == 0,
+                 "policy %d: %d log files after two flushes, want the first one only",
+                 (int)pols[pi], count_log_files(dir));
+        free(first);
+        model_settle(&m);
+        char *copy = snapshot(dir);
+        strata_db *c = open_db(copy, pols[pi], 0);
+        strata_stats st;
+        ck_assert_int_eq(strata_db_stats(c, &st), STRATA_OK);
+        TU_CHECK(st.replayed_records == 1 && st.head_points == 30,
+                 "policy %d: %llu records replayed, %llu points in the head; want 1 and 30",
+                 (int)pols[pi], (unsigned long long)st.replayed_records,
+                 (unsigned long long)st.head_points);
+        expect_series(c, "k,device=d0 v", &m, INT64_MIN, INT64_MAX);
+        ck_assert_int_eq(strata_db_close(c), STRATA_OK);
+        tu_rmrf(copy);
+        free(copy);
+        ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+        ck_assert_int_eq(count_log_files(dir), 0);
+        db = open_db(dir, pols[pi], 0);
+        expect_series(db, "k,device=d0 v", &m, INT64_MIN, INT64_MAX);
+        ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+        free(m.p);
+        tu_rmrf(dir);
+        free(dir);
+    }
 }
 END_TEST
 
@@ -1618,6 +1688,7 @@ Suite *db_suite(void)
     tcase_add_test(t, test_roundtrip_everywhere);
     tcase_add_test(t, test_out_of_order_and_duplicates);
     tcase_add_test(t, test_batch_grouping);
+    tcase_add_test(t, test_freeze_keeps_log_file);
     tcase_add_test(t, test_head_orders);
     tcase_add_test(t, test_head_reserve);
     tcase_add_test(t, test_head_pool);

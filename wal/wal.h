@@ -88,13 +88,18 @@ int wal_append_framed(wal *w, unsigned type, uint8_t *rec, size_t len, uint64_t 
 int wal_sync_to(wal *w, uint64_t lsn);
 /* Write and fsync everything appended so far, whatever the policy. */
 int wal_sync_all(wal *w);
+/* Write and fsync every record below `lsn`, whatever the policy, without
+ * waiting for writers to join (a flush, before it commits what those
+ * records hold). */
+int wal_sync_below(wal *w, uint64_t lsn);
 /* Writers entering/leaving the write path: the BATCH policy waits for
  * company only when more than one is inside. */
 void wal_writer_enter(wal *w);
 void wal_writer_leave(wal *w);
 
 /* Finish the current file (written and synced) and start the next one;
- * *first_lsn receives the lsn its first record will get. */
+ * *first_lsn receives the lsn its first record will get.  (The log also
+ * does this by itself past WAL_SEGMENT_TARGET bytes.) */
 int wal_rotate(wal *w, uint64_t *first_lsn /* OUT */);
 /* Delete the files whose records all have lsn < below_lsn (never the
  * current file). */
