@@ -145,6 +145,17 @@ void os_start_writeback(int fd)
 #endif
 }
 
+void os_drop_cache(int fd, uint64_t off, uint64_t len)
+{
+#ifdef POSIX_FADV_DONTNEED
+    (void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+#else
+    (void)fd;
+    (void)off;
+    (void)len;
+#endif
+}
+
 int os_fsync_dir(const char *dir)
 {
     int e = fault_check(OS_OP_SYNC, NULL);

@@ -27,6 +27,10 @@ int os_fsync_dir(const char *dir);
  * sync_file_range; elsewhere nothing).  Best effort: a later fsync reports
  * any error. */
 void os_start_writeback(int fd);
+/* Ask the kernel to drop the cached pages of fd's bytes [off, off + len)
+ * (clean ones go at once): for data written and synced that nothing here
+ * reads back.  Advisory, best effort. */
+void os_drop_cache(int fd, uint64_t off, uint64_t len);
 int os_rename(const char *from, const char *to);
 int os_unlink(const char *path);
 int os_ftruncate(int fd, uint64_t len);

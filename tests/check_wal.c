@@ -14,11 +14,14 @@
 
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef struct got {
@@ -627,6 +630,77 @@ START_TEST(test_torn_header_of_newest_file)
 }
 END_TEST
 
+/* Pages of the first `len` bytes of path that are in the page cache. */
+static size_t resident_pages(const char *path, size_t len)
+{
+    int fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    ck_assert(m != MAP_FAILED);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = (len + pg - 1) / pg, r = 0;
+    unsigned char *v = malloc(n);
+    ck_assert_int_eq(mincore(m, len, v), 0);
+    for (size_t i = 0; i < n; i++)
+        r += v[i] & 1;
+    free(v);
+    munmap(m, len);
+    close(fd);
+    return r;
+}
+
+/* Synced records leave the page cache (nothing reads them but a replay):
+ * under BATCH after each sync, under NONE once something syncs the log;
+ * unsynced ones stay (they may not be written back yet).  Not checked on
+ * tmpfs, where the page cache is the file. */
+START_TEST(test_synced_log_leaves_page_cache)
+{
+    char *dir = tu_tmpdir();
+    struct statfs fs;
+    ck_assert_int_eq(statfs(dir, &fs), 0);
+    if (fs.f_type == 0x01021994) { /* TMPFS_MAGIC */
+        tu_rmrf(dir);
+        free(dir);
+        return;
+    }
+    static const strata_sync pols[] = {STRATA_SYNC_BATCH, STRATA_SYNC_NONE};
+    for (size_t pi = 0; pi < 2; pi++) {
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/%zu", dir, pi);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        wal *w;
+        wal_opts o = {pols[pi], 5, 0};
+        ck_assert_int_eq(wal_open(sub, 1, 1, &o, &w), STRATA_OK);
+        static char rec[3000];
+        memset(rec, 'r', sizeof rec);
+        for (int i = 0; i < 100; i++) {
+            uint64_t lsn;
+            ck_assert_int_eq(wal_append(w, WAL_REC_WRITE, rec, sizeof rec, &lsn), STRATA_OK);
+            ck_assert_int_eq(wal_sync_to(w, lsn), STRATA_OK);
+        }
+        char path[4200];
+        wal_file_path(sub, 1, path, sizeof path);
+        struct stat st;
+        ck_assert_int_eq(stat(path, &st), 0);
+        size_t whole = (size_t)st.st_size & ~(size_t)4095; /* pages the log has filled */
+        size_t before = resident_pages(path, whole);
+        if (pols[pi] == STRATA_SYNC_NONE) {
+            TU_CHECK(before == whole / 4096, "NONE: %zu of %zu pages cached before a sync", before,
+                     whole / 4096);
+            ck_assert_int_eq(wal_sync_all(w), STRATA_OK);
+        } else {
+            TU_CHECK(before == 0, "BATCH: %zu of %zu synced pages still cached", before,
+                     whole / 4096);
+        }
+        size_t after = resident_pages(path, whole);
+        TU_CHECK(after == 0, "policy %d: %zu of %zu synced pages still cached", (int)pols[pi],
+                 after, whole / 4096);
+        ck_assert_int_eq(wal_close(w), STRATA_OK);
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *wal_suite(void); /* collected by run_tests.c */
 
 Suite *wal_suite(void)
@@ -646,6 +720,7 @@ Suite *wal_suite(void)
     tcase_add_test(t, test_framed_rotation);
     tcase_add_test(t, test_oversized_record_refused);
     tcase_add_test(t, test_torn_header_of_newest_file);
+    tcase_add_test(t, test_synced_log_leaves_page_cache);
     suite_add_tcase(s, t);
     return s;
 }

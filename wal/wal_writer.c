@@ -55,6 +55,7 @@ struct wal {
     int err_ext;       /* its extended code */
     char errmsg[512];
     int writers;
+    uint64_t dropped; /* the current file's bytes whose page cache is dropped */
     wfile *files; /* oldest first; the last is the current file */
     size_t nfiles, files_cap;
     pthread_t thread;
@@ -262,8 +263,10 @@ static int rotate_unlocked(wal *w, uint64_t first_lsn)
     int rc = os_fsync(w->fd);
     if (rc < 0)
         return st_err_os(STRATA_IOERR_FSYNC, -rc, "cannot sync log file");
+    os_drop_cache(w->fd, 0, 0);
     os_close(w->fd);
     w->fd = -1;
+    w->dropped = 0;
     uint64_t seq = w->files[w->nfiles - 1].seq + 1;
     return create_file(w, seq, first_lsn, &w->fd);
 }
@@ -289,6 +292,15 @@ static int write_out(wal *w, const uint8_t *data, size_t n, uint64_t end, int sy
         e = os_fdatasync(w->fd);
         if (e < 0)
             rc = st_err_os(STRATA_IOERR_FSYNC, -e, "cannot sync the log in %s", w->dir);
+        /* Synced records are read again only by a replay at open: their
+         * pages leave the page cache now rather than fill it (a log is as
+         * large as what it carries) and push out the segment pages that
+         * queries read. */
+        uint64_t upto = cur->size & ~(uint64_t)4095;
+        if (rc == STRATA_OK && upto > w->dropped) {
+            os_drop_cache(w->fd, w->dropped, upto - w->dropped);
+            w->dropped = upto;
+        }
     }
     if (rotate)
         rc = rotate_unlocked(w, end); /* fsyncs the finished file */
