@@ -66,10 +66,17 @@ int64_t db_frontier_now(strata_db *db)
     return db_frontier_capped(f);
 }
 
-int db_apply(strata_db *db, uint32_t sid, uint8_t type, int64_t ts, uint64_t bits)
+/* Before the first point (time ts) of an empty active head: the partition
+ * the head begins in, that of the frontier with ts. */
+static void head_begins(strata_db *db, int64_t ts)
 {
     if (head_points(db->active) == 0)
         db->head_part = db_partition_of(db, ts > db->frontier ? ts : db->frontier);
+}
+
+int db_apply(strata_db *db, uint32_t sid, uint8_t type, int64_t ts, uint64_t bits)
+{
+    head_begins(db, ts);
     if (ts > db->frontier)
         db->frontier = ts;
     return head_append(db->active, sid, type, ts, bits);
@@ -279,6 +286,8 @@ static int reserve_head(strata_db *db, const strata_batch *b, uint32_t nser)
     return rc;
 }
 
+#define APPLY_KEEP (1u << 20) /* points of apply_pts kept between writes: 16 MiB */
+
 /* Apply the logged batch to the active head (head_lock held for
  * writing); as db_apply() for each value in batch order, and as
  * reserve_head() made room, it cannot fail.  The values are first grouped
@@ -287,14 +296,9 @@ static int reserve_head(strata_db *db, const strata_batch *b, uint32_t nser)
  * on), then each series' run is appended in one pass: the head's blocks
  * are written in sequence, not one value to each series in turn (Beijing,
  * 132 series: the apply took half the time). */
-#define APPLY_KEEP (1u << 20) /* points: 16 MiB */
-
 static int apply_batch(strata_db *db, strata_batch *b, uint32_t nser)
 {
-    if (head_points(db->active) == 0) {
-        int64_t ts = batch_val(b, 0)->ts;
-        db->head_part = db_partition_of(db, ts > db->frontier ? ts : db->frontier);
-    }
+    head_begins(db, batch_val(b, 0)->ts);
     uint32_t at = 0;
     for (uint32_t k = 0; k < nser; k++) {
         b->sid_at[k] = at;
