@@ -3,7 +3,7 @@
  *
  * Layout: head->by_sid[sid] points to the series' head_series (NULL when it
  * has no points); head->sids lists the ids with points.  A series' points
- * live in a chain of blocks of 8, 32, 128, 512, 2048, then 4096 points; a
+ * live in a chain of blocks of 6, 30, then 126 points each (BLOCK_MAX); a
  * block is one allocation holding its timestamps then its values.
  *
  * Reservation: head_reserve() makes sure, ahead of the appends, that the
@@ -39,6 +39,7 @@ typedef struct hblock {
     int64_t *ts;
     uint64_t *v;
 } hblock;
+_Static_assert(sizeof(void *) != 8 || sizeof(hblock) == 32, "a block header is 32 bytes");
 
 struct head_series {
     hblock *first, *last; /* (first: the next spare, on the spare list) */
@@ -47,8 +48,15 @@ struct head_series {
     uint8_t type, sorted;
 };
 
-#define BLOCK_MAX 4096u
-#define NCLASS 6 /* free lists: capacities 8, 32, 128, 512, 2048 and BLOCK_MAX */
+/* Block capacities: each block (header and points) is exactly a size the
+ * allocator hands out (160 B, 512 B, 2 KiB), so none of it is rounding;
+ * a series grows by blocks of BLOCK_MAX points after the first two, so it
+ * carries at most one partly filled block of 2 KiB (blocks growing without
+ * bound left a series up to half its bytes empty: with THP every byte of
+ * a block is zeroed when it is first touched, used or not). */
+#define NCLASS 3
+static const uint32_t class_cap[NCLASS] = {6, 30, 126};
+#define BLOCK_MAX 126u
 
 struct head_pool {
     pthread_mutex_t mu;
@@ -84,13 +92,13 @@ static size_t block_size(uint32_t cap)
 /* The capacity of the block after one of cap points (0: the first). */
 static uint32_t next_cap(uint32_t cap)
 {
-    return cap ? (cap * 4 < BLOCK_MAX ? cap * 4 : BLOCK_MAX) : 8;
+    return cap == 0 ? class_cap[0] : cap == class_cap[0] ? class_cap[1] : BLOCK_MAX;
 }
 
-/* The free list of a capacity: 8 -> 0, 32 -> 1, ..., 2048 -> 4, BLOCK_MAX -> 5. */
+/* The free list of a capacity: class_cap[c] -> c. */
 static unsigned block_class(uint32_t cap)
 {
-    return cap == BLOCK_MAX ? NCLASS - 1 : (unsigned)(__builtin_ctz(cap) - 3) / 2;
+    return cap == class_cap[0] ? 0 : cap == class_cap[1] ? 1 : 2;
 }
 
 static void blocks_free(hblock *b)

@@ -2,8 +2,9 @@
  * head.h — the in-memory head: per-series buffers of points not yet
  * flushed to segment files.
  *
- * Points are kept in arrival order in small blocks that grow geometrically
- * (no reallocation, bounded waste).  A point whose timestamp equals the
+ * Points are kept in arrival order in blocks of 6, 30, then 126 points
+ * (no reallocation; each block is exactly an allocator size class, and a
+ * series wastes at most one partly filled 2 KiB block).  A point whose timestamp equals the
  * series' last one replaces that value in place (last write wins); an
  * earlier timestamp marks the series unsorted, and head_collect() then
  * sorts (stable) and keeps, for each timestamp, the value written last.

@@ -611,25 +611,25 @@ START_TEST(test_head_reserve)
     ck_assert_ptr_nonnull(h);
     /* a new series: its structure and first block */
     head_reserve_begin(h);
-    ck_assert_int_eq(head_reserve(h, 7, 8), STRATA_OK);
+    ck_assert_int_eq(head_reserve(h, 7, 6), STRATA_OK);
     st_alloc_fail_at(0);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 6; i++)
         ck_assert_int_eq(head_append(h, 7, STRATA_F64, i, (uint64_t)i), STRATA_OK);
     ck_assert_int_eq(st_alloc_fail_at(0), 0);
-    /* the block is full: the next point needs a block of 32; rewrites of
-     * the newest point then use none of it */
+    /* the block (of 6) is full: the next point needs a block of 30;
+     * rewrites of the newest point then use none of it */
     head_reserve_begin(h);
     ck_assert_int_eq(head_reserve(h, 7, 4), STRATA_OK);
     ck_assert_int_eq(st_alloc_fail_at(0), 1);
     size_t bytes = head_bytes(h);
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(head_append(h, 7, STRATA_F64, 7, (uint64_t)(100 + i)), STRATA_OK);
+        ck_assert_int_eq(head_append(h, 7, STRATA_F64, 5, (uint64_t)(100 + i)), STRATA_OK);
     head_reserve_begin(h);
     ck_assert_int_eq(head_reserve(h, 7, 4), STRATA_OK);
     ck_assert_int_eq(st_alloc_fail_at(0), 0); /* the spare covers it */
     ck_assert_uint_eq(head_bytes(h), bytes);
     for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(head_append(h, 7, STRATA_F64, 8 + i, (uint64_t)i), STRATA_OK);
+        ck_assert_int_eq(head_append(h, 7, STRATA_F64, 6 + i, (uint64_t)i), STRATA_OK);
     ck_assert_int_eq(st_alloc_fail_at(0), 0);
     /* several new series in one round, one of them past two blocks; the
      * second allocation fails, then the round is made again */
@@ -648,7 +648,7 @@ START_TEST(test_head_reserve)
         ck_assert_int_eq(head_append(h, 3000, STRATA_I64, i, (uint64_t)i), STRATA_OK);
     ck_assert_int_eq(head_append(h, 9, STRATA_BOOL, 0, 1), STRATA_OK);
     ck_assert_int_eq(st_alloc_fail_at(0), 0);
-    ck_assert_uint_eq(head_points(h), 8 + 4 + 50 + 1);
+    ck_assert_uint_eq(head_points(h), 6 + 4 + 50 + 1);
     ck_assert_uint_eq(head_nseries(h), 3);
     head_free(h);
 }
@@ -1094,11 +1094,11 @@ START_TEST(test_memory_budget)
 }
 END_TEST
 
-/* Many series growing in step: every batch gives each of 1000 series 40
- * points, so one batch takes all of them across a block boundary at once
- * (blocks grow fourfold).  The head is frozen before such a batch, never
- * after it has passed the budget; the blocks kept for the next heads stay
- * within it too. */
+/* Many series growing in step: every batch gives each of 1000 series 36
+ * points, filling their first two blocks (6 and 30 points), so the next
+ * batch takes all of them across a block boundary at once (to blocks of
+ * 126).  The head is frozen before such a batch, never after it has passed
+ * the budget; the blocks kept for the next heads stay within it too. */
 START_TEST(test_memory_budget_lockstep)
 {
     char *dir = tu_tmpdir();
@@ -1111,8 +1111,8 @@ START_TEST(test_memory_budget_lockstep)
     for (int round = 0; round < 30; round++) {
         for (int d = 0; d < 1000; d++) {
             snprintf(dev, sizeof dev, "d%d", d);
-            for (int i = 0; i < 40; i++)
-                write_f64(db, b, "lock", dev, "v", (int64_t)(round * 40 + i) * 1000000000LL,
+            for (int i = 0; i < 36; i++)
+                write_f64(db, b, "lock", dev, "v", (int64_t)(round * 36 + i) * 1000000000LL,
                           round + i + d);
         }
         ck_assert_int_eq(strata_db_write(db, b), STRATA_OK);
@@ -1133,15 +1133,15 @@ START_TEST(test_memory_budget_lockstep)
     strata_stats st;
     strata_db_stats(db, &st);
     ck_assert_uint_eq(st.head_points, 0);
-    ck_assert_uint_gt(st.head_kept_bytes, 1000 * 40 * 16);
+    ck_assert_uint_gt(st.head_kept_bytes, 1000 * 36 * 16);
     ck_assert_uint_le(st.head_kept_bytes, budget);
     strata_batch_free(b);
     ck_assert_int_eq(strata_db_close(db), STRATA_OK);
     db = open_db(dir, STRATA_SYNC_NONE, budget);
     model m = {0};
     for (int round = 0; round < 30; round++)
-        for (int i = 0; i < 40; i++)
-            model_add(&m, (int64_t)(round * 40 + i) * 1000000000LL, f2b(round + i + 417));
+        for (int i = 0; i < 36; i++)
+            model_add(&m, (int64_t)(round * 36 + i) * 1000000000LL, f2b(round + i + 417));
     expect_series(db, "lock,device=d417 v", &m, INT64_MIN, INT64_MAX);
     free(m.p);
     strata_db_close(db);
