@@ -49,6 +49,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_PASSES 8
 
@@ -457,6 +458,58 @@ int compact_run(strata_db *db, int background)
 
 /* ---- the background thread ---------------------------------------------- */
 
+/* A background run waits while flushes follow each other (a bulk load):
+ * until none has committed for COMPACT_QUIET_MS and none is running, but
+ * at most COMPACT_DEFER_MS, so that a load that never pauses still gets
+ * its merges.  A merge during a load takes a core from the load and
+ * decodes and encodes again what the load just wrote, while the load
+ * keeps adding segments to the same groups: the 17 M-value fleet loaded
+ * in 1.19 s instead of 1.34 s without its merges, Beijing 0.467 instead
+ * of 0.489 s (medians, after a memory hog, bench/compare's conditions). */
+#define COMPACT_QUIET_MS 1000
+#define COMPACT_DEFER_MS 5000
+static atomic_int quiet_ms = COMPACT_QUIET_MS, defer_ms = COMPACT_DEFER_MS;
+
+void compact_set_defer(int quiet, int defer)
+{
+    atomic_store(&quiet_ms, quiet > 0 ? quiet : COMPACT_QUIET_MS);
+    atomic_store(&defer_ms, defer > 0 ? defer : COMPACT_DEFER_MS);
+}
+
+static int flush_running(strata_db *db)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    int busy = db->flushing;
+    pthread_mutex_unlock(&db->flush_mu);
+    return busy;
+}
+
+/* Wait (comp_mu held) until the flushes pause, the deferral ends or the
+ * thread is stopped. */
+static void wait_for_quiet(strata_db *db)
+{
+    const int64_t ms = 1000000, quiet = atomic_load(&quiet_ms) * ms,
+                  defer = atomic_load(&defer_ms) * ms;
+    int64_t start = os_monotonic_ns();
+    while (!atomic_load(&db->comp_stop)) {
+        int64_t now = os_monotonic_ns(), since = now - atomic_load(&db->flush_end_ns);
+        if (now - start >= defer)
+            return;
+        pthread_mutex_unlock(&db->comp_mu);
+        int busy = flush_running(db);
+        pthread_mutex_lock(&db->comp_mu);
+        if (!busy && since >= quiet)
+            return;
+        int64_t wait = busy ? quiet : quiet - since;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + wait;
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&db->comp_cv, &db->comp_mu, &until);
+    }
+}
+
 static void *compact_main(void *arg)
 {
     strata_db *db = arg;
@@ -464,7 +517,8 @@ static void *compact_main(void *arg)
         pthread_mutex_lock(&db->comp_mu);
         while (!db->comp_wake && !atomic_load(&db->comp_stop))
             pthread_cond_wait(&db->comp_cv, &db->comp_mu);
-        db->comp_wake = 0;
+        wait_for_quiet(db);
+        db->comp_wake = 0; /* the run below covers the flushes meanwhile */
         pthread_mutex_unlock(&db->comp_mu);
         if (atomic_load(&db->comp_stop))
             break;

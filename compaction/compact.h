@@ -114,8 +114,12 @@ int compact_run(struct strata_db *db, int background);
 int compact_thread_start(struct strata_db *db);
 /* Ask a running compaction to stop (it abandons its output) and join. */
 void compact_thread_stop(struct strata_db *db);
-/* After a flush: there may be something to merge. */
+/* After a flush: there may be something to merge.  The thread's run waits
+ * while flushes follow each other (compact.c, wait_for_quiet). */
 void compact_wake(struct strata_db *db);
+/* Tests: how long the flushes must pause before a background run, and the
+ * longest it waits for that, in ms (0: the defaults, 1000 and 5000). */
+void compact_set_defer(int quiet_ms, int defer_ms);
 /* At open: store opts->retention_ns if it changes the stored setting. */
 int compact_open_settings(struct strata_db *db, int64_t retention_ns);
 

@@ -121,6 +121,7 @@ struct strata_db {
     struct qindex *qindex;
 
     atomic_uint_least64_t flushes;
+    atomic_int_least64_t flush_end_ns; /* CLOCK_MONOTONIC when the last flush committed */
     atomic_uint_least64_t idem_skipped, late_rejected;
     uint64_t replayed, wal_torn_bytes;
 

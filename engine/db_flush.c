@@ -433,6 +433,7 @@ int db_flush_frozen(strata_db *db, uint64_t frozen_lsn)
     if (rc != STRATA_OK)
         goto out;
     atomic_fetch_add(&db->flushes, 1);
+    atomic_store(&db->flush_end_ns, os_monotonic_ns());
     if (db->wal)
         rc = wal_trim(db->wal, frozen_lsn);
     if (db->opts.log) {

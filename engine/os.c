@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -236,6 +237,13 @@ void os_munmap(void *addr, size_t len)
 {
     if (addr && len)
         munmap(addr, len);
+}
+
+int64_t os_monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 int os_read_file(const char *path, uint8_t **buf, size_t *len)

@@ -40,6 +40,8 @@ int os_mkdir(const char *path, mode_t mode); /* EEXIST is success */
 int os_disk_usage(const char *path, uint64_t *apparent /* OUT */, uint64_t *allocated /* OUT */);
 int os_mmap_ro(int fd, size_t len, void **addr /* OUT */);
 void os_munmap(void *addr, size_t len);
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t os_monotonic_ns(void);
 /* Read a whole file into a buffer from st_malloc (NUL-terminated extra). */
 int os_read_file(const char *path, uint8_t **buf /* OUT */, size_t *len /* OUT */);
 

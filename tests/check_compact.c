@@ -1009,6 +1009,81 @@ START_TEST(test_plan_tiers)
 }
 END_TEST
 
+/* ---- background runs and bulk loads ------------------------------------------------ */
+
+static uint64_t live_segments(strata_db *db)
+{
+    strata_stats st;
+    ck_assert_int_eq(strata_db_stats(db, &st), STRATA_OK);
+    return st.segments;
+}
+
+/* One point an hour into day `day` (its hour h), then a flush. */
+static void flush_point(strata_db *db, int day, int h)
+{
+    write_hourly(db, T0 + day * DAY + h * HOUR, 1, h);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+}
+
+/* Day `day` in two flushed halves: two segments, merged once it is cold. */
+static void two_halves(strata_db *db, int day)
+{
+    write_hourly(db, T0 + day * DAY, 12, 0);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+    write_hourly(db, T0 + day * DAY + 12 * HOUR, 12, 100);
+    ck_assert_int_eq(strata_db_flush(db), STRATA_OK);
+}
+
+/* The background thread does not merge while flushes follow each other
+ * (a bulk load), and does once they pause; a load that never pauses gets
+ * its merges when the longest wait is over. */
+START_TEST(test_compaction_waits_for_quiet)
+{
+    char *dir = tu_tmpdir();
+    compact_set_defer(2000, 600000);
+    strata_db *db = open_db(dir, 1);
+    two_halves(db, 0);
+    flush_point(db, 2, 0); /* day 0 is cold: its two segments may merge */
+    for (int i = 1; i <= 20; i++) {
+        usleep(50000);
+        flush_point(db, 2, i);
+        ck_assert_uint_eq(live_segments(db), 3 + (uint64_t)i); /* nothing merged */
+    }
+    /* the flushes pause: day 0 and day 2 (21 segments) are merged */
+    for (int i = 0; i < 300 && live_segments(db) != 2; i++)
+        usleep(50000);
+    ck_assert_uint_eq(live_segments(db), 2);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+
+    /* flushes without a pause, but a run waits at most 300 ms */
+    compact_set_defer(600000, 300);
+    db = open_db(dir, 1);
+    two_halves(db, 4);
+    flush_point(db, 6, 0);
+    uint64_t most = live_segments(db), now = most;
+    int hours = 1; /* day 6's points */
+    for (; hours < 24 && now >= most; hours++) {
+        usleep(50000);
+        flush_point(db, 6, hours);
+        now = live_segments(db);
+        most = now > most ? now : most;
+    }
+    ck_assert_msg(now < most, "no merge while the flushes went on (%llu segments)",
+                  (unsigned long long)now);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    compact_set_defer(0, 0);
+    int64_t first;
+    uint64_t n;
+    db = open_db(dir, 0);
+    series_points(db, &first, &n);
+    ck_assert_int_eq(first, T0);
+    ck_assert_uint_eq(n, 24 + 21 + 24 + (uint64_t)hours);
+    ck_assert_int_eq(strata_db_close(db), STRATA_OK);
+    tu_rmrf(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *compact_suite(void); /* found by the runner (suites.h) */
 
 Suite *compact_suite(void)
@@ -1026,6 +1101,7 @@ Suite *compact_suite(void)
     tcase_add_test(tc, test_same_dump_and_size);
     tcase_add_test(tc, test_fault_injection);
     tcase_add_test(tc, test_kill_compaction);
+    tcase_add_test(tc, test_compaction_waits_for_quiet);
     suite_add_tcase(s, tc);
     return s;
 }
