@@ -21,10 +21,12 @@
  * every width with the exceptions it implies; it keeps the smallest
  * estimate.  Estimates count one byte per exception gap, which may be two.
  * One pass per order finds its smallest residual and each miniblock's
- * extremes, which bound the order's size from below (every block at the
- * width of its widest word); the per-width histograms, most of the
- * encoding's cost, are counted only for the orders whose bound comes near
- * the best one.
+ * extremes, which give each mapping's size without exceptions (every block
+ * at the width of its widest word); the search over widths, most of the
+ * encoding's cost, is made only for the (order, mapping) pairs whose
+ * quick size comes within an eighth of the best one.  It records each
+ * residual's bit width as a byte and counts the few widths it needs (one
+ * SSE2 compare per 16 residuals) instead of filling a histogram.
  *
  * The decoder first prefetches the pack's cache lines (they arrive while
  * the header is read), then unpacks whole miniblocks with kernels
@@ -57,6 +59,12 @@
 #else
 #define PACK_X86 0
 #endif
+#if defined(__SSE2__) && !defined(PACK_PORTABLE)
+#define PACK_SSE2 1
+#include <emmintrin.h>
+#else
+#define PACK_SSE2 0
+#endif
 
 #define MB PACK_MINIBLOCK
 #define HEAD_ORDER 3u
@@ -65,9 +73,11 @@
 #define HEAD_ZIGZAG 0x40u
 #define HEAD_RESERVED 0x80u
 
+/* The bits of v: 0 for 0.  No branch (zeros are common and irregular in
+ * residuals): v | 1 has v's top bit unless v is 0. */
 static inline unsigned width_of(uint64_t v)
 {
-    return v ? 64u - (unsigned)__builtin_clzll(v) : 0u;
+    return 64u - (unsigned)__builtin_clzll(v | 1) - (v == 0);
 }
 
 static inline uint64_t le64(const uint8_t *p)
@@ -121,11 +131,34 @@ typedef struct plan {
     uint8_t w[PACK_MAX_VALUES / MB];
 } plan;
 
-/* The cheapest width for one miniblock of r residuals, given how many
- * residuals have each bit width (none wider than maxb); *cost_bits
+/* How many of a miniblock's residual widths wb[0..32) equal b (1 <= b <=
+ * 64; the slots past the block's last residual hold WB_PAD, which is
+ * never counted). */
+#define WB_PAD 0xffu
+static inline unsigned count_width(const uint8_t wb[MB], unsigned b)
+{
+#if PACK_SSE2
+    /* each equal byte is -1: subtracted from zero, 0 or 2 a byte; the sum
+     * of absolute differences from zero adds each half's bytes */
+    __m128i v = _mm_set1_epi8((char)b), zero = _mm_setzero_si128();
+    __m128i lo = _mm_loadu_si128((const __m128i *)(const void *)wb);
+    __m128i hi = _mm_loadu_si128((const __m128i *)(const void *)(wb + 16));
+    __m128i n = _mm_sub_epi8(_mm_sub_epi8(zero, _mm_cmpeq_epi8(lo, v)), _mm_cmpeq_epi8(hi, v));
+    __m128i s = _mm_sad_epu8(n, zero);
+    return (unsigned)_mm_cvtsi128_si32(s) + (unsigned)_mm_extract_epi16(s, 4);
+#else
+    unsigned c = 0;
+    for (unsigned i = 0; i < MB; i++)
+        c += wb[i] == b;
+    return c;
+#endif
+}
+
+/* The cheapest width for one miniblock of r residuals whose bit widths
+ * are wb[0..r) (none wider than maxb; the rest of wb WB_PAD); *cost_bits
  * receives its estimated size (data bits plus exception bytes as bits),
  * *exc whether it has exceptions. */
-static unsigned best_width(const unsigned cnt[65], unsigned maxb, unsigned r, size_t *cost_bits,
+static unsigned best_width(const uint8_t wb[MB], unsigned maxb, unsigned r, size_t *cost_bits,
                            int *exc)
 {
     size_t best = (size_t)r * maxb;
@@ -135,13 +168,15 @@ static unsigned best_width(const unsigned cnt[65], unsigned maxb, unsigned r, si
      * them together ne (their count, the gaps) plus hi (the high parts).
      * From w + 1 to w, residuals of width w + 1 join with one byte each,
      * and the high part of those with b - w a multiple of 7 grows by a
-     * byte: cls[k] counts the exceptions with b % 7 == k. */
+     * byte: cls[k] counts the exceptions with b % 7 == k.  The widths are
+     * counted as the loop reaches them: it seldom goes more than a few
+     * below maxb. */
     size_t ne = 0, hi = 0, cls[7] = {0};
     for (unsigned w = maxb; w-- > 0;) {
-        unsigned nb = w + 1;
-        hi += cls[nb % 7] + cnt[nb];
-        ne += cnt[nb];
-        cls[nb % 7] += cnt[nb];
+        unsigned nb = w + 1, cnb = count_width(wb, nb);
+        hi += cls[nb % 7] + cnb;
+        ne += cnb;
+        cls[nb % 7] += cnb;
         size_t excbits = (ne + hi) * 8;
         if (excbits >= best)
             break; /* narrower widths only add exceptions */
@@ -226,10 +261,12 @@ ENC_INLINE int pick_bases_o(const uint64_t *x, uint64_t slope, size_t k, uint64_
     return 0;
 }
 
-/* Plans for order o with both mappings: p[0] the smallest residual as the
- * base, p[1] zigzag around the median. */
-ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_known,
-                            const uint64_t base[2], plan p[2], const unsigned o)
+/* Plans for order o with the mappings in want (bit z for p[z]): p[0] the
+ * smallest residual as the base, p[1] zigzag around the median; a plan
+ * not wanted gets bytes = SIZE_MAX.  want is a constant in each copy. */
+ENC_INLINE int make_plans_w(const uint64_t *x, size_t m, uint64_t slope, int x0_known,
+                            const uint64_t base[2], plan p[2], const unsigned o,
+                            const unsigned want)
 {
     size_t k = m - o, nmb = (k + MB - 1) / MB;
     p[0].base = base[0];
@@ -241,26 +278,33 @@ ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_
         p[z].zigzag = z;
         p[z].exceptions = 0;
     }
-    /* the histograms: cleared once, then after each miniblock only as far
-     * as it reached */
-    unsigned cnt[2][65] = {{0}};
+    /* each miniblock's residual widths under both mappings, as bytes:
+     * best_width counts the few it needs (no histogram to fill and clear) */
+    uint8_t wb[2][MB];
     for (size_t j = 0; j < nmb; j++) {
         size_t lo = j * MB, hi = lo + MB < k ? lo + MB : k;
         unsigned top[2] = {0, 0};
+        if (hi - lo < MB)
+            memset(wb, WB_PAD, sizeof wb);
         for (size_t i = lo; i < hi; i++) {
             uint64_t r = residual(x, slope, o, i);
-            unsigned b0 = width_of(r - p[0].base);
-            unsigned b1 = width_of(zigzag_enc((int64_t)(r - p[1].base)));
-            cnt[0][b0]++;
-            cnt[1][b1]++;
-            top[0] = b0 > top[0] ? b0 : top[0];
-            top[1] = b1 > top[1] ? b1 : top[1];
+            if (want & 1) {
+                unsigned b0 = width_of(r - p[0].base);
+                wb[0][i - lo] = (uint8_t)b0;
+                top[0] = b0 > top[0] ? b0 : top[0];
+            }
+            if (want & 2) {
+                unsigned b1 = width_of(zigzag_enc((int64_t)(r - p[1].base)));
+                wb[1][i - lo] = (uint8_t)b1;
+                top[1] = b1 > top[1] ? b1 : top[1];
+            }
         }
         for (int z = 0; z < 2; z++) {
+            if (!(want & 1u << z))
+                continue;
             size_t c;
             int e;
-            unsigned w = best_width(cnt[z], top[z], (unsigned)(hi - lo), &c, &e);
-            memset(cnt[z], 0, (top[z] + 1) * sizeof cnt[z][0]);
+            unsigned w = best_width(wb[z], top[z], (unsigned)(hi - lo), &c, &e);
             p[z].w[j] = (uint8_t)w;
             maxw[z] = w > maxw[z] ? w : maxw[z];
             size_t data_bits = (hi - lo) * w;
@@ -270,6 +314,10 @@ ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_
         }
     }
     for (int z = 0; z < 2; z++) {
+        if (!(want & 1u << z)) {
+            p[z].bytes = SIZE_MAX;
+            continue;
+        }
         size_t bytes = 1 + svarint_len(p[z].base) + (nmb * width_of(maxw[z]) + 7) / 8 +
                        bits[z] / 8 + exc_bytes[z];
         if (o >= 1 && !x0_known)
@@ -301,7 +349,8 @@ ENC_INLINE uint64_t zigzag_or_o(const uint64_t *x, uint64_t slope, size_t lo, si
  * and the zigzag of r - median is largest at one end, unless r - median
  * leaves int64 there, when the block's words are ORed instead. */
 ENC_INLINE size_t quick_bits_o(const uint64_t *x, size_t m, uint64_t slope, const uint64_t base[2],
-                               const int64_t *bmin, const int64_t *bmax, const unsigned o)
+                               const int64_t *bmin, const int64_t *bmax, size_t out[2],
+                               const unsigned o)
 {
     size_t k = m - o, bits[2] = {0, 0};
     for (size_t j = 0, lo = 0; lo < k; j++, lo += MB) {
@@ -318,7 +367,9 @@ ENC_INLINE size_t quick_bits_o(const uint64_t *x, size_t m, uint64_t slope, cons
         bits[0] += (hi - lo) * width_of(a);
         bits[1] += (hi - lo) * width_of(z);
     }
-    return bits[0] < bits[1] ? bits[0] : bits[1];
+    out[0] = bits[0];
+    out[1] = bits[1];
+    return 0;
 }
 
 static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, uint64_t *min,
@@ -327,16 +378,25 @@ static void pick_bases(const uint64_t *x, uint64_t slope, unsigned o, size_t k, 
     (void)ORDER_CALL(o, pick_bases_o, x, slope, k, min, median, bmin, bmax);
 }
 
-static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
-                       const uint64_t base[2], plan p[2])
+ENC_INLINE int make_plans_o(const uint64_t *x, size_t m, uint64_t slope, int x0_known,
+                            const uint64_t base[2], plan p[2], unsigned want, const unsigned o)
 {
-    (void)ORDER_CALL(o, make_plans_o, x, m, slope, x0_known, base, p);
+    return want == 3   ? make_plans_w(x, m, slope, x0_known, base, p, o, 3)
+           : want == 1 ? make_plans_w(x, m, slope, x0_known, base, p, o, 1)
+                       : make_plans_w(x, m, slope, x0_known, base, p, o, 2);
 }
 
-static size_t quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o,
-                         const uint64_t base[2], const int64_t *bmin, const int64_t *bmax)
+static void make_plans(const uint64_t *x, size_t m, uint64_t slope, int x0_known, unsigned o,
+                       const uint64_t base[2], plan p[2], unsigned want)
 {
-    return ORDER_CALL(o, quick_bits_o, x, m, slope, base, bmin, bmax);
+    (void)ORDER_CALL(o, make_plans_o, x, m, slope, x0_known, base, p, want);
+}
+
+static void quick_bits(const uint64_t *x, size_t m, uint64_t slope, unsigned o,
+                       const uint64_t base[2], const int64_t *bmin, const int64_t *bmax,
+                       size_t out[2])
+{
+    (void)ORDER_CALL(o, quick_bits_o, x, m, slope, base, bmin, bmax, out);
 }
 
 /* LSB-first bit writer over bytes. */
@@ -450,11 +510,12 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
     plan plans[3][2];
     plan *best = NULL;
     unsigned orders = __atomic_load_n(&allowed_orders, __ATOMIC_RELAXED);
-    /* Histograms cost most of the encoding: count them only for orders
-     * whose quick bound comes within an eighth of the best quick bound
-     * (exceptions rarely save more than that); short inputs try all. */
+    /* The width search costs most of the encoding: make it only for the
+     * (order, mapping) pairs whose quick size comes within an eighth of
+     * the best quick size (exceptions rarely save more than that); short
+     * inputs try all. */
     uint64_t bases[3][2];
-    size_t quick[3], qbest = SIZE_MAX;
+    size_t quick[3][2], qbest = SIZE_MAX;
     int gate = m >= 4 * MB; /* else every order is tried: no quick bounds */
     int64_t bmin[PACK_MAX_VALUES / MB], bmax[PACK_MAX_VALUES / MB];
     for (unsigned o = 0; o < 3 && o < m; o++) {
@@ -463,17 +524,24 @@ size_t pack_encode(const uint64_t *x, size_t m, uint64_t slope, int x0_known, ui
         pick_bases(x, slope, o, m - o, &bases[o][0], &bases[o][1], bmin, bmax);
         if (!gate)
             continue;
-        quick[o] = quick_bits(x, m, slope, o, bases[o], bmin, bmax);
-        qbest = quick[o] < qbest ? quick[o] : qbest;
+        quick_bits(x, m, slope, o, bases[o], bmin, bmax, quick[o]);
+        for (int z = 0; z < 2; z++)
+            qbest = quick[o][z] < qbest ? quick[o][z] : qbest;
     }
     for (unsigned o = 0; o < 3 && o < m; o++) {
         if (o > 0 && !(orders & 1u << o))
             continue;
-        if (gate && quick[o] - quick[o] / 8 > qbest)
+        unsigned want = 3;
+        for (unsigned z = 0; gate && z < 2; z++)
+            if (quick[o][z] - quick[o][z] / 8 > qbest)
+                want &= ~(1u << z);
+        if (!want)
             continue;
-        make_plans(x, m, slope, x0_known, o, bases[o], plans[o]);
+        make_plans(x, m, slope, x0_known, o, bases[o], plans[o], want);
         for (int j = 0; j < 2; j++) {
             plan *c = &plans[o][pref[o][j]];
+            if (!(want & 1u << pref[o][j]))
+                continue;
             if (!best || c->bytes < best->bytes)
                 best = c;
         }

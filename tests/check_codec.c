@@ -408,6 +408,47 @@ START_TEST(test_golden_linear)
 }
 END_TEST
 
+/* ts-linear's unit: the largest 10^u (u <= 9) dividing every offset from
+ * the first timestamp, found without a division per offset; offsets that
+ * wrap (a timestamp before the first) and multiples of 2^u or 5^u alone
+ * must not pass for 10^u. */
+START_TEST(test_linear_units)
+{
+    enum { N = 50 };
+    uint64_t x[N], seed = 21;
+    static const uint64_t p10[] = {1,      10,      100,      1000,      10000,
+                                   100000, 1000000, 10000000, 100000000, 1000000000};
+    for (unsigned u = 0; u <= 9; u++)
+        for (int shape = 0; shape < 4; shape++) {
+            for (size_t i = 0; i < N; i++)
+                x[i] = 1704110400000000000ull + (i * 1000 + tu_rand(&seed) % 1000) * 10 * p10[u];
+            x[N / 2] += p10[u] * (shape == 2 ? 3 : 7); /* exactly u */
+            if (shape == 1) /* before the first: 2^64 - 10^u k is no multiple of 5 */
+                x[7] = x[0] - 10 * p10[u];
+            if (shape == 3)
+                x[N - 1] += u == 0 ? 0 : p10[u - 1] * 5; /* 5 * 10^(u-1): unit u - 1 */
+            size_t len;
+            uint8_t *enc = encode_checked(&codec_ts_linear, x, N, &len);
+            ck_assert_uint_gt(len, 0);
+            unsigned want = shape == 1 ? 0 : shape == 3 && u > 0 ? u - 1 : u;
+            ck_assert_msg(enc[0] == want, "u=%u shape %d: unit %u", u, shape, enc[0]);
+            free(enc);
+            roundtrip(&codec_ts_linear, x, N);
+        }
+    /* multiples of 2^9 or of 5^9 alone: unit 10^0 */
+    for (int odd = 0; odd < 2; odd++) {
+        for (size_t i = 0; i < N; i++)
+            x[i] = (uint64_t)(i * i + 1) * (odd ? 1953125u : 512u);
+        size_t len;
+        uint8_t *enc = encode_checked(&codec_ts_linear, x, N, &len);
+        ck_assert_uint_gt(len, 0);
+        ck_assert_uint_eq(enc[0], 0);
+        free(enc);
+        roundtrip(&codec_ts_linear, x, N);
+    }
+}
+END_TEST
+
 /* FORMAT.md §6.9. */
 START_TEST(test_golden_ipack)
 {
@@ -1062,6 +1103,7 @@ Suite *codec_suite(void)
     tcase_add_test(tc, test_golden_bool);
     tcase_add_test(tc, test_golden_raw_const);
     tcase_add_test(tc, test_golden_linear);
+    tcase_add_test(tc, test_linear_units);
     tcase_add_test(tc, test_golden_ipack);
     tcase_add_test(tc, test_golden_decimal);
     tcase_add_test(tc, test_impossible_fields);
