@@ -252,9 +252,9 @@ static int count_series(strata_batch *b, uint32_t *n)
 }
 
 /* Freeze the head before a batch that would take it past the flush
- * threshold (its blocks grow by a factor of four, so a batch can multiply
- * what the head holds): the head budget then holds for what is allocated,
- * not just for what was there before the batch.  The batch's series are
+ * threshold (a batch may start a new block in every series it touches):
+ * the head budget then holds for what is allocated, not just for what was
+ * there before the batch.  The batch's series are
  * counted (count_series) first. */
 static int make_room(strata_db *db, strata_batch *b, uint32_t nser)
 {
