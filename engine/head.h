@@ -4,10 +4,11 @@
  *
  * Points are kept in arrival order in blocks of 6, 30, then 126 points
  * (no reallocation; each block is exactly an allocator size class, and a
- * series wastes at most one partly filled 2 KiB block).  A point whose timestamp equals the
- * series' last one replaces that value in place (last write wins); an
- * earlier timestamp marks the series unsorted, and head_collect() then
- * sorts (stable) and keeps, for each timestamp, the value written last.
+ * series wastes at most one partly filled 2 KiB block).  A point whose
+ * timestamp equals the series' last one replaces that value in place (last
+ * write wins); an earlier timestamp marks the series unsorted, and
+ * head_collect() then sorts (stable) and keeps, for each timestamp, the
+ * value written last.
  *
  * Memory: head_bytes() counts every byte the head allocated; the database
  * freezes the head before a write whose head_growth() would take it past

@@ -341,10 +341,10 @@ ENC_INLINE uint64_t zigzag_or_o(const uint64_t *x, uint64_t slope, size_t lo, si
     return z;
 }
 
-/* A quick lower bound of order o's data bits, exceptions left aside: each
- * miniblock at the width of its widest word, for the better of the two
- * mappings.  Used to skip orders that cannot win before their histograms
- * are counted.  The widest word comes from the block's extremes (the
+/* Quick sizes of order o's data bits, exceptions left aside, out[z] for
+ * mapping z: each miniblock at the width of its widest word.  Used to
+ * skip (order, mapping) pairs that cannot win before their widths are
+ * searched.  The widest word comes from the block's extremes (the
  * residuals' smallest and largest, pick_bases_o): r - min grows with r,
  * and the zigzag of r - median is largest at one end, unless r - median
  * leaves int64 there, when the block's words are ORed instead. */

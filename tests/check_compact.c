@@ -1040,7 +1040,7 @@ static void two_halves(strata_db *db, int day)
 START_TEST(test_compaction_waits_for_quiet)
 {
     char *dir = tu_tmpdir();
-    compact_set_defer(2000, 600000);
+    compact_set_defer(4000, 600000); /* a pause of 4 s between two flushes: none here */
     strata_db *db = open_db(dir, 1);
     two_halves(db, 0);
     flush_point(db, 2, 0); /* day 0 is cold: its two segments may merge */
