@@ -476,14 +476,6 @@ void compact_set_defer(int quiet, int defer)
     atomic_store(&defer_ms, defer > 0 ? defer : COMPACT_DEFER_MS);
 }
 
-static int flush_running(strata_db *db)
-{
-    pthread_mutex_lock(&db->flush_mu);
-    int busy = db->flushing;
-    pthread_mutex_unlock(&db->flush_mu);
-    return busy;
-}
-
 /* Wait (comp_mu held) until the flushes pause, the deferral ends or the
  * thread is stopped. */
 static void wait_for_quiet(strata_db *db)
@@ -496,16 +488,11 @@ static void wait_for_quiet(strata_db *db)
         if (now - start >= defer)
             return;
         pthread_mutex_unlock(&db->comp_mu);
-        int busy = flush_running(db);
+        int busy = db_flush_busy(db);
         pthread_mutex_lock(&db->comp_mu);
         if (!busy && since >= quiet)
             return;
-        int64_t wait = busy ? quiet : quiet - since;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        int64_t ns = until.tv_nsec + wait;
-        until.tv_sec += (time_t)(ns / 1000000000);
-        until.tv_nsec = (long)(ns % 1000000000);
+        struct timespec until = os_deadline_after(busy ? quiet : quiet - since);
         pthread_cond_timedwait(&db->comp_cv, &db->comp_mu, &until);
     }
 }

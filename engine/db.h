@@ -221,6 +221,8 @@ void db_flush_thread_stop(strata_db *db);
 /* Under write_mu: wait for any flush in progress, then freeze the active
  * head and hand it to the flush thread (or flush inline when `inline_`). */
 int db_freeze(strata_db *db, int inline_);
+/* A flush of the frozen head is under way (takes flush_mu). */
+int db_flush_busy(strata_db *db);
 /* Wait until no flush is in progress; returns the sticky error if any. */
 int db_flush_wait(strata_db *db);
 /* Record a fatal error: the handle accepts no more writes. */

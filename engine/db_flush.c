@@ -497,6 +497,14 @@ int db_freeze(strata_db *db, int inline_)
     return rc;
 }
 
+int db_flush_busy(strata_db *db)
+{
+    pthread_mutex_lock(&db->flush_mu);
+    int busy = db->flushing;
+    pthread_mutex_unlock(&db->flush_mu);
+    return busy;
+}
+
 int db_flush_wait(strata_db *db)
 {
     pthread_mutex_lock(&db->flush_mu);

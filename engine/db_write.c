@@ -92,15 +92,6 @@ static int partition_ended(strata_db *db)
     return last >= INT64_MAX - grace || db->frontier > last + grace;
 }
 
-/* A flush of the frozen head is under way. */
-static int flush_busy(strata_db *db)
-{
-    pthread_mutex_lock(&db->flush_mu);
-    int busy = db->flushing;
-    pthread_mutex_unlock(&db->flush_mu);
-    return busy;
-}
-
 int db_maybe_flush(strata_db *db, int inline_)
 {
     if (head_bytes(db->active) >= db->flush_threshold)
@@ -109,7 +100,7 @@ int db_maybe_flush(strata_db *db, int inline_)
      * here for the flush before would stall the writers for a freeze that
      * only tidies up, and a backfill (whose every batch ends a partition)
      * would flush once per batch. */
-    if (partition_ended(db) && (inline_ || !flush_busy(db)))
+    if (partition_ended(db) && (inline_ || !db_flush_busy(db)))
         return db_freeze(db, inline_);
     return STRATA_OK;
 }
@@ -254,8 +245,8 @@ static int count_series(strata_batch *b, uint32_t *n)
 /* Freeze the head before a batch that would take it past the flush
  * threshold (a batch may start a new block in every series it touches):
  * the head budget then holds for what is allocated, not just for what was
- * there before the batch.  The batch's series are
- * counted (count_series) first. */
+ * there before the batch.  The batch's series are counted (count_series)
+ * first. */
 static int make_room(strata_db *db, strata_batch *b, uint32_t nser)
 {
     if (head_points(db->active) == 0)

@@ -55,8 +55,8 @@ struct head_series {
  * bound left a series up to half its bytes empty: with THP every byte of
  * a block is zeroed when it is first touched, used or not). */
 #define NCLASS 3
-static const uint32_t class_cap[NCLASS] = {6, 30, 126};
 #define BLOCK_MAX 126u
+static const uint32_t class_cap[NCLASS] = {6, 30, BLOCK_MAX};
 
 struct head_pool {
     pthread_mutex_t mu;

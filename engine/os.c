@@ -246,6 +246,16 @@ int64_t os_monotonic_ns(void)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+struct timespec os_deadline_after(int64_t ns)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    int64_t n = t.tv_nsec + ns;
+    t.tv_sec += (time_t)(n / 1000000000);
+    t.tv_nsec = (long)(n % 1000000000);
+    return t;
+}
+
 int os_read_file(const char *path, uint8_t **buf, size_t *len)
 {
     int fd = os_open(path, O_RDONLY, 0);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 int os_open(const char *path, int flags, mode_t mode); /* fd or -errno */
 int os_close(int fd);
@@ -42,6 +43,9 @@ int os_mmap_ro(int fd, size_t len, void **addr /* OUT */);
 void os_munmap(void *addr, size_t len);
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t os_monotonic_ns(void);
+/* The CLOCK_REALTIME time ns nanoseconds (>= 0) from now: a deadline for
+ * pthread_cond_timedwait. */
+struct timespec os_deadline_after(int64_t ns);
 /* Read a whole file into a buffer from st_malloc (NUL-terminated extra). */
 int os_read_file(const char *path, uint8_t **buf /* OUT */, size_t *len /* OUT */);
 

@@ -501,11 +501,7 @@ static void *interval_thread(void *arg)
     wal *w = arg;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        uint64_t ns = (uint64_t)until.tv_nsec + (uint64_t)w->o.interval_ms * 1000000u;
-        until.tv_sec += (time_t)(ns / 1000000000u);
-        until.tv_nsec = (long)(ns % 1000000000u);
+        struct timespec until = os_deadline_after((int64_t)w->o.interval_ms * 1000000);
         while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
             ;
         if (w->stop || w->err || w->busy || w->synced_lsn >= w->written_lsn)
