@@ -100,8 +100,11 @@ $(TESTS): $(TEST_OBJ) $(TOOL_LIB_OBJ) $(STATIC)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BENCH_LIB_OBJ) $(TOOL_LIB_OBJ) $(STATIC)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(BENCH_LIB_OBJ) $(TOOL_LIB_OBJ) $(STATIC) $(DEP_LIBS) $(MALLOC_LIB)
 
-# One pass of the suite in this build configuration.
+# One pass of the suite in this build configuration.  Test files fork
+# through tu_fork() only (testutil.h says why a bare fork() followed by
+# ck_assert can derail the runner).
 check: $(TESTS) $(CLI)
+	@! grep -nE '(^|[^_[:alnum:]])fork\(' $(TEST_SRC) || { echo 'tests: use tu_fork() (tests/testutil.h)'; exit 1; }
 	STRATA_BIN=$(abspath $(CLI)) ./$(TESTS)
 
 check-san:

@@ -83,8 +83,7 @@ static int cli_to_file(const char *const *args, const char *out_path, char **err
         n++;
     char *err_path = malloc(strlen(out_path) + 5);
     sprintf(err_path, "%s.err", out_path);
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -1817,8 +1816,7 @@ static void check_inspect(const char *db, uint64_t values, uint64_t in_wal, uint
  * if need be, and dies without closing: the values stay in the log. */
 static void write_and_die(const char *db, int n)
 {
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         strata_options o;
         strata_options_init(&o);

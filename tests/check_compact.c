@@ -464,8 +464,7 @@ static double now_s(void)
 
 static pid_t spawn_compact(const char *db)
 {
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);

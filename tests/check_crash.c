@@ -344,8 +344,7 @@ static child_report recover_and_die(const char *path, const layout *lo, const ui
 {
     int pfd[2];
     ck_assert(pipe(pfd) == 0);
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         close(pfd[0]);
         child_report r;
@@ -497,8 +496,7 @@ static void kill_loop(strata_sync sync, int writers, const char *name)
         char *dir = tu_tmpdir(), *path = tu_path(dir, "db");
         int pfd[2];
         ck_assert(pipe(pfd) == 0);
-        pid_t pid = fork();
-        ck_assert(pid >= 0);
+        pid_t pid = tu_fork();
         if (pid == 0) {
             close(pfd[0]);
             writer_child(path, sync, &lo, UINT32_MAX, pfd[1]);
@@ -626,8 +624,7 @@ START_TEST(test_torn_last_record)
     char *dir = tu_tmpdir(), *snap = tu_path(dir, "snap"), *work = tu_path(dir, "work");
     int pfd[2];
     ck_assert(pipe(pfd) == 0);
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         close(pfd[0]);
         writer_child(snap, STRATA_SYNC_ALWAYS, &lo, N, pfd[1]);

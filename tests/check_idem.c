@@ -443,8 +443,7 @@ START_TEST(test_crash)
         uint64_t target = 3 + tu_rand(&seed) % 40;
         int fds[2];
         ck_assert_int_eq(pipe(fds), 0);
-        pid_t pid = fork();
-        ck_assert_int_ge(pid, 0);
+        pid_t pid = tu_fork();
         if (pid == 0) {
             close(fds[0]);
             crash_child(path, fds[1]);
@@ -593,8 +592,7 @@ START_TEST(test_mixed_records_replay)
     char *path = tu_path(dir, "db");
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         close(fds[0]);
         strata_options o;

@@ -683,8 +683,7 @@ START_TEST(test_shell_terminal)
     struct winsize ws = {24, 100, 0, 0};
     ck_assert(openpty(&t.master, &t.slave, NULL, NULL, &ws) == 0);
     const char *bin = getenv("STRATA_BIN") ? getenv("STRATA_BIN") : "build/strata";
-    t.pid = fork();
-    ck_assert(t.pid >= 0);
+    t.pid = tu_fork();
     if (t.pid == 0) {
         setsid();
         ioctl(t.slave, TIOCSCTTY, 0);

@@ -149,8 +149,7 @@ static void generate(strata_db *wdb)
 static void setup_once(void)
 {
     dbdir = tu_tmpdir();
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         strata_options o;
         strata_options_init(&o);

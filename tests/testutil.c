@@ -102,6 +102,14 @@ static void sink_read(struct sink *s)
     s->buf[s->len] = 0;
 }
 
+pid_t tu_fork(void)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        ck_assert_msg(pid > 0, "fork: %s", strerror(errno));
+    return pid;
+}
+
 int tu_cli(const char *const *args, const char *input, char **out, char **err)
 {
     const char *bin = getenv("STRATA_BIN");
@@ -109,8 +117,7 @@ int tu_cli(const char *const *args, const char *input, char **out, char **err)
         bin = "build/strata";
     int pin[2], pout[2], perr[2];
     ck_assert(pipe(pin) == 0 && pipe(pout) == 0 && pipe(perr) == 0);
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
+    pid_t pid = tu_fork();
     if (pid == 0) {
         dup2(pin[0], 0);
         dup2(pout[1], 1);

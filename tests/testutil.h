@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A fresh empty directory under $TMPDIR (or /tmp); free() the result.
  * Aborts the test (ck_abort) when it cannot be made. */
@@ -32,6 +33,16 @@ int tu_cli(const char *const *args, const char *input, char **out, char **err);
         if (!(cond))                                                                               \
             ck_abort_msg(__VA_ARGS__);                                                             \
     } while (0)
+
+/* fork(), failing the test in the parent when it fails.  Use it instead
+ * of `pid = fork(); ck_assert(pid >= 0);`, and call no check macro in a
+ * child that may be killed: every ck_assert writes a message into the
+ * runner's result file, which the child shares with the test process, and
+ * a child killed in the middle of that write (SIGKILL between the two
+ * pages of a write that crosses a page boundary) leaves a partial message
+ * that throws the runner's reading out of step ("Bad message type arg
+ * ...": the runner exits and no later test runs). */
+pid_t tu_fork(void);
 
 /* Deterministic xorshift PRNG. */
 uint64_t tu_rand(uint64_t *state);
