@@ -101,7 +101,7 @@ struct strata_db {
 
     pthread_rwlock_t head_lock;
     head *active;
-    head_pool *hpool; /* blocks of flushed heads, reused (limit: the head budget) */
+    head_pool *hpool; /* blocks of flushed heads, reused */
 
     pthread_mutex_t view_mu;
     view *current;

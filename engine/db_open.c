@@ -477,7 +477,9 @@ int strata_db_open(const char *path, const strata_options *opts, strata_db **out
         goto fail;
     if (!db->read_only && (rc = remove_orphans(db)) != STRATA_OK)
         goto fail;
-    db->hpool = head_pool_new(opts->head_budget_bytes);
+    /* chunks of a sixteenth of the budget, at most 2 MiB (a huge page) */
+    size_t chunk = opts->head_budget_bytes / 16;
+    db->hpool = head_pool_new(chunk < ((size_t)2 << 20) ? chunk : (size_t)2 << 20);
     db->active = db->hpool ? head_new(db->hpool) : NULL;
     db->idem = idem_new(opts->idem_window_ns, opts->idem_max_keys);
     if (!db->active || !db->idem) {

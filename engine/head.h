@@ -13,11 +13,10 @@
  * Memory: head_bytes() counts every byte the head allocated; the database
  * freezes the head before a write whose head_growth() would take it past
  * its flush threshold (half the budget).  The heads of one database draw their
- * blocks from a shared pool: a freed head's blocks go back to it (up to
- * the pool's limit on the bytes of blocks in heads plus blocks kept) and the
+ * blocks from a shared pool: a freed head's blocks go back to it and the
  * next head reuses them, so a stream of flushes does not hand memory to
  * the system only to fault it back in (page faults, zeroing, TLB
- * shootdowns).
+ * shootdowns); the pool holds what the heads held at their largest.
  *
  * Threads: a head is not locked here; the database serialises writers and
  * guards readers with its head lock.  A frozen head (being flushed) is
@@ -33,11 +32,12 @@ typedef struct head head;
 typedef struct head_series head_series;
 typedef struct head_pool head_pool;
 
-/* A pool that keeps freed blocks while the bytes of blocks in its heads
- * plus the bytes it keeps stay within limit.  NULL when out of memory.
- * Thread-safe; each head holds a reference, so the pool lives until the
- * last of them and the creator's reference are gone. */
-head_pool *head_pool_new(size_t limit);
+/* A pool of blocks for heads, carved from chunks of `chunk` bytes: a freed
+ * head's blocks stay in it for the next heads (head.c), so it holds what
+ * its heads held at their largest.  NULL when out of memory.  Thread-safe;
+ * each head holds a reference, so the pool lives until the last of them
+ * and the creator's reference are gone. */
+head_pool *head_pool_new(size_t chunk);
 void head_pool_unref(head_pool *p);
 /* Bytes of blocks the pool keeps now (strata_stats.head_kept_bytes). */
 size_t head_pool_kept(head_pool *p);

@@ -141,7 +141,8 @@ typedef struct strata_options {
     uint32_t batch_delay_us;    /* BATCH policy; default 1000 */
     size_t head_budget_bytes;   /* memory for unflushed points, the head
                                    being flushed and the next together,
-                                   blocks kept for reuse included; 64 MiB */
+                                   blocks kept for reuse included (give or
+                                   take a sixteenth); 64 MiB */
     const char *device_tag;     /* tag naming the device; "device"; NULL
                                    keeps the database's stored choice */
     int64_t partition_ns;       /* segment time span, set at creation only;
