@@ -23,11 +23,10 @@
  * a head is then one splice per series (chain_release), and freeing the
  * pool a few chunks, where handing back each 2 KiB block emptied the
  * allocator's slabs one by one (10,000 blocks, 6-20 ms at the close of
- * the Beijing ingest).  It counts the bytes of blocks its heads hold
- * (live) and of blocks on its lists (kept).  Invariant: every block on a
- * list has next = the following block of that list (its n is stale:
- * block_alloc resets it).  A head without a pool allocates each block on
- * its own.
+ * the Beijing ingest).  It counts the bytes of the blocks on its lists
+ * (kept).  Invariant: every block on a list has next = the following
+ * block of that list (its n is stale: block_alloc resets it).  A head
+ * without a pool allocates each block on its own.
  */
 #include "engine/head.h"
 
@@ -70,7 +69,7 @@ static const uint32_t class_cap[NCLASS] = {6, 30, BLOCK_MAX};
 struct head_pool {
     pthread_mutex_t mu;
     atomic_int refs;
-    size_t chunk, live, kept;
+    size_t chunk, kept;
     hblock *free[NCLASS];
     char *chunks;    /* every chunk, chained through its first word */
     char *cur, *end; /* the uncarved rest of the newest chunk */
@@ -184,7 +183,6 @@ static void blocks_release(head_pool *pool, hblock *b)
         unsigned c = block_class(b->cap);
         b->next = pool->free[c];
         pool->free[c] = b;
-        pool->live -= size;
         pool->kept += size;
     }
 }
@@ -209,7 +207,6 @@ static void chain_release(head_pool *pool, head_series *s)
         return;
     size_t count = (size_t)((s->n - before + BLOCK_MAX - 1) / BLOCK_MAX);
     size_t bytes = count * block_size(BLOCK_MAX);
-    pool->live -= bytes;
     pool->kept += bytes;
     s->last->next = pool->free[NCLASS - 1];
     pool->free[NCLASS - 1] = b;
@@ -271,7 +268,6 @@ static hblock *pool_take(head_pool *pool, uint32_t cap)
         b = (hblock *)(void *)pool->cur;
         pool->cur += size;
     }
-    pool->live += size;
     return b;
 }
 
