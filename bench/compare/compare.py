@@ -985,6 +985,7 @@ def main():
         if w not in ("fleet", "devops", "nab", "beijing", "flaky"):
             ap.error("unknown workload %s" % w)
     a.strata = os.path.join(a.build, "strata")
+    strata_code = code_files(a.strata)
     a.qtime = os.path.join(a.build, "bench", "compare", "qtime")
     global RUNRSS
     RUNRSS = os.path.join(a.build, "bench", "compare", "runrss")
@@ -1044,7 +1045,7 @@ def main():
             os.sync()
             warm(lp)
             if who == "strata":
-                for path in code_files(a.strata):
+                for path in strata_code:
                     warm(path)
             t = time.time()
             try:
